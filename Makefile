@@ -1,0 +1,105 @@
+# Floe build.
+#
+#   make            release build: build/floe
+#   make test       deps, sanitizer build (ASan+UBSan), unit, e2e and short fuzz runs
+#   make run        deps, build, `floe serve` on ./data
+#   make fuzz       long fuzz runs (FUZZ_SECONDS each, default 300)
+#   make bench      benchmarks against their peers (bench/)
+#   make fmt        clang-format every C file
+#
+# BUILD=dir puts every output under another directory, so two builds of the
+# same tree (say, two people at work) do not trample each other.
+
+BUILD     ?= build
+CC        ?= gcc
+FUZZ_CC   ?= clang-14
+PKGS      := libmicrohttpd libcurl jansson expat libfyaml sqlite3 libcrypto zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Wshadow -Wpointer-arith -Wvla
+BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -pthread -MMD -MP
+CFLAGS    ?= -O2 -g
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS    := $(PKG_LIBS) -lpthread -lm
+
+SRC       := $(shell find src -name '*.c' | sort)
+LIB_SRC   := $(filter-out src/cli/%,$(SRC))
+CLI_SRC   := $(filter src/cli/%,$(SRC))
+UNIT_SRC  := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+
+REL_OBJ   := $(SRC:%.c=$(BUILD)/rel/%.o)
+ASAN_OBJ  := $(SRC:%.c=$(BUILD)/asan/%.o)
+ASAN_LIB  := $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/asan/%.o)
+FUZZ_LIB  := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all deps test unit e2e fuzz-short fuzz bench run fmt clean asan
+
+all: $(BUILD)/floe
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/floe: $(REL_OBJ)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS)
+
+$(BUILD)/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(WARN) -c -o $@ $<
+
+# Sanitizer build: what the tests run.
+asan: $(BUILD)/asan/floe $(BUILD)/asan/unit-tests
+
+$(BUILD)/asan/floe: $(ASAN_OBJ)
+	$(CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) $(BASEFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/asan/unit-tests: $(UNIT_OBJ) $(ASAN_LIB)
+	$(CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(LDLIBS) -lcriterion
+
+# libFuzzer harnesses, built with clang over the library sources.
+$(BUILD)/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(BASEFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(BASEFLAGS) $(WARN) -o $@ $^ $(LDLIBS)
+
+unit: $(BUILD)/asan/unit-tests
+	$(BUILD)/asan/unit-tests --jobs 2
+
+e2e: $(BUILD)/asan/floe $(BUILD)/floe
+	BUILD=$(BUILD) tests/e2e/run.sh
+
+fuzz-short: $(FUZZ_BIN)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} BUILD=$(BUILD) tests/fuzz/run.sh
+
+fuzz: $(FUZZ_BIN)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} BUILD=$(BUILD) tests/fuzz/run.sh
+
+test: deps
+	$(MAKE) asan $(BUILD)/floe
+	$(MAKE) unit
+	$(MAKE) fuzz-short
+	$(MAKE) e2e
+
+bench: deps $(BUILD)/floe
+	BUILD=$(BUILD) bench/s3/run.sh
+
+run: deps $(BUILD)/floe
+	$(BUILD)/floe serve --data ./data
+
+fmt:
+	clang-format -i $$(find src tests bench -name '*.c' -o -name '*.h' | grep -v node_modules)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,295 @@
+/*
+ * server.c: the HTTP server on libmicrohttpd.
+ *
+ * One thread per connection, so a handler may block on fsync or SQLite
+ * without stalling other clients, and no lock is held around object I/O.
+ * The raw URI is captured through MHD's URI log callback (before MHD
+ * unescapes it) because SigV4 and S3 keys need the path exactly as sent.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "net/http.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    http_server_opts opts;
+    http_route *routes;
+    int port;
+};
+
+/* ---- request helpers ---- */
+
+const char *http_req_header(http_req_t *req, const char *name) {
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct each_ctx {
+    void (*fn)(const char *, const char *, void *);
+    void *arg;
+};
+
+static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    struct each_ctx *c = cls;
+    c->fn(key, value ? value : "", c->arg);
+    return MHD_YES;
+}
+
+void http_req_each_header(http_req_t *req, void (*fn)(const char *, const char *, void *), void *arg) {
+    struct each_ctx c = {fn, arg};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, each_header, &c);
+}
+
+const char *http_req_param(http_req_t *req, const char *name) {
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strcmp(req->params[i].name, name) == 0) return req->params[i].value;
+    return NULL;
+}
+
+bool http_req_has_param(http_req_t *req, const char *name) { return http_req_param(req, name) != NULL; }
+
+bool http_req_is(http_req_t *req, const char *method) { return strcmp(req->method, method) == 0; }
+
+void http_resp_header(http_req_t *req, const char *name, const char *value) {
+    http_header *h = arena_alloc(&req->arena, sizeof *h);
+    h->name = arena_strdup(&req->arena, name);
+    h->value = arena_strdup(&req->arena, value);
+    h->next = req->resp_headers;
+    req->resp_headers = h;
+}
+
+static void set_response(http_req_t *req, int status, struct MHD_Response *r, uint64_t len) {
+    if (req->responded) {
+        log_error("http", "bug: second response for %s %s", req->method, req->raw_uri);
+        MHD_destroy_response(r);
+        return;
+    }
+    req->responded = true;
+    req->status = status;
+    req->resp = r;
+    req->sent_bytes = len;
+}
+
+void http_respond(http_req_t *req, int status, const char *content_type, const void *body, size_t len) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (content_type) MHD_add_response_header(r, "Content-Type", content_type);
+    set_response(req, status, r, len);
+}
+
+void http_respond_owned(http_req_t *req, int status, const char *content_type, char *body, size_t len) {
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+    if (content_type) MHD_add_response_header(r, "Content-Type", content_type);
+    set_response(req, status, r, len);
+}
+
+void http_respond_fd(http_req_t *req, int status, int fd, uint64_t offset, uint64_t len) {
+    struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+    set_response(req, status, r, len);
+}
+
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max) { return MHD_CONTENT_READER_END_OF_STREAM; }
+
+void http_respond_length_only(http_req_t *req, int status, uint64_t len) {
+    struct MHD_Response *r = MHD_create_response_from_callback(len, 4096, no_body, NULL, NULL);
+    set_response(req, status, r, 0);
+}
+
+/* ---- URI parsing ---- */
+
+static void parse_query(http_req_t *req, const char *q) {
+    size_t cap = 0;
+    const char *p = q;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t n = amp ? (size_t)(amp - p) : strlen(p);
+        if (n > 0) {
+            if (req->nparams == cap) {
+                cap = cap ? cap * 2 : 8;
+                http_param *np = arena_alloc(&req->arena, cap * sizeof *np);
+                if (req->nparams) memcpy(np, req->params, req->nparams * sizeof *np);
+                req->params = np;
+            }
+            http_param *pr = &req->params[req->nparams++];
+            const char *eq = memchr(p, '=', n);
+            size_t kn = eq ? (size_t)(eq - p) : n;
+            pr->raw_name = p;
+            pr->raw_name_len = kn;
+            pr->raw_value = eq ? eq + 1 : p + n;
+            pr->raw_value_len = eq ? n - kn - 1 : 0;
+            pr->has_value = eq != NULL;
+            buf_t b = BUF_INIT;
+            if (!str_uri_decode(p, kn, true, &b)) req->bad_uri = true;
+            pr->name = arena_strndup(&req->arena, b.data ? b.data : "", b.len);
+            buf_reset(&b);
+            if (!str_uri_decode(pr->raw_value, pr->raw_value_len, true, &b)) req->bad_uri = true;
+            pr->value = arena_strndup(&req->arena, b.data ? b.data : "", b.len);
+            buf_free(&b);
+        }
+        if (!amp) break;
+        p = amp + 1;
+    }
+}
+
+static void parse_uri(http_req_t *req, const char *uri) {
+    req->raw_uri = arena_strdup(&req->arena, uri);
+    const char *q = strchr(req->raw_uri, '?');
+    req->raw_path_len = q ? (size_t)(q - req->raw_uri) : strlen(req->raw_uri);
+    req->raw_path = arena_strndup(&req->arena, req->raw_uri, req->raw_path_len);
+    buf_t b = BUF_INIT;
+    if (!str_uri_decode(req->raw_path, req->raw_path_len, false, &b)) req->bad_uri = true;
+    req->path = arena_strndup(&req->arena, b.data ? b.data : "", b.len);
+    req->path_len = b.len;
+    buf_free(&b);
+    if (q) parse_query(req, q + 1);
+}
+
+/* ---- MHD glue ---- */
+
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn) {
+    http_req_t *req = calloc(1, sizeof *req);
+    if (!req) abort();
+    arena_init(&req->arena, 4096);
+    req->conn = conn;
+    req->start_ns = time_mono_ns();
+    parse_uri(req, uri ? uri : "/");
+    return req;
+}
+
+static const http_route *route_find(http_server_t *srv, http_req_t *req) {
+    for (size_t i = 0; i < srv->opts.nroutes; i++) {
+        const http_route *r = &srv->routes[i];
+        if (r->method && strcmp(r->method, req->method) != 0) continue;
+        if (r->exact ? strcmp(req->path, r->prefix) == 0 : str_starts_with(req->path, r->prefix)) return r;
+    }
+    return NULL;
+}
+
+static enum MHD_Result queue(http_req_t *req) {
+    struct MHD_Response *r = req->resp;
+    for (http_header *h = req->resp_headers; h; h = h->next) MHD_add_response_header(r, h->name, h->value);
+    enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)req->status, r);
+    MHD_destroy_response(r);
+    req->resp = NULL;
+    return ok;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                 const char *version, const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls) {
+    http_server_t *srv = cls;
+    http_req_t *req = *con_cls;
+    if (!req) return MHD_NO; /* cannot happen: uri_log always allocates */
+    if (!req->method) {
+        /* First call: headers are in. */
+        req->method = arena_strdup(&req->arena, method);
+        const char *cl = http_req_header(req, "Content-Length");
+        if (cl) req->has_length = str_to_u64(cl, &req->content_length);
+        const http_route *route = route_find(srv, req);
+        if (!route) {
+            http_respond(req, 404, "text/plain", "not found\n", 10);
+            return queue(req);
+        }
+        req->handler = &route->handler;
+        if (req->handler->begin) req->handler->begin(req, req->handler->ctx);
+        return req->responded ? queue(req) : MHD_YES;
+    }
+    if (req->responded) {
+        /* A response went out early; discard what is left of the body. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        req->body_bytes += n;
+        if (req->handler->body) req->handler->body(req, upload_data, n, req->handler->ctx);
+        *upload_data_size = 0;
+        return req->responded ? queue(req) : MHD_YES;
+    }
+    if (req->handler->end) req->handler->end(req, req->handler->ctx);
+    if (!req->responded) {
+        log_error("http", "bug: no response for %s %s", req->method, req->raw_uri);
+        http_respond(req, 500, "text/plain", "internal error\n", 15);
+    }
+    return queue(req);
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    http_server_t *srv = cls;
+    http_req_t *req = *con_cls;
+    if (!req) return;
+    bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    if (req->handler && req->handler->done) req->handler->done(req, ok, req->handler->ctx);
+    if (srv->opts.observe && req->method) srv->opts.observe(req, ok, srv->opts.observe_ctx);
+    if (req->resp) MHD_destroy_response(req->resp);
+    arena_free(&req->arena);
+    free(req);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n') msg[--n] = '\0';
+    log_debug("http", "%s", msg);
+}
+
+http_server_t *http_server_start(const http_server_opts *opts, floe_err *err) {
+    http_server_t *srv = calloc(1, sizeof *srv);
+    srv->opts = *opts;
+    srv->routes = malloc(opts->nroutes * sizeof *srv->routes);
+    memcpy(srv->routes, opts->routes, opts->nroutes * sizeof *srv->routes);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)opts->port);
+    if (inet_pton(AF_INET, opts->bind ? opts->bind : "127.0.0.1", &addr.sin_addr) != 1) {
+        floe_err_set(err, FLOE_EINVAL, "bind address '%s' is not an IPv4 address like 127.0.0.1 or 0.0.0.0",
+                     opts->bind);
+        goto fail;
+    }
+    size_t mem = opts->max_header_bytes ? opts->max_header_bytes : 64 * 1024;
+    srv->daemon = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
+        (uint16_t)opts->port, NULL, NULL, access_cb, srv, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_log, srv, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(mem + 256 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(opts->idle_timeout_s ? opts->idle_timeout_s : 60), MHD_OPTION_CONNECTION_LIMIT, 2048u,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    if (!srv->daemon) {
+        floe_err_set(err, FLOE_EIO,
+                     "%s server cannot listen on %s:%d; is the port in use? Pick another with the port flag",
+                     opts->name, opts->bind, opts->port);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : opts->port;
+    return srv;
+fail:
+    free(srv->routes);
+    free(srv);
+    return NULL;
+}
+
+int http_server_port(http_server_t *srv) { return srv->port; }
+
+void http_server_stop(http_server_t *srv) {
+    if (!srv) return;
+    MHD_stop_daemon(srv->daemon);
+    free(srv->routes);
+    free(srv);
+}
+
+static void health_end(http_req_t *req, void *ctx) { http_respond(req, 200, "text/plain", "ok\n", 3); }
+
+const http_handler http_health_handler = {.end = health_end};
