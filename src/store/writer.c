@@ -1,0 +1,145 @@
+/*
+ * writer.c: writing object and part data.
+ *
+ * A writer owns a temp file in tmp/. Bytes are hashed (MD5 for the ETag, and
+ * one optional checksum) as they are written. store_writer_finish fsyncs the
+ * file; store_writer_place renames it to data/XX/ID and fsyncs data/XX, after
+ * which the caller commits the index row that makes it visible.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/str.h"
+#include "store/store_int.h"
+
+struct store_writer {
+    store_t *store;
+    int fd;
+    char id[STORE_ID_LEN + 1];
+    char tmp_path[4096];
+    uint64_t size;
+    hash_ctx md5;
+    hash_ctx sum;
+    bool finished;
+};
+
+void store_random_id(char out[STORE_ID_LEN + 1]) {
+    unsigned char r[STORE_ID_LEN / 2];
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = getrandom(r + got, sizeof r - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            abort(); /* the kernel always has randomness for us after boot */
+        }
+        got += (size_t)n;
+    }
+    str_hex(r, sizeof r, out);
+}
+
+void store_data_path(store_t *s, const char *data_id, char *out, size_t n) {
+    snprintf(out, n, "%s/%.2s/%s", s->data_dir, data_id, data_id);
+}
+
+store_writer *store_writer_new(store_t *s, hash_algo checksum, floe_err *err) {
+    store_writer *w = calloc(1, sizeof *w);
+    w->store = s;
+    store_random_id(w->id);
+    snprintf(w->tmp_path, sizeof w->tmp_path, "%s/%s.tmp", s->tmp_dir, w->id);
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        floe_err_errno(err, errno, "create temp file %s", w->tmp_path);
+        free(w);
+        return NULL;
+    }
+    hash_init(&w->md5, HASH_MD5);
+    hash_init(&w->sum, checksum == HASH_MD5 ? HASH_NONE : checksum);
+    return w;
+}
+
+bool store_writer_write(store_writer *w, const void *data, size_t n, floe_err *err) {
+    if (!fs_write_full(w->fd, data, n)) return floe_err_errno(err, errno, "write %s", w->tmp_path);
+    hash_update(&w->md5, data, n);
+    hash_update(&w->sum, data, n);
+    w->size += n;
+    return true;
+}
+
+bool store_writer_copy_fd(store_writer *w, int fd, uint64_t offset, uint64_t len, floe_err *err) {
+    static const size_t CHUNK = 1 << 20;
+    char *buf = malloc(CHUNK);
+    if (!buf) abort();
+    bool ok = true;
+    while (len > 0) {
+        size_t want = len < CHUNK ? (size_t)len : CHUNK;
+        ssize_t r = pread(fd, buf, want, (off_t)offset);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            ok = r < 0 ? floe_err_errno(err, errno, "read source data")
+                       : floe_err_set(err, FLOE_EIO, "source data ended early at offset %llu",
+                                      (unsigned long long)offset);
+            break;
+        }
+        if (!store_writer_write(w, buf, (size_t)r, err)) {
+            ok = false;
+            break;
+        }
+        offset += (uint64_t)r;
+        len -= (uint64_t)r;
+    }
+    free(buf);
+    return ok;
+}
+
+uint64_t store_writer_size(store_writer *w) { return w->size; }
+
+bool store_writer_finish(store_writer *w, unsigned char md5[16], unsigned char *checksum, floe_err *err) {
+    if (w->store->fsync && fsync(w->fd) != 0) return floe_err_errno(err, errno, "fsync %s", w->tmp_path);
+    unsigned char d[HASH_MAX_DIGEST];
+    hash_final(&w->md5, d);
+    memcpy(md5, d, 16);
+    size_t n = hash_final(&w->sum, d);
+    if (checksum && n) memcpy(checksum, d, n);
+    w->finished = true;
+    return true;
+}
+
+bool store_writer_place(store_writer *w, char data_id[STORE_ID_LEN + 1], floe_err *err) {
+    char path[4096];
+    store_data_path(w->store, w->id, path, sizeof path);
+    if (rename(w->tmp_path, path) != 0) return floe_err_errno(err, errno, "rename %s to %s", w->tmp_path, path);
+    memcpy(w->tmp_path, path, strlen(path) + 1); /* abort now removes the placed file */
+    if (w->store->fsync && !fs_fsync_parent(path, err)) return false;
+    memcpy(data_id, w->id, STORE_ID_LEN + 1);
+    return true;
+}
+
+void store_writer_release(store_writer *w) {
+    if (!w) return;
+    if (w->fd >= 0) close(w->fd);
+    hash_abort(&w->md5);
+    hash_abort(&w->sum);
+    free(w);
+}
+
+void store_writer_abort(store_writer *w) {
+    if (!w) return;
+    unlink(w->tmp_path);
+    store_writer_release(w);
+}
+
+void store_data_unlink(store_t *s, const char *data_id) {
+    char path[4096];
+    store_data_path(s, data_id, path, sizeof path);
+    unlink(path);
+}
+
+/* For multipart completion, which fills the file with copy_file_range. */
+int store_writer_fd(store_writer *w) { return w->fd; }
+void store_writer_add_size(store_writer *w, uint64_t n) { w->size += n; }
