@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""test_boto3.py: boto3 against a real `floe serve`.
+
+Core object flows (put/get/head/list/delete/copy with metadata and content
+types), multipart uploads with their error cases, presigned URLs, flexible
+checksums (CRC32, SHA256) and anonymous access to a public-read bucket.
+"""
+
+import base64
+import hashlib
+import io
+import os
+import sys
+import time
+import urllib.parse
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from floe_e2e import Suite, http  # noqa: E402
+
+MiB = 1024 * 1024
+PUBLIC = "public-e2e"
+
+t = Suite()
+try:
+    srv = t.start(extra_args=["--fsync", "false"], config_text="public_buckets:\n  - %s\n" % PUBLIC)
+except RuntimeError as e:
+    t.fail(str(e))
+    t.finish()
+s3 = t.client(srv)
+B = "boto3-e2e"
+
+
+def md5q(data):
+    return '"%s"' % hashlib.md5(data).hexdigest()
+
+
+def mp_etag(parts):
+    return '"%s-%d"' % (hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest(), len(parts))
+
+
+def crc32_b64(data):
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def sha256_b64(data):
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def body_of(r):
+    return r["Body"].read()
+
+
+print("# buckets and basic objects")
+t.attempt(lambda: s3.create_bucket(Bucket=B), "create_bucket")
+t.attempt(lambda: s3.head_bucket(Bucket=B), "head_bucket")
+names = [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
+t.check(B in names, "list_buckets shows the bucket", repr(names))
+# Creating a bucket you own again: 409 BucketAlreadyOwnedByYou, or 200 as
+# AWS answers in us-east-1; either way the bucket and its objects stay.
+try:
+    s3.create_bucket(Bucket=B)
+    t.ok("create_bucket twice answers 200 (the us-east-1 behaviour)")
+except Exception as e:  # noqa: BLE001
+    code = getattr(e, "response", {}).get("Error", {}).get("Code")
+    t.eq("BucketAlreadyOwnedByYou", code, "create_bucket twice")
+
+data = b"hello from boto3\n" * 100
+r = t.attempt(lambda: s3.put_object(Bucket=B, Key="docs/hello.txt", Body=data, ContentType="application/x-floe",
+                                    Metadata={"Author": "Floe Tests", "run-id": "42"}), "put_object with metadata")
+if r:
+    t.eq(md5q(data), r.get("ETag"), "put_object ETag is the MD5 of the body")
+h = s3.head_object(Bucket=B, Key="docs/hello.txt")
+t.eq(len(data), h.get("ContentLength"), "head_object ContentLength")
+t.eq("application/x-floe", h.get("ContentType"), "head_object ContentType")
+t.eq({"author": "Floe Tests", "run-id": "42"}, h.get("Metadata"), "head_object user metadata (x-amz-meta-*)")
+g = s3.get_object(Bucket=B, Key="docs/hello.txt")
+t.eq(data, body_of(g), "get_object body")
+t.eq({"author": "Floe Tests", "run-id": "42"}, g.get("Metadata"), "get_object user metadata")
+t.eq(md5q(data), g.get("ETag"), "get_object ETag")
+g = s3.get_object(Bucket=B, Key="docs/hello.txt", ResponseContentType="text/csv",
+                  ResponseContentDisposition='attachment; filename="h.csv"', ResponseCacheControl="no-cache")
+body_of(g)
+t.eq("text/csv", g.get("ContentType"), "response-content-type overrides Content-Type")
+t.eq('attachment; filename="h.csv"', g.get("ContentDisposition"), "response-content-disposition")
+t.eq("no-cache", g.get("CacheControl"), "response-cache-control")
+h = s3.head_object(Bucket=B, Key="docs/hello.txt")
+t.eq("application/x-floe", h.get("ContentType"), "the override did not change the stored Content-Type")
+
+t.attempt(lambda: s3.put_object(Bucket=B, Key="docs/empty", Body=b""), "put_object of an empty body")
+g = s3.get_object(Bucket=B, Key="docs/empty")
+t.eq((b"", 0, md5q(b"")), (body_of(g), g.get("ContentLength"), g.get("ETag")), "empty object round trip")
+
+t.raises("PreconditionFailed", lambda: s3.put_object(Bucket=B, Key="docs/hello.txt", Body=b"x", IfNoneMatch="*"),
+         "put_object IfNoneMatch='*' on an existing key", status=412)
+t.attempt(lambda: s3.put_object(Bucket=B, Key="docs/new-once", Body=b"1", IfNoneMatch="*"),
+          "put_object IfNoneMatch='*' on a new key")
+t.raises("NoSuchKey", lambda: s3.get_object(Bucket=B, Key="docs/missing"), "get_object of a missing key", status=404)
+t.raises("404", lambda: s3.head_object(Bucket=B, Key="docs/missing"), "head_object of a missing key")
+t.raises("NoSuchBucket", lambda: s3.get_object(Bucket="no-such-bucket-e2e", Key="k"), "get_object in a missing bucket",
+         status=404)
+t.raises("NoSuchBucket", lambda: s3.list_objects_v2(Bucket="no-such-bucket-e2e"), "list in a missing bucket")
+
+print("# keys that need encoding, listed with EncodingType=url (boto3 asks for it)")
+odd_keys = ["odd/a+b.txt", "odd/sp ace.txt", "odd/per%cent", "odd/ünï-日本", "odd/xml&<>\"'.txt", "odd/tab\there",
+            "odd/q?x=1#frag", "odd//double-slash", "odd/ends-with-dot."]
+for k in odd_keys:
+    try:
+        s3.put_object(Bucket=B, Key=k, Body=k.encode())
+        got = body_of(s3.get_object(Bucket=B, Key=k))
+        t.eq(k.encode(), got, "round trip of key %r" % k)
+    except Exception as e:  # noqa: BLE001
+        t.fail("key %r: %s" % (k, e))
+listed = [o["Key"] for o in s3.list_objects_v2(Bucket=B, Prefix="odd/").get("Contents", [])]
+t.eq(sorted(odd_keys, key=lambda k: k.encode()), listed, "list_objects_v2 returns each odd key, in byte order")
+listed = [o["Key"] for o in s3.list_objects(Bucket=B, Prefix="odd/").get("Contents", [])]
+t.eq(sorted(odd_keys, key=lambda k: k.encode()), listed, "list_objects (v1) returns each odd key")
+raw = s3.list_objects_v2(Bucket=B, Prefix="odd/x")
+t.eq(["odd/xml&<>\"'.txt"], [o["Key"] for o in raw.get("Contents", [])], "prefix with an XML-special key")
+
+print("# list, delete, copy")
+for i in range(5):
+    s3.put_object(Bucket=B, Key="list/k%d" % i, Body=b"%d" % i)
+r = s3.list_objects_v2(Bucket=B, Prefix="list/", MaxKeys=3)
+t.eq((["list/k0", "list/k1", "list/k2"], True), ([o["Key"] for o in r.get("Contents", [])], r.get("IsTruncated")),
+     "MaxKeys=3 first page")
+if r.get("NextContinuationToken"):
+    r2 = s3.list_objects_v2(Bucket=B, Prefix="list/", MaxKeys=3, ContinuationToken=r["NextContinuationToken"])
+    t.eq((["list/k3", "list/k4"], False), ([o["Key"] for o in r2.get("Contents", [])], r2.get("IsTruncated")),
+         "second page via ContinuationToken")
+else:
+    t.fail("truncated page without NextContinuationToken: %r" % r)
+sizes = {o["Key"]: (o.get("Size"), o.get("ETag")) for o in s3.list_objects_v2(Bucket=B, Prefix="list/")["Contents"]}
+t.eq((1, md5q(b"3")), sizes.get("list/k3"), "listing carries Size and ETag")
+
+paginator = s3.get_paginator("list_objects_v2")
+keys = [o["Key"] for page in paginator.paginate(Bucket=B, PaginationConfig={"PageSize": 2}) for o in page.get("Contents", [])]
+all_keys = sorted(k for k in keys)
+t.eq(sorted(set(keys)), all_keys, "paginator with PageSize=2 returns no key twice")
+t.check({"list/k0", "list/k4", "docs/hello.txt", "odd/a+b.txt"} <= set(keys), "paginator reaches every key")
+
+t.attempt(lambda: s3.delete_object(Bucket=B, Key="list/k0"), "delete_object")
+t.raises("404", lambda: s3.head_object(Bucket=B, Key="list/k0"), "deleted key is gone")
+t.attempt(lambda: s3.delete_object(Bucket=B, Key="list/never"), "delete_object of a missing key succeeds (204)")
+r = s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "list/k1"}, {"Key": "list/k2"}]})
+t.eq(["list/k1", "list/k2"], sorted(d["Key"] for d in r.get("Deleted", [])), "delete_objects Deleted list")
+left = [o["Key"] for o in s3.list_objects_v2(Bucket=B, Prefix="list/").get("Contents", [])]
+t.eq(["list/k3", "list/k4"], left, "delete_objects removed the keys")
+
+r = t.attempt(lambda: s3.copy_object(Bucket=B, Key="copies/one", CopySource={"Bucket": B, "Key": "docs/hello.txt"}),
+              "copy_object")
+if r:
+    t.eq(md5q(data), r.get("CopyObjectResult", {}).get("ETag"), "copy_object result ETag")
+h = s3.head_object(Bucket=B, Key="copies/one")
+t.eq(({"author": "Floe Tests", "run-id": "42"}, "application/x-floe"), (h.get("Metadata"), h.get("ContentType")),
+     "copy keeps metadata and content type")
+s3.copy_object(Bucket=B, Key="copies/two", CopySource={"Bucket": B, "Key": "odd/sp ace.txt"},
+               MetadataDirective="REPLACE", Metadata={"new": "meta"}, ContentType="text/x-replaced")
+h = s3.head_object(Bucket=B, Key="copies/two")
+t.eq(({"new": "meta"}, "text/x-replaced"), (h.get("Metadata"), h.get("ContentType")), "copy with REPLACE")
+t.eq(b"odd/sp ace.txt", body_of(s3.get_object(Bucket=B, Key="copies/two")), "copy from a key with a space")
+s3.create_bucket(Bucket="boto3-e2e-other")
+t.attempt(lambda: s3.copy_object(Bucket="boto3-e2e-other", Key="x", CopySource={"Bucket": B, "Key": "odd/a+b.txt"}),
+          "copy_object across buckets")
+t.eq(b"odd/a+b.txt", body_of(s3.get_object(Bucket="boto3-e2e-other", Key="x")), "cross-bucket copy body")
+t.raises("NoSuchKey", lambda: s3.copy_object(Bucket=B, Key="c", CopySource={"Bucket": B, "Key": "nope"}),
+         "copy from a missing key")
+# CopyObject with IfMatch on the source.
+t.raises("PreconditionFailed",
+         lambda: s3.copy_object(Bucket=B, Key="c", CopySource={"Bucket": B, "Key": "docs/hello.txt"},
+                                CopySourceIfMatch='"00000000000000000000000000000000"'),
+         "copy with a failing x-amz-copy-source-if-match", status=412)
+
+print("# multipart")
+p1, p2, p3 = os.urandom(5 * MiB), os.urandom(5 * MiB), os.urandom(MiB + 7)
+up = s3.create_multipart_upload(Bucket=B, Key="mp/big.bin", ContentType="application/x-mp", Metadata={"m": "1"})
+uid = up["UploadId"]
+t.check(bool(uid), "create_multipart_upload returns an UploadId")
+etags = []
+for n, p in ((1, p1), (2, p2), (3, p3)):
+    r = s3.upload_part(Bucket=B, Key="mp/big.bin", UploadId=uid, PartNumber=n, Body=p)
+    etags.append(r.get("ETag"))
+t.eq([md5q(p1), md5q(p2), md5q(p3)], etags, "upload_part ETags are part MD5s")
+# Part 2 again with other bytes: the last upload of a number wins.
+p2 = os.urandom(5 * MiB)
+etags[1] = s3.upload_part(Bucket=B, Key="mp/big.bin", UploadId=uid, PartNumber=2, Body=p2).get("ETag")
+lp = s3.list_parts(Bucket=B, Key="mp/big.bin", UploadId=uid)
+t.eq([(1, 5 * MiB, etags[0]), (2, 5 * MiB, etags[1]), (3, MiB + 7, etags[2])],
+     [(p["PartNumber"], p["Size"], p["ETag"]) for p in lp.get("Parts", [])], "list_parts")
+lp = s3.list_parts(Bucket=B, Key="mp/big.bin", UploadId=uid, MaxParts=2)
+t.eq(([1, 2], True), ([p["PartNumber"] for p in lp.get("Parts", [])], lp.get("IsTruncated")), "list_parts MaxParts=2")
+if lp.get("NextPartNumberMarker"):
+    lp = s3.list_parts(Bucket=B, Key="mp/big.bin", UploadId=uid, PartNumberMarker=lp["NextPartNumberMarker"])
+    t.eq([3], [p["PartNumber"] for p in lp.get("Parts", [])], "list_parts after PartNumberMarker")
+else:
+    t.fail("list_parts truncated without NextPartNumberMarker")
+mu = s3.list_multipart_uploads(Bucket=B)
+t.check((uid, "mp/big.bin") in [(u["UploadId"], u["Key"]) for u in mu.get("Uploads", [])],
+        "list_multipart_uploads shows the upload", repr(mu.get("Uploads")))
+t.raises("404", lambda: s3.head_object(Bucket=B, Key="mp/big.bin"), "an unfinished upload is not an object")
+
+parts = [{"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]
+t.raises("InvalidPartOrder",
+         lambda: s3.complete_multipart_upload(Bucket=B, Key="mp/big.bin", UploadId=uid,
+                                              MultipartUpload={"Parts": [parts[1], parts[0], parts[2]]}),
+         "complete with parts out of order", status=400)
+bad = [dict(parts[0]), parts[1], parts[2]]
+bad[0]["ETag"] = md5q(b"not the part")
+t.raises("InvalidPart", lambda: s3.complete_multipart_upload(Bucket=B, Key="mp/big.bin", UploadId=uid,
+                                                            MultipartUpload={"Parts": bad}),
+         "complete with a wrong part ETag", status=400)
+t.raises("InvalidPart", lambda: s3.complete_multipart_upload(
+    Bucket=B, Key="mp/big.bin", UploadId=uid,
+    MultipartUpload={"Parts": parts + [{"PartNumber": 9, "ETag": etags[0]}]}),
+    "complete naming a part never uploaded", status=400)
+r = t.attempt(lambda: s3.complete_multipart_upload(Bucket=B, Key="mp/big.bin", UploadId=uid,
+                                                   MultipartUpload={"Parts": parts}),
+              "complete_multipart_upload (after the failed attempts)")
+if r:
+    t.eq(mp_etag([p1, p2, p3]), r.get("ETag"), "multipart ETag is md5 of part md5s plus -3")
+g = s3.get_object(Bucket=B, Key="mp/big.bin")
+t.eq(hashlib.sha256(p1 + p2 + p3).hexdigest(), hashlib.sha256(body_of(g)).hexdigest(), "multipart object bytes")
+t.eq((mp_etag([p1, p2, p3]), "application/x-mp", {"m": "1"}), (g.get("ETag"), g.get("ContentType"), g.get("Metadata")),
+     "multipart object ETag, content type and metadata")
+g = s3.get_object(Bucket=B, Key="mp/big.bin", Range="bytes=%d-%d" % (5 * MiB - 3, 5 * MiB + 2))
+t.eq(p1[-3:] + p2[:3], body_of(g), "a range across a part boundary")
+mu = s3.list_multipart_uploads(Bucket=B)
+t.check(uid not in [u["UploadId"] for u in mu.get("Uploads", [])], "completed upload is no longer listed")
+t.raises("NoSuchUpload", lambda: s3.list_parts(Bucket=B, Key="mp/big.bin", UploadId=uid), "list_parts after complete")
+
+# EntityTooSmall: every part but the last must be at least 5 MiB.
+up = s3.create_multipart_upload(Bucket=B, Key="mp/small.bin")
+u2 = up["UploadId"]
+a, b = os.urandom(MiB), os.urandom(MiB)
+ea = s3.upload_part(Bucket=B, Key="mp/small.bin", UploadId=u2, PartNumber=1, Body=a)["ETag"]
+eb = s3.upload_part(Bucket=B, Key="mp/small.bin", UploadId=u2, PartNumber=2, Body=b)["ETag"]
+t.raises("EntityTooSmall", lambda: s3.complete_multipart_upload(
+    Bucket=B, Key="mp/small.bin", UploadId=u2,
+    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": ea}, {"PartNumber": 2, "ETag": eb}]}),
+    "complete with a 1 MiB non-last part", status=400)
+t.attempt(lambda: s3.abort_multipart_upload(Bucket=B, Key="mp/small.bin", UploadId=u2), "abort_multipart_upload")
+mu = s3.list_multipart_uploads(Bucket=B)
+t.check(u2 not in [u["UploadId"] for u in mu.get("Uploads", [])], "aborted upload is no longer listed")
+t.raises("NoSuchUpload", lambda: s3.upload_part(Bucket=B, Key="mp/small.bin", UploadId=u2, PartNumber=3, Body=b"x"),
+         "upload_part to an aborted upload", status=404)
+t.raises("NoSuchUpload", lambda: s3.list_parts(Bucket=B, Key="mp/small.bin", UploadId=u2), "list_parts after abort")
+t.raises("404", lambda: s3.head_object(Bucket=B, Key="mp/small.bin"), "aborted upload left no object")
+# A single small part is fine: the last part has no minimum.
+up = s3.create_multipart_upload(Bucket=B, Key="mp/one-part")
+e1 = s3.upload_part(Bucket=B, Key="mp/one-part", UploadId=up["UploadId"], PartNumber=1, Body=b"tiny")["ETag"]
+r = t.attempt(lambda: s3.complete_multipart_upload(Bucket=B, Key="mp/one-part", UploadId=up["UploadId"],
+                                                   MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}]}),
+              "complete with one small part")
+t.eq(b"tiny", body_of(s3.get_object(Bucket=B, Key="mp/one-part")), "one-part upload body")
+
+# The managed transfer (s3transfer) both ways.
+from boto3.s3.transfer import TransferConfig  # noqa: E402
+
+blob = os.urandom(11 * MiB + 3)
+cfg = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=4)
+t.attempt(lambda: s3.upload_fileobj(io.BytesIO(blob), B, "mp/managed.bin", Config=cfg), "upload_fileobj (3 parts)")
+out = io.BytesIO()
+t.attempt(lambda: s3.download_fileobj(B, "mp/managed.bin", out, Config=cfg), "download_fileobj (ranged GETs)")
+t.eq(hashlib.sha256(blob).hexdigest(), hashlib.sha256(out.getvalue()).hexdigest(), "managed transfer round trip")
+t.check(s3.head_object(Bucket=B, Key="mp/managed.bin")["ETag"].endswith('-3"'), "managed upload ETag ends in -3")
+
+print("# presigned URLs")
+url = s3.generate_presigned_url("get_object", Params={"Bucket": B, "Key": "docs/hello.txt"}, ExpiresIn=300)
+st, hd, bd = http("GET", url)
+t.eq((200, data), (st, bd), "presigned GET")
+url = s3.generate_presigned_url("get_object", Params={"Bucket": B, "Key": "odd/sp ace.txt"}, ExpiresIn=300)
+st, hd, bd = http("GET", url)
+t.eq((200, b"odd/sp ace.txt"), (st, bd), "presigned GET of a key with a space")
+pdata = os.urandom(70000)
+url = s3.generate_presigned_url("put_object", Params={"Bucket": B, "Key": "presigned/up.bin"}, ExpiresIn=300)
+st, hd, bd = http("PUT", url, body=pdata, headers={"Content-Type": "application/octet-stream"})
+t.eq(200, st, "presigned PUT status (body %r)" % bd[:300])
+t.eq(md5q(pdata), hd.get("etag"), "presigned PUT ETag")
+t.eq(pdata, body_of(s3.get_object(Bucket=B, Key="presigned/up.bin")), "presigned PUT stored the bytes")
+# Tampering: another key with the same signature.
+url = s3.generate_presigned_url("get_object", Params={"Bucket": B, "Key": "docs/hello.txt"}, ExpiresIn=300)
+st, hd, bd = http("GET", url.replace("docs/hello.txt", "docs/empty"))
+t.eq(403, st, "presigned URL used for another key is refused")
+t.check(b"SignatureDoesNotMatch" in bd, "  ... with SignatureDoesNotMatch", bd[:300])
+url = s3.generate_presigned_url("get_object", Params={"Bucket": B, "Key": "docs/hello.txt"}, ExpiresIn=1)
+time.sleep(2.1)
+st, hd, bd = http("GET", url)
+t.eq(403, st, "an expired presigned URL is refused")
+t.check(b"AccessDenied" in bd, "  ... with AccessDenied", bd[:300])
+
+print("# flexible checksums")
+cdata = os.urandom(300000)
+r = t.attempt(lambda: s3.put_object(Bucket=B, Key="ck/crc32", Body=cdata, ChecksumAlgorithm="CRC32"),
+              "put_object ChecksumAlgorithm=CRC32")
+if r:
+    t.eq(crc32_b64(cdata), r.get("ChecksumCRC32"), "put_object returns x-amz-checksum-crc32")
+g = s3.get_object(Bucket=B, Key="ck/crc32", ChecksumMode="ENABLED")
+t.eq(cdata, body_of(g), "get_object ChecksumMode=ENABLED body (botocore validates the checksum)")
+t.eq(crc32_b64(cdata), g.get("ChecksumCRC32"), "get_object returns the stored CRC32")
+h = s3.head_object(Bucket=B, Key="ck/crc32", ChecksumMode="ENABLED")
+t.eq(crc32_b64(cdata), h.get("ChecksumCRC32"), "head_object returns the stored CRC32")
+r = t.attempt(lambda: s3.put_object(Bucket=B, Key="ck/sha256", Body=cdata, ChecksumAlgorithm="SHA256"),
+              "put_object ChecksumAlgorithm=SHA256")
+if r:
+    t.eq(sha256_b64(cdata), r.get("ChecksumSHA256"), "put_object returns x-amz-checksum-sha256")
+g = s3.get_object(Bucket=B, Key="ck/sha256", ChecksumMode="ENABLED")
+t.eq(cdata, body_of(g), "get_object SHA256 body")
+t.eq(sha256_b64(cdata), g.get("ChecksumSHA256"), "get_object returns the stored SHA256")
+t.raises("BadDigest", lambda: s3.put_object(Bucket=B, Key="ck/bad", Body=cdata, ChecksumCRC32=crc32_b64(b"other")),
+         "put_object with a wrong x-amz-checksum-crc32", status=400)
+t.raises("BadDigest", lambda: s3.put_object(Bucket=B, Key="ck/bad", Body=cdata, ChecksumSHA256=sha256_b64(b"other")),
+         "put_object with a wrong x-amz-checksum-sha256", status=400)
+t.raises("404", lambda: s3.head_object(Bucket=B, Key="ck/bad"), "a put refused for its checksum stored nothing")
+
+print("# public-read bucket")
+t.attempt(lambda: s3.create_bucket(Bucket=PUBLIC), "create the public bucket")
+s3.put_object(Bucket=PUBLIC, Key="pub/file.txt", Body=b"public bytes", ContentType="text/plain")
+pub = srv.url + "/" + PUBLIC + "/pub/file.txt"
+st, hd, bd = http("GET", pub)
+t.eq((200, b"public bytes"), (st, bd), "anonymous GET on a public bucket")
+st, hd, bd = http("HEAD", pub)
+t.eq((200, "12"), (st, hd.get("content-length")), "anonymous HEAD on a public bucket")
+st, hd, bd = http("PUT", srv.url + "/" + PUBLIC + "/pub/evil.txt", body=b"nope")
+t.eq(403, st, "anonymous PUT on a public bucket is refused")
+t.check(b"AccessDenied" in bd, "  ... with AccessDenied", bd[:300])
+st, hd, bd = http("DELETE", pub)
+t.eq(403, st, "anonymous DELETE on a public bucket is refused")
+t.eq(b"public bytes", body_of(s3.get_object(Bucket=PUBLIC, Key="pub/file.txt")), "the public object is intact")
+t.raises("404", lambda: s3.head_object(Bucket=PUBLIC, Key="pub/evil.txt"), "the anonymous PUT stored nothing")
+st, hd, bd = http("GET", srv.url + "/" + B + "/docs/hello.txt")
+t.eq(403, st, "anonymous GET on a private bucket is refused")
+t.check(b"AccessDenied" in bd, "  ... with AccessDenied", bd[:300])
+st, hd, bd = http("GET", srv.url + "/" + PUBLIC + "/pub/missing")
+t.eq(404, st, "anonymous GET of a missing key in a public bucket is 404")
+
+print("# bucket deletion")
+t.raises("BucketNotEmpty", lambda: s3.delete_bucket(Bucket="boto3-e2e-other"), "delete a non-empty bucket", status=409)
+s3.delete_object(Bucket="boto3-e2e-other", Key="x")
+t.attempt(lambda: s3.delete_bucket(Bucket="boto3-e2e-other"), "delete the emptied bucket")
+t.raises("NoSuchBucket", lambda: s3.list_objects_v2(Bucket="boto3-e2e-other"), "the deleted bucket is gone")
+
+bad = t.client(srv, secret_key="not-the-right-secret")
+t.raises("SignatureDoesNotMatch", lambda: bad.list_objects_v2(Bucket=B), "wrong secret", status=403)
+
+t.finish()
