@@ -57,8 +57,8 @@ static size_t sweep_dir(const char *dir, char **keep, size_t nkeep) {
 /* Removes abandoned temp files and data files no index row references. Runs
  * before the server accepts requests, so nothing is in flight. */
 static bool sweep(store_t *s, floe_err *err) {
-    char **ids;
-    size_t nids;
+    char **ids = NULL;
+    size_t nids = 0;
     if (!referenced_ids(s, &ids, &nids, err)) return false;
     size_t removed = sweep_dir(s->tmp_dir, NULL, 0);
     for (int i = 0; i < 256; i++) {

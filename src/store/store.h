@@ -60,6 +60,9 @@ typedef struct store_cond {
     bool if_none_match_any; /* If-None-Match: * */
 } store_cond;
 
+/* ETag condition test: cond is "*", or a list of quoted (or W/) or bare ETags. */
+bool store_etag_matches(const char *cond, const char *etag);
+
 store_t *store_open(const char *dir, bool fsync, floe_err *err);
 void store_close(store_t *s);
 const char *store_dir(store_t *s);

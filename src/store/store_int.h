@@ -103,7 +103,6 @@ void store_data_unlink(store_t *s, const char *data_id);
 void store_object_from_row(sqlite3_stmt *st, arena_t *a, store_object *o);
 /* Commits obj, whose data file is already placed; on failure removes it. */
 bool store_commit_object(store_t *s, store_object *obj, const store_cond *cond, floe_err *err);
-/* ETag condition test: cond is "*", or a list of quoted or bare ETags. */
-bool store_etag_matches(const char *cond, const char *etag);
+
 
 #endif

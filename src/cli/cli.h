@@ -1,0 +1,12 @@
+/*
+ * cli.h: subcommands of the floe binary. Each takes the arguments after its
+ * name and returns the process exit code.
+ */
+#ifndef FLOE_CLI_H
+#define FLOE_CLI_H
+
+#define FLOE_VERSION "0.1.0"
+
+int cli_serve(int argc, char **argv);
+
+#endif

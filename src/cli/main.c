@@ -1,0 +1,36 @@
+/*
+ * main.c: the floe command. Parses the subcommand and hands over; no logic
+ * lives here.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: floe <command> [flags]\n\n"
+               "commands:\n"
+               "  serve      run the object store (S3 API) and the service ports\n"
+               "  version    print the version\n\n"
+               "Run 'floe <command> --help' for the command's flags.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "serve")) return cli_serve(argc - 2, argv + 2);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("floe %s\n", FLOE_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "floe: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

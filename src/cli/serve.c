@@ -1,0 +1,89 @@
+/*
+ * serve.c: `floe serve`: loads settings, opens the store, starts the S3 API
+ * and the catalog and console ports (health only until those land), and runs
+ * until SIGINT or SIGTERM.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "cli/cli.h"
+#include "net/http.h"
+#include "store/s3/s3.h"
+#include "store/store.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) { stop_requested = sig; }
+
+static http_server_t *start_health_port(const char *name, const floe_config *cfg, int port, floe_err *err) {
+    static const http_route routes[] = {
+        {.prefix = "/health", .exact = true, .handler = {.end = NULL}},
+    };
+    http_route r = routes[0];
+    r.handler = http_health_handler;
+    http_server_opts o = {.name = name, .bind = cfg->bind, .port = port, .routes = &r, .nroutes = 1};
+    return http_server_start(&o, err);
+}
+
+int cli_serve(int argc, char **argv) {
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fprintf(stderr, "usage: floe serve [flags]\n\n");
+            config_usage();
+            return 0;
+        }
+    }
+    uint64_t t0 = time_mono_ns();
+    floe_config cfg;
+    floe_err err = {0};
+    if (!config_load(&cfg, argc, argv, &err)) {
+        fprintf(stderr, "floe: %s\n", err.msg);
+        config_free(&cfg);
+        return 2;
+    }
+    log_setup(cfg.log_level, cfg.log_json);
+    if (cfg.default_credentials)
+        log_warn("serve", "using the built-in credentials floeadmin/floeadmin; set FLOE_ACCESS_KEY and "
+                          "FLOE_SECRET_KEY for anything but local trials");
+    if (!cfg.fsync) log_warn("serve", "fsync is off: acknowledged writes can be lost on a crash");
+
+    int rc = 1;
+    store_t *store = NULL;
+    s3_server_t *s3 = NULL;
+    http_server_t *catalog = NULL, *console = NULL;
+    if (!fs_mkdir_p(cfg.data_dir, &err)) goto fail;
+    store = store_open(cfg.data_dir, cfg.fsync, &err);
+    if (!store) goto fail;
+    s3 = s3_server_start(&cfg, store, &err);
+    if (!s3) goto fail;
+    catalog = start_health_port("catalog", &cfg, cfg.catalog_port, &err);
+    if (!catalog) goto fail;
+    console = start_health_port("console", &cfg, cfg.console_port, &err);
+    if (!console) goto fail;
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    log_info("serve", "ready in %.1f ms: S3 on http://%s:%d, catalog :%d, console :%d, data in %s",
+             (double)(time_mono_ns() - t0) / 1e6, cfg.bind, s3_server_port(s3), http_server_port(catalog),
+             http_server_port(console), cfg.data_dir);
+    while (!stop_requested) pause();
+    log_info("serve", "signal %d: shutting down", (int)stop_requested);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "floe: %s\n", err.msg);
+done:
+    http_server_stop(console);
+    http_server_stop(catalog);
+    s3_server_stop(s3);
+    store_close(store);
+    config_free(&cfg);
+    return rc;
+}
