@@ -262,12 +262,14 @@ bool store_upload_abort(store_t *s, const char *upload_id, floe_err *err) {
 
 static store_mpu_error validate_parts(const store_complete_part *want, size_t n, store_part *have, size_t nhave,
                                       store_part **chosen, floe_err *err) {
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && want[i].part_number <= want[i - 1].part_number) {
+    for (size_t i = 1; i < n; i++) {
+        if (want[i].part_number <= want[i - 1].part_number) {
             floe_err_set(err, FLOE_EINVAL, "part %d is listed after part %d; list parts in ascending order",
                          want[i].part_number, want[i - 1].part_number);
             return STORE_MPU_INVALID_PART_ORDER;
         }
+    }
+    for (size_t i = 0; i < n; i++) {
         store_part *p = NULL;
         for (size_t j = 0; j < nhave && !p; j++)
             if (have[j].part_number == want[i].part_number) p = &have[j];
