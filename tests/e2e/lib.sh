@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: shared helpers for the bash end-to-end tests.
 #
 # A test sources this file, starts its own `floe serve` on free ports with
@@ -260,7 +261,7 @@ floe_start() {
         return 1
     fi
     mkdir -p "$dir"
-    local attempt ports
+    local attempt
     for attempt in 1 2 3; do
         read -r S3_PORT CATALOG_PORT CONSOLE_PORT <<<"$(free_ports 3)"
         S3_URL=http://127.0.0.1:$S3_PORT

@@ -12,7 +12,7 @@
 #   E2E_VERBOSE=1     print each test's output even when it passes
 set -uo pipefail
 
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 1
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
 
 tests=()
