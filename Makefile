@@ -48,7 +48,8 @@ $(BUILD)/floe: $(REL_OBJ)
 
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BASEFLAGS) $(WARN) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(BASEFLAGS) $(WARN) -c -o $@ $<
 
 # Sanitizer build: what the tests run.
 asan: $(BUILD)/asan/floe $(BUILD)/asan/unit-tests
@@ -58,7 +59,8 @@ $(BUILD)/asan/floe: $(ASAN_OBJ)
 
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_FLAGS) $(BASEFLAGS) $(WARN) -c -o $@ $<
+	@echo "  CC asan $<"
+	@$(CC) $(ASAN_FLAGS) $(BASEFLAGS) $(WARN) -c -o $@ $<
 
 $(BUILD)/asan/unit-tests: $(UNIT_OBJ) $(ASAN_LIB)
 	$(CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(LDLIBS) -lcriterion
@@ -66,7 +68,8 @@ $(BUILD)/asan/unit-tests: $(UNIT_OBJ) $(ASAN_LIB)
 # libFuzzer harnesses, built with clang over the library sources.
 $(BUILD)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(BASEFLAGS) $(WARN) -c -o $@ $<
+	@echo "  CC fuzz $<"
+	@$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(BASEFLAGS) $(WARN) -c -o $@ $<
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
