@@ -17,7 +17,8 @@ PKGS      := libmicrohttpd libcurl jansson expat libfyaml sqlite3 libcrypto zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Wshadow -Wpointer-arith -Wvla
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wpointer-arith -Wvla
+GCC_WARN  := $(WARN) -Wno-format-truncation
 BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -pthread -MMD -MP
 CFLAGS    ?= -O2 -g
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -49,7 +50,7 @@ $(BUILD)/floe: $(REL_OBJ)
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) $(BASEFLAGS) $(WARN) -c -o $@ $<
+	@$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -c -o $@ $<
 
 # Sanitizer build: what the tests run.
 asan: $(BUILD)/asan/floe $(BUILD)/asan/unit-tests
@@ -60,7 +61,7 @@ $(BUILD)/asan/floe: $(ASAN_OBJ)
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC asan $<"
-	@$(CC) $(ASAN_FLAGS) $(BASEFLAGS) $(WARN) -c -o $@ $<
+	@$(CC) $(ASAN_FLAGS) $(BASEFLAGS) $(GCC_WARN) -c -o $@ $<
 
 $(BUILD)/asan/unit-tests: $(UNIT_OBJ) $(ASAN_LIB)
 	$(CC) $(ASAN_FLAGS) -pthread -o $@ $^ $(LDLIBS) -lcriterion

@@ -47,6 +47,11 @@ static int month_index(const char *m) {
 }
 
 static bool tm_valid(const struct tm *tm) {
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (tm->tm_mon >= 0 && tm->tm_mon < 12 && tm->tm_mday > mdays[tm->tm_mon]) return false;
+    int y = tm->tm_year + 1900;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (tm->tm_mon == 1 && tm->tm_mday == 29 && !leap) return false;
     return tm->tm_mon >= 0 && tm->tm_mon < 12 && tm->tm_mday >= 1 && tm->tm_mday <= 31 && tm->tm_hour >= 0 &&
            tm->tm_hour < 24 && tm->tm_min >= 0 && tm->tm_min < 60 && tm->tm_sec >= 0 && tm->tm_sec <= 60 &&
            tm->tm_year >= 0 && tm->tm_year < 8100;

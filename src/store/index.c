@@ -9,9 +9,12 @@
  * synchronous=FULL the commit is durable when COMMIT returns; only then are
  * the waiting writers told.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "store/store_int.h"
@@ -74,6 +77,7 @@ static const char *stmt_sql[ST__COUNT] = {
 };
 
 struct store_commit_op {
+    int shard; /* data/XX directory to fsync first, or -1 */
     store_apply_fn fn;
     void *arg;
     bool done, ok;
@@ -159,11 +163,35 @@ void store_conn_put(store_t *s, store_conn *c) {
 
 /* ---- group commit ---- */
 
+/* Makes the renames of this batch durable: one fsync per touched shard
+ * directory. The first one commits the file system journal; the rest
+ * usually find nothing left to do. */
+static void sync_shards(store_t *s, store_commit_op *batch) {
+    uint64_t done[4] = {0};
+    for (store_commit_op *op = batch; op; op = op->next) {
+        if (op->shard < 0 || !s->fsync) continue;
+        uint64_t bit = 1ull << (op->shard & 63);
+        if (done[op->shard >> 6] & bit) continue;
+        done[op->shard >> 6] |= bit;
+        if (fsync(s->shard_fds[op->shard]) != 0) {
+            int e = errno;
+            for (store_commit_op *o = op; o; o = o->next)
+                if (o->shard == op->shard) {
+                    o->ok = false;
+                    o->shard = -2; /* failed: skip in the transaction */
+                    floe_err_errno(o->err, e, "fsync data directory %02x", op->shard);
+                }
+        }
+    }
+}
+
 static void run_batch(store_t *s, store_commit_op *batch) {
     store_conn *w = s->writer;
     floe_err txerr = {0};
+    sync_shards(s, batch);
     bool tx = exec(w, "BEGIN IMMEDIATE", &txerr);
     for (store_commit_op *op = batch; op; op = op->next) {
+        if (op->shard == -2) continue;
         if (!tx) {
             op->ok = false;
             *op->err = txerr;
@@ -211,9 +239,22 @@ static void *committer_main(void *arg) {
     return NULL;
 }
 
+static int shard_of(const char *data_id) {
+    unsigned v = 0;
+    for (int i = 0; i < 2; i++) {
+        char c = data_id[i];
+        v = v * 16 + (unsigned)(c >= 'a' ? c - 'a' + 10 : c - '0');
+    }
+    return (int)(v & 255);
+}
+
 bool store_commit(store_t *s, store_apply_fn fn, void *arg, floe_err *err) {
+    return store_commit_placed(s, NULL, fn, arg, err);
+}
+
+bool store_commit_placed(store_t *s, const char *data_id, store_apply_fn fn, void *arg, floe_err *err) {
     floe_err local;
-    store_commit_op op = {.fn = fn, .arg = arg, .err = err ? err : &local};
+    store_commit_op op = {.shard = data_id ? shard_of(data_id) : -1, .fn = fn, .arg = arg, .err = err ? err : &local};
     pthread_mutex_lock(&s->commit_lock);
     if (s->stopping) {
         pthread_mutex_unlock(&s->commit_lock);
@@ -233,6 +274,12 @@ bool store_index_open(store_t *s, floe_err *err) {
     pthread_mutex_init(&s->commit_lock, NULL);
     pthread_cond_init(&s->commit_wake, NULL);
     pthread_cond_init(&s->commit_done, NULL);
+    for (int i = 0; i < 256; i++) {
+        char shard[4096];
+        snprintf(shard, sizeof shard, "%s/%02x", s->data_dir, i);
+        s->shard_fds[i] = open(shard, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->shard_fds[i] < 0) return floe_err_errno(err, errno, "open data directory %s", shard);
+    }
     s->writer = conn_open(s, err);
     if (!s->writer) return false;
     if (!exec(s->writer, schema, err)) return false;
@@ -250,6 +297,8 @@ void store_index_close(store_t *s) {
     pthread_join(s->committer, NULL);
     conn_close(s->writer);
     s->writer = NULL;
+    for (int i = 0; i < 256; i++)
+        if (s->shard_fds[i] > 0) close(s->shard_fds[i]);
     while (s->pool) {
         store_conn *c = s->pool;
         s->pool = c->next;

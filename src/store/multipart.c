@@ -135,7 +135,7 @@ bool store_upload_put_part(store_t *s, const char *upload_id, int part_number, s
     }
     store_writer_release(w);
     part_op op = {.upload_id = upload_id, .part = out};
-    if (!store_commit(s, apply_put_part, &op, err)) {
+    if (!store_commit_placed(s, out->data_id, apply_put_part, &op, err)) {
         store_data_unlink(s, out->data_id);
         return false;
     }
@@ -448,7 +448,7 @@ bool store_upload_complete(store_t *s, const char *upload_id, const store_comple
     store_writer_release(w);
     complete_op op = {.upload_id = upload_id, .obj = obj, .cond = cond, .chosen = chosen, .n = nwant,
                       .drop = {.upload_id = upload_id}};
-    bool ok = store_commit(s, apply_complete, &op, err);
+    bool ok = store_commit_placed(s, obj->data_id, apply_complete, &op, err);
     if (!ok) store_data_unlink(s, obj->data_id);
     else if (op.old_data_id[0]) store_data_unlink(s, op.old_data_id);
     drop_files(s, &op.drop, ok);

@@ -68,6 +68,8 @@ struct store {
     store_commit_op *queue_head, *queue_tail;
     bool stopping;
 
+    int shard_fds[256]; /* data/XX directories, fsynced by the committer */
+
     store_stats stats;
 };
 
@@ -81,8 +83,12 @@ store_conn *store_conn_get(store_t *s, floe_err *err);
 void store_conn_put(store_t *s, store_conn *c);
 /* The statement, reset and with bindings cleared. */
 sqlite3_stmt *store_stmt(store_conn *c, store_stmt_id id);
-/* Queues fn for the next group commit and waits until it is durable. */
+/* Queues fn for the next group commit and waits until it is durable. When
+ * data_id is given, the committer first fsyncs that file's data/XX
+ * directory (once per batch per directory), making its rename durable before
+ * the row that references it commits. */
 bool store_commit(store_t *s, store_apply_fn fn, void *arg, floe_err *err);
+bool store_commit_placed(store_t *s, const char *data_id, store_apply_fn fn, void *arg, floe_err *err);
 bool store_sql_err(store_conn *c, const char *what, floe_err *err);
 
 /* writer.c */

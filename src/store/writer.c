@@ -115,7 +115,8 @@ bool store_writer_place(store_writer *w, char data_id[STORE_ID_LEN + 1], floe_er
     store_data_path(w->store, w->id, path, sizeof path);
     if (rename(w->tmp_path, path) != 0) return floe_err_errno(err, errno, "rename %s to %s", w->tmp_path, path);
     memcpy(w->tmp_path, path, strlen(path) + 1); /* abort now removes the placed file */
-    if (w->store->fsync && !fs_fsync_parent(path, err)) return false;
+    /* The directory fsync that makes this rename durable is done by the
+     * committer, once per batch, before the row commits (store_commit_placed). */
     memcpy(data_id, w->id, STORE_ID_LEN + 1);
     return true;
 }

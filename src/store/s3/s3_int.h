@@ -129,6 +129,8 @@ typedef struct s3_chunked {
     bool final_seen;
     bool done;
     uint64_t decoded_bytes;
+    uint64_t nchunks;       /* chunk size lines seen, for error messages */
+    uint64_t offset;        /* encoded bytes consumed, for error messages */
     buf_t trailers_raw; /* "name:value\n" lines, for the trailer signature */
     s3_kv trailers[8];
     size_t ntrailers;
