@@ -182,6 +182,22 @@ static enum MHD_Result queue(http_req_t *req) {
     return ok;
 }
 
+/* Bodies up to this many unread bytes are drained after an early error, so
+ * the client reads the error instead of a reset (nginx's lingering close). */
+#define DRAIN_LIMIT (64ull << 20)
+
+/* A response chosen before the body was read. Sent at once when there is no
+ * body left, the client waits for it (Expect: 100-continue, before any body
+ * byte) or the rest is too large to drain; otherwise sent after draining. */
+static enum MHD_Result early_response(http_req_t *req) {
+    if (!req->has_length) return queue(req);
+    uint64_t left = req->content_length > req->body_bytes ? req->content_length - req->body_bytes : 0;
+    const char *expect = http_req_header(req, "Expect");
+    bool waiting = expect && req->body_bytes == 0;
+    if (left == 0 || waiting || left > DRAIN_LIMIT) return queue(req);
+    return MHD_YES;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size,
                                  void **con_cls) {
@@ -200,19 +216,24 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         }
         req->handler = &route->handler;
         if (req->handler->begin) req->handler->begin(req, req->handler->ctx);
-        return req->responded ? queue(req) : MHD_YES;
+        return req->responded ? early_response(req) : MHD_YES;
     }
     if (req->responded) {
-        /* A response went out early; discard what is left of the body. */
-        *upload_data_size = 0;
-        return MHD_YES;
+        /* An early response waits for the rest of the body, which is read
+         * and discarded, so the client is not cut off mid-send. */
+        if (*upload_data_size > 0) {
+            req->body_bytes += *upload_data_size;
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return queue(req);
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         req->body_bytes += n;
         if (req->handler->body) req->handler->body(req, upload_data, n, req->handler->ctx);
         *upload_data_size = 0;
-        return req->responded ? queue(req) : MHD_YES;
+        return req->responded ? early_response(req) : MHD_YES;
     }
     if (req->handler->end) req->handler->end(req, req->handler->ctx);
     if (!req->responded) {

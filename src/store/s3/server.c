@@ -97,6 +97,7 @@ void s3_error_from(s3_req *r, const floe_err *err) {
                  err->msg);
         break;
     case FLOE_ENOSPC:
+        log_error("s3", "%s %s: %s", r->http->method, r->http->raw_uri, err->msg);
         s3_error(r, 507, "InsufficientStorage", "The server's disk is full (%s). Free space and retry.", err->msg);
         break;
     case FLOE_EINVAL: s3_error(r, 400, "InvalidArgument", "%s", err->msg); break;
