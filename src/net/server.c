@@ -186,15 +186,26 @@ static enum MHD_Result queue(http_req_t *req) {
  * the client reads the error instead of a reset (nginx's lingering close). */
 #define DRAIN_LIMIT (64ull << 20)
 
-/* A response chosen before the body was read. Sent at once when there is no
- * body left, the client waits for it (Expect: 100-continue, before any body
- * byte) or the rest is too large to drain; otherwise sent after draining. */
-static enum MHD_Result early_response(http_req_t *req) {
-    if (!req->has_length) return queue(req);
-    uint64_t left = req->content_length > req->body_bytes ? req->content_length - req->body_bytes : 0;
-    const char *expect = http_req_header(req, "Expect");
-    bool waiting = expect && req->body_bytes == 0;
-    if (left == 0 || waiting || left > DRAIN_LIMIT) return queue(req);
+/* A response chosen before the body was read. libmicrohttpd accepts a
+ * response only right after the headers or once the whole body is in, so:
+ * right after the headers it goes out at once when there is no body, the
+ * client waits for it (Expect: 100-continue) or the body is too large to
+ * drain; otherwise, and always mid-body, the rest of the body is drained
+ * and the response sent at the end. A mid-body error with more than
+ * DRAIN_LIMIT left closes the connection instead. */
+static enum MHD_Result early_response(http_req_t *req, bool first_call) {
+    uint64_t left = req->has_length && req->content_length > req->body_bytes ? req->content_length - req->body_bytes
+                                                                              : 0;
+    if (first_call) {
+        const char *expect = http_req_header(req, "Expect");
+        if (left == 0 || expect || left > DRAIN_LIMIT) return queue(req);
+        return MHD_YES;
+    }
+    if (left > DRAIN_LIMIT) {
+        log_debug("http", "%s %s: error mid-body with %llu bytes unread; closing", req->method, req->raw_uri,
+                  (unsigned long long)left);
+        return MHD_NO;
+    }
     return MHD_YES;
 }
 
@@ -216,7 +227,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         }
         req->handler = &route->handler;
         if (req->handler->begin) req->handler->begin(req, req->handler->ctx);
-        return req->responded ? early_response(req) : MHD_YES;
+        return req->responded ? early_response(req, true) : MHD_YES;
     }
     if (req->responded) {
         /* An early response waits for the rest of the body, which is read
@@ -233,7 +244,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         req->body_bytes += n;
         if (req->handler->body) req->handler->body(req, upload_data, n, req->handler->ctx);
         *upload_data_size = 0;
-        return req->responded ? early_response(req) : MHD_YES;
+        return req->responded ? early_response(req, false) : MHD_YES;
     }
     if (req->handler->end) req->handler->end(req, req->handler->ctx);
     if (!req->responded) {

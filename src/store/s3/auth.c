@@ -81,12 +81,27 @@ static bool verify_signature(s3_req *r, const char *payload_hash, bool presigned
                          .signed_headers = r->auth.signed_headers,
                          .payload_hash = payload_hash};
     buf_t creq = BUF_INIT, sts = BUF_INIT;
-    s3_sigv4_canonical_request(&in, &creq);
-    s3_sigv4_string_to_sign(r->amz_date, r->auth.scope, creq.data, &sts);
     s3_sigv4_signing_key(r->who->secret_key, r->auth.date, r->auth.region, r->auth.service, r->signing_key);
     char sig[65];
-    s3_sigv4_sign(r->signing_key, sts.data, sig);
-    bool ok = s3_sigv4_sig_equal(sig, r->auth.signature);
+    bool ok = false;
+    /* The canonical form first; then the path exactly as sent, which is what
+     * clients that sign their literal request line (curl) have signed. */
+    for (int form = 0; form < 2 && !ok; form++) {
+        if (form == 1) {
+            buf_t enc = BUF_INIT;
+            str_uri_encode(&enc, h->path, h->path_len, true);
+            bool same = enc.len == h->raw_path_len && !memcmp(enc.data, h->raw_path, enc.len);
+            buf_free(&enc);
+            if (same) break;
+            in.path = h->raw_path, in.path_len = h->raw_path_len, in.path_encoded = true;
+        }
+        buf_reset(&creq);
+        buf_reset(&sts);
+        s3_sigv4_canonical_request(&in, &creq);
+        s3_sigv4_string_to_sign(r->amz_date, r->auth.scope, creq.data, &sts);
+        s3_sigv4_sign(r->signing_key, sts.data, sig);
+        ok = s3_sigv4_sig_equal(sig, r->auth.signature);
+    }
     if (!ok) {
         log_debug("s3", "signature mismatch for %s; canonical request:\n%s", r->who->access_key, creq.data);
         s3_error(r, 403, "SignatureDoesNotMatch",

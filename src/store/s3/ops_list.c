@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "store/s3/s3_server_int.h"
@@ -103,6 +104,13 @@ static void write_head(buf_t *b, s3_req *r, const list_params *p) {
     if (p->url) s3_xml_elem(b, "EncodingType", "url");
 }
 
+static bool token_check_ok(const char *raw, size_t n) {
+    uint32_t crc = hash_crc32c(0, raw + 4, n - 4);
+    for (int i = 0; i < 4; i++)
+        if ((unsigned char)raw[i] != (unsigned char)(crc >> (24 - 8 * i))) return false;
+    return true;
+}
+
 static void list_v2_end(s3_req *r) {
     list_params p = {0};
     if (!read_common(r, &p)) return;
@@ -112,12 +120,15 @@ static void list_v2_end(s3_req *r) {
     if (token) {
         size_t tl = strlen(token), dl = 0;
         decoded = arena_alloc(s3_arena(r), tl + 1);
-        if (!tl || !str_unbase64(token, tl, (unsigned char *)decoded, tl, &dl) || dl == 0) {
-            s3_error(r, 400, "InvalidArgument", "The continuation token provided is incorrect.");
+        if (!tl || !str_unbase64(token, tl, (unsigned char *)decoded, tl, &dl) || dl <= 4 ||
+            !token_check_ok(decoded, dl)) {
+            s3_error(r, 400, "InvalidArgument",
+                     "The continuation token provided is incorrect; pass the NextContinuationToken of the "
+                     "previous page unchanged.");
             return;
         }
         decoded[dl] = '\0';
-        p.after = decoded, p.after_len = dl;
+        p.after = decoded + 4, p.after_len = dl - 4;
     } else if (start_after && *start_after) {
         p.after = start_after, p.after_len = strlen(start_after);
     }
@@ -130,8 +141,14 @@ static void list_v2_end(s3_req *r) {
     if (token) s3_xml_elem(&b, "ContinuationToken", token);
     if (start_after) elem_enc(&b, "StartAfter", start_after, strlen(start_after), p.url);
     if (res.truncated && res.last) {
-        char *next = arena_alloc(s3_arena(r), 4 * (res.last_len / 3 + 2) + 1);
-        str_base64((const unsigned char *)res.last, res.last_len, next);
+        /* The token is base64(crc32c(key) || key): opaque, and a forged or
+         * damaged token is refused rather than silently listing elsewhere. */
+        unsigned char *raw = arena_alloc(s3_arena(r), res.last_len + 4);
+        uint32_t crc = hash_crc32c(0, res.last, res.last_len);
+        for (int i = 0; i < 4; i++) raw[i] = (unsigned char)(crc >> (24 - 8 * i));
+        memcpy(raw + 4, res.last, res.last_len);
+        char *next = arena_alloc(s3_arena(r), 4 * ((res.last_len + 4) / 3 + 2) + 1);
+        str_base64(raw, res.last_len + 4, next);
         s3_xml_elem(&b, "NextContinuationToken", next);
     }
     write_contents(r, &b, &p, &res, p.fetch_owner);

@@ -54,6 +54,10 @@ typedef struct s3_sigv4_input {
      * and encoded twice, as other AWS services do. S3 encodes once and never
      * normalises. */
     bool double_encode;
+    /* When true, path is already URI-encoded (the path exactly as sent) and
+     * is used verbatim. S3 accepts a signature over either form, because
+     * some clients (curl) sign the path as they send it, %2F and all. */
+    bool path_encoded;
 } s3_sigv4_input;
 
 /* Parsed credential scope and signature, from a header or a presigned URL. */

@@ -127,7 +127,9 @@ static void sigv4_uri_normalised(const char *path, size_t len, buf_t *out) {
 static void sigv4_canonical_uri(const s3_sigv4_input *in, buf_t *out) {
     const char *path = in->path ? in->path : "";
     size_t len = in->path ? in->path_len : 0;
-    if (in->double_encode) {
+    if (in->path_encoded && len > 0) {
+        buf_append(out, path, len);
+    } else if (in->double_encode) {
         sigv4_uri_normalised(path, len, out);
     } else if (len == 0) {
         buf_putc(out, '/');

@@ -347,7 +347,7 @@ Test(sigv4, vectors_s3_examples_present) {
 
 static char *creq_of(const char *method, const char *path, const s3_kv *q, size_t nq, const s3_kv *h, size_t nh,
                      const char *signed_headers, bool dbl) {
-    s3_sigv4_input in = {method, path, strlen(path), q, nq, h, nh, signed_headers, "UNSIGNED-PAYLOAD", dbl};
+    s3_sigv4_input in = {method, path, strlen(path), q, nq, h, nh, signed_headers, "UNSIGNED-PAYLOAD", dbl, false};
     buf_t b = BUF_INIT;
     s3_sigv4_canonical_request(&in, &b);
     return buf_steal(&b);
@@ -362,7 +362,7 @@ Test(sigv4, s3_path_is_encoded_once_and_not_normalised) {
 
 Test(sigv4, path_with_nul_byte_uses_path_len) {
     s3_kv h[] = {{"host", "h"}};
-    s3_sigv4_input in = {"GET", "/a\0b", 4, NULL, 0, h, 1, "host", S3_EMPTY_SHA256, false};
+    s3_sigv4_input in = {"GET", "/a\0b", 4, NULL, 0, h, 1, "host", S3_EMPTY_SHA256, false, false};
     buf_t b = BUF_INIT;
     s3_sigv4_canonical_request(&in, &b);
     cr_expect(strstr(b.data, "\n/a%00b\n") != NULL, "%s", b.data);
@@ -763,5 +763,14 @@ Test(sigv4, presigned_overlong_credential) {
     s3_kv q[7];
     size_t n = presigned_with(q, "X-Amz-Credential", b.data);
     expect_bad_presigned(q, n, "access key");
+    buf_free(&b);
+}
+
+Test(sigv4, encoded_path_is_used_verbatim) {
+    s3_kv h[] = {{"host", "h"}};
+    s3_sigv4_input in = {"PUT", "/b/..%2Fx", 9, NULL, 0, h, 1, "host", "UNSIGNED-PAYLOAD", false, true};
+    buf_t b = BUF_INIT;
+    s3_sigv4_canonical_request(&in, &b);
+    cr_expect_str_eq(b.data, "PUT\n/b/..%2Fx\n\nhost:h\n\nhost\nUNSIGNED-PAYLOAD");
     buf_free(&b);
 }
