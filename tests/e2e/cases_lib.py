@@ -113,9 +113,11 @@ def _uri_encode(s):
 
 
 def sigv4_headers(method, target, headers, body, port, ak, sk, when):
-    """SigV4 as S3 does it: the path as sent is the canonical URI (S3
-    encodes once and never normalises), the query sorted and re-encoded."""
-    path, _, query = target.partition("?")
+    """SigV4 as S3 does it: the canonical URI is the decoded path encoded
+    once again with '/' left alone (S3 encodes once and never normalises),
+    the query sorted and re-encoded."""
+    raw_path, _, query = target.partition("?")
+    path = urllib.parse.quote(urllib.parse.unquote_to_bytes(raw_path), safe="/-_.~")
     params = []
     for part in query.split("&") if query else []:
         k, _, v = part.partition("=")

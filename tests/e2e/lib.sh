@@ -148,11 +148,12 @@ OUT=""
 assert_ok() {
     local what=$1
     shift
-    if OUT=$("$@" 2>&1); then
+    local rc=0
+    OUT=$("$@" 2>&1) || rc=$?
+    if [ $rc -eq 0 ]; then
         ok "$what"
         return 0
     fi
-    local rc=$?
     fail "$what: '$*' exited $rc:"
     printf '%s\n' "$OUT" | head -20 | sed 's/^/       /'
     return 1

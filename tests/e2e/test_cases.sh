@@ -14,7 +14,9 @@
 
 CASES_DIR=$E2E_DIR/cases
 DATA=$E2E_TMP/root/data
-floe_start "$DATA" --fsync false || e2e_finish
+# A small max_object_size, so the EntityTooLarge cases stay small.
+SERVE_FLAGS=(--fsync false --max-object-size 8M)
+floe_start "$DATA" "${SERVE_FLAGS[@]}" || e2e_finish
 MARKER=m$$x$RANDOM
 
 case_files=()
@@ -176,7 +178,7 @@ for f in "${case_files[@]}"; do
         tail -30 "$FLOE_LOG" | sed 's/^/       /'
         floe_check_log
         FLOE_PID=""
-        floe_start "$DATA" --fsync false || break
+        floe_start "$DATA" "${SERVE_FLAGS[@]}" || break
     fi
 done
 

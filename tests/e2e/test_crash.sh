@@ -88,6 +88,7 @@ for cycle in $(seq 1 "$CYCLES"); do
     if [ "$starts" -le "$acks" ]; then
         say "       (note: no PUT was in flight at this kill)"
     fi
+    say "       left by the kill: $(find "$DATA/objects/tmp" -type f 2>/dev/null | wc -l) files in objects/tmp, $(find "$DATA/objects/data" -type f 2>/dev/null | wc -l) in objects/data"
     floe_start "$DATA" || break
     verify_state "after kill $cycle"
 done
