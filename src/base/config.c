@@ -43,6 +43,7 @@ static const setting settings[] = {
     {"secret_key", T_STR, OFF(secret_key), "root secret key"},
     {"fsync", T_BOOL, OFF(fsync), "true|false: fsync writes (default true)"},
     {"max_object_size", T_SIZE, OFF(max_object_size), "largest object in bytes, or with K|M|G|T (default 5T)"},
+    {"inline_max", T_SIZE, OFF(inline_max), "objects up to this size are kept in the index, not a file (default 32K; 0: never)"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -62,6 +63,7 @@ void config_defaults(floe_config *cfg) {
     cfg->secret_key = strdup(DEFAULT_SECRET_KEY);
     cfg->fsync = true;
     cfg->max_object_size = 5ull << 40;
+    cfg->inline_max = 32 * 1024;
 }
 
 static bool parse_size(const char *s, uint64_t *out) {

@@ -41,6 +41,7 @@ typedef struct floe_config {
     bool default_credentials; /* true when the built-in root pair is in use */
     bool fsync;               /* durability; only tests and benchmarks turn it off */
     uint64_t max_object_size;
+    uint64_t inline_max; /* objects up to this size live in the index */
     config_s3_key *keys;
     size_t nkeys;
     char **public_buckets; /* buckets that allow anonymous GET and HEAD */

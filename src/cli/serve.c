@@ -60,6 +60,12 @@ int cli_serve(int argc, char **argv) {
     if (!fs_mkdir_p(cfg.data_dir, &err)) goto fail;
     store = store_open(cfg.data_dir, cfg.fsync, &err);
     if (!store) goto fail;
+    if (cfg.inline_max > 1024 * 1024) {
+        floe_err_set(&err, FLOE_EINVAL, "inline_max is %llu; expected at most 1M (larger objects belong in files)",
+                     (unsigned long long)cfg.inline_max);
+        goto fail;
+    }
+    store_set_inline_max(store, (size_t)cfg.inline_max);
     s3 = s3_server_start(&cfg, store, &err);
     if (!s3) goto fail;
     catalog = start_health_port("catalog", &cfg, cfg.catalog_port, &err);

@@ -26,7 +26,7 @@ static const char *schema =
     "  bucket TEXT NOT NULL, key BLOB NOT NULL, version_id TEXT NOT NULL DEFAULT 'null',"
     "  data_id TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, content_type TEXT,"
     "  meta TEXT, mtime_ms INTEGER NOT NULL, checksum_algo INTEGER NOT NULL DEFAULT 0,"
-    "  checksum TEXT, parts INTEGER NOT NULL DEFAULT 0,"
+    "  checksum TEXT, parts INTEGER NOT NULL DEFAULT 0, inline_data BLOB,"
     "  PRIMARY KEY(bucket, key, version_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS uploads("
     "  upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, initiated_ms INTEGER NOT NULL,"
@@ -47,10 +47,11 @@ static const char *stmt_sql[ST__COUNT] = {
     [ST_BUCKET_DELETE] = "DELETE FROM buckets WHERE name = ?1",
     [ST_BUCKET_HAS_OBJECTS] = "SELECT 1 FROM objects WHERE bucket = ?1 LIMIT 1",
     [ST_BUCKET_SET_PUBLIC] = "UPDATE buckets SET public_read = ?2 WHERE name = ?1",
-    [ST_OBJ_GET] = "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'",
+    [ST_OBJ_GET] = "SELECT " OBJ_COLS ", inline_data FROM objects WHERE bucket = ?1 AND key = ?2"
+                   " AND version_id = 'null'",
     [ST_OBJ_UPSERT] = "INSERT OR REPLACE INTO objects(bucket, key, version_id, data_id, size, etag, content_type,"
-                      " meta, mtime_ms, checksum_algo, checksum, parts)"
-                      " VALUES(?1, ?2, 'null', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                      " meta, mtime_ms, checksum_algo, checksum, parts, inline_data)"
+                      " VALUES(?1, ?2, 'null', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [ST_OBJ_DELETE] = "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'",
     /* ?2: the lower bound; ?3: keys < this (NULL for none); ?4: batch */
     [ST_OBJ_LIST_GE] = "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key >= ?2"
@@ -254,7 +255,7 @@ bool store_commit(store_t *s, store_apply_fn fn, void *arg, floe_err *err) {
 
 bool store_commit_placed(store_t *s, const char *data_id, store_apply_fn fn, void *arg, floe_err *err) {
     floe_err local;
-    store_commit_op op = {.shard = data_id ? shard_of(data_id) : -1, .fn = fn, .arg = arg, .err = err ? err : &local};
+    store_commit_op op = {.shard = data_id && data_id[0] ? shard_of(data_id) : -1, .fn = fn, .arg = arg, .err = err ? err : &local};
     pthread_mutex_lock(&s->commit_lock);
     if (s->stopping) {
         pthread_mutex_unlock(&s->commit_lock);

@@ -125,6 +125,10 @@ static bool apply_put_part(store_conn *c, void *arg, floe_err *err) {
 bool store_upload_put_part(store_t *s, const char *upload_id, int part_number, store_writer *w,
                            const char *checksum_b64, store_part *out, floe_err *err) {
     /* The caller finished w; its MD5 is the part's ETag, passed in out->etag. */
+    if (store_writer_is_inline(w)) {
+        store_writer_abort(w);
+        return floe_err_set(err, FLOE_EINTERNAL, "bug: a part writer must be made with store_writer_no_inline");
+    }
     out->part_number = part_number;
     out->size = store_writer_size(w);
     out->mtime_ms = time_now_ms();
@@ -376,6 +380,7 @@ static bool apply_complete(store_conn *c, void *arg, floe_err *err) {
     sqlite3_bind_int(st, 9, (int)o->checksum_algo);
     if (o->checksum[0]) sqlite3_bind_text(st, 10, o->checksum, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 11, o->parts);
+    sqlite3_bind_null(st, 12);
     if (sqlite3_step(st) != SQLITE_DONE) return store_sql_err(c, "object write", err);
     return drop_upload(c, &op->drop, err);
 }

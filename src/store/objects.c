@@ -33,6 +33,19 @@ void store_object_from_row(sqlite3_stmt *st, arena_t *a, store_object *o) {
     const unsigned char *cs = sqlite3_column_text(st, 9);
     snprintf(o->checksum, sizeof o->checksum, "%s", cs ? (const char *)cs : "");
     o->parts = sqlite3_column_int(st, 10);
+    if (sqlite3_column_count(st) > 11 && sqlite3_column_type(st, 11) != SQLITE_NULL) {
+        const void *d = sqlite3_column_blob(st, 11);
+        o->inline_len = (size_t)sqlite3_column_bytes(st, 11);
+        void *copy = arena_alloc(a, o->inline_len + 1);
+        if (o->inline_len) memcpy(copy, d, o->inline_len);
+        o->inline_data = copy;
+    }
+}
+
+void store_bind_inline(sqlite3_stmt *st, int idx, const store_object *o) {
+    if (!o->inline_data) sqlite3_bind_null(st, idx);
+    else if (o->inline_len == 0) sqlite3_bind_zeroblob(st, idx, 0);
+    else sqlite3_bind_blob(st, idx, o->inline_data, (int)o->inline_len, SQLITE_STATIC);
 }
 
 /* Strips surrounding quotes (and a W/ prefix) from an ETag in a header. */
@@ -106,6 +119,7 @@ static bool upsert_object(store_conn *c, const store_object *o, floe_err *err) {
     sqlite3_bind_int(st, 9, (int)o->checksum_algo);
     if (o->checksum[0]) sqlite3_bind_text(st, 10, o->checksum, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 11, o->parts);
+    store_bind_inline(st, 12, o);
     return sqlite3_step(st) == SQLITE_DONE || store_sql_err(c, "object write", err);
 }
 
@@ -135,8 +149,12 @@ bool store_put_commit(store_t *s, store_writer *w, store_object *obj, const stor
         store_writer_abort(w);
         return false;
     }
-    store_writer_release(w);
-    return store_commit_object(s, obj, cond, err);
+    obj->inline_data = NULL;
+    if (store_writer_is_inline(w)) obj->inline_data = store_writer_inline_data(w, &obj->inline_len);
+    bool ok = store_commit_object(s, obj, cond, err);
+    store_writer_release(w); /* after the commit: inline data lives in w */
+    if (ok) obj->inline_data = NULL;
+    return ok;
 }
 
 bool store_object_get(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a,
@@ -159,6 +177,10 @@ bool store_object_open(store_t *s, const char *bucket, const char *key, size_t k
                        store_object *out, int *fd, floe_err *err) {
     for (int attempt = 0; attempt < 8; attempt++) {
         if (!store_object_get(s, bucket, key, key_len, a, out, err)) return false;
+        if (out->inline_data) {
+            *fd = -1;
+            return true;
+        }
         char path[4096];
         store_data_path(s, out->data_id, path, sizeof path);
         *fd = open(path, O_RDONLY | O_CLOEXEC);

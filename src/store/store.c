@@ -15,6 +15,8 @@
 
 const char *store_dir(store_t *s) { return s->dir; }
 
+void store_set_inline_max(store_t *s, size_t bytes) { s->inline_max = bytes; }
+
 static int cmp_id(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Collects every data_id the index references, sorted, for the sweep. */
@@ -76,6 +78,7 @@ static bool sweep(store_t *s, floe_err *err) {
 store_t *store_open(const char *dir, bool fsync_on, floe_err *err) {
     store_t *s = calloc(1, sizeof *s);
     s->fsync = fsync_on;
+    s->inline_max = 32 * 1024;
     if (asprintf(&s->dir, "%s/objects", dir) < 0 || asprintf(&s->data_dir, "%s/data", s->dir) < 0 ||
         asprintf(&s->tmp_dir, "%s/tmp", s->dir) < 0)
         abort();

@@ -53,6 +53,10 @@ typedef struct store_object {
     hash_algo checksum_algo;
     char checksum[64]; /* base64, S3's form; "...-N" for composite */
     int parts;         /* number of parts for multipart objects, else 0 */
+    /* Small objects live in their index row: inline_data is then non-NULL
+     * (and data_id empty). NULL means the data is in data/XX/data_id. */
+    const void *inline_data;
+    size_t inline_len;
 } store_object;
 
 typedef struct store_cond {
@@ -64,6 +68,9 @@ typedef struct store_cond {
 bool store_etag_matches(const char *cond, const char *etag);
 
 store_t *store_open(const char *dir, bool fsync, floe_err *err);
+/* Objects up to this many bytes are stored inline in the index (default
+ * 32 KiB; 0 stores every object in a file). */
+void store_set_inline_max(store_t *s, size_t bytes);
 void store_close(store_t *s);
 const char *store_dir(store_t *s);
 
@@ -85,6 +92,12 @@ store_writer *store_writer_new(store_t *s, hash_algo checksum, floe_err *err);
 bool store_writer_write(store_writer *w, const void *data, size_t n, floe_err *err);
 /* Appends len bytes of fd from offset (for copies), hashing as it goes. */
 bool store_writer_copy_fd(store_writer *w, int fd, uint64_t offset, uint64_t len, floe_err *err);
+/* Appends len bytes from offset of an object opened by store_object_open
+ * (fd is -1 for inline objects). */
+bool store_writer_copy_object(store_writer *w, const store_object *src, int fd, uint64_t offset, uint64_t len,
+                              floe_err *err);
+/* Keeps the data in a file whatever its size (multipart parts must be files). */
+void store_writer_no_inline(store_writer *w);
 uint64_t store_writer_size(store_writer *w);
 /* Ends the data: fsyncs, computes digests. md5 gets 16 raw bytes; checksum
  * (if any) raw bytes of its length. */
@@ -104,7 +117,8 @@ bool store_put_commit(store_t *s, store_writer *w, store_object *obj, const stor
 bool store_object_get(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a,
                       store_object *out, floe_err *err);
 /* Looks up and opens the data file, retrying if a concurrent overwrite removed
- * it in between. The caller closes *fd. */
+ * it in between. The caller closes *fd. For an inline object *fd is -1 and the
+ * bytes are in out->inline_data (allocated from a). */
 bool store_object_open(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a,
                        store_object *out, int *fd, floe_err *err);
 /* Removes the current version. Absent keys succeed (S3 semantics); *existed

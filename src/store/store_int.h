@@ -55,6 +55,7 @@ struct store {
     char *data_dir; /* DIR/objects/data */
     char *tmp_dir;  /* DIR/objects/tmp */
     bool fsync;
+    size_t inline_max;
 
     pthread_mutex_t pool_lock;
     store_conn *pool; /* idle reader connections */
@@ -102,6 +103,10 @@ void store_writer_release(store_writer *w);
  * completion, which fills the file with copy_file_range. */
 int store_writer_fd(store_writer *w);
 void store_writer_add_size(store_writer *w, uint64_t n);
+bool store_writer_is_inline(store_writer *w);
+const void *store_writer_inline_data(store_writer *w, size_t *len);
+/* Binds o's inline data (or NULL) to parameter idx of an upsert. */
+void store_bind_inline(sqlite3_stmt *st, int idx, const store_object *o);
 /* Removes a placed data file (after the index no longer references it). */
 void store_data_unlink(store_t *s, const char *data_id);
 

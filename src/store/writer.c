@@ -1,10 +1,12 @@
 /*
  * writer.c: writing object and part data.
  *
- * A writer owns a temp file in tmp/. Bytes are hashed (MD5 for the ETag, and
- * one optional checksum) as they are written. store_writer_finish fsyncs the
- * file; store_writer_place renames it to data/XX/ID and fsyncs data/XX, after
- * which the caller commits the index row that makes it visible.
+ * A writer keeps the first inline_max bytes in memory. A body that ends
+ * within that limit is stored inline in its index row (no file at all); a
+ * longer one spills to a temp file in tmp/. Bytes are hashed (MD5 for the
+ * ETag, and one optional checksum) as they are written. store_writer_finish
+ * fsyncs the file; store_writer_place renames it to data/XX/ID, and the
+ * committer fsyncs data/XX before the index row that makes it visible commits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,13 +22,16 @@
 
 struct store_writer {
     store_t *store;
-    int fd;
+    int fd; /* -1 until the body spills to a file */
+    bool allow_inline;
+    buf_t mem; /* the body while it fits inline */
     char id[STORE_ID_LEN + 1];
     char tmp_path[4096];
     uint64_t size;
     hash_ctx md5;
     hash_ctx sum;
     bool finished;
+    bool placed;
 };
 
 void store_random_id(char out[STORE_ID_LEN + 1]) {
@@ -50,25 +55,49 @@ void store_data_path(store_t *s, const char *data_id, char *out, size_t n) {
 store_writer *store_writer_new(store_t *s, hash_algo checksum, floe_err *err) {
     store_writer *w = calloc(1, sizeof *w);
     w->store = s;
+    w->fd = -1;
+    w->allow_inline = s->inline_max > 0;
     store_random_id(w->id);
     snprintf(w->tmp_path, sizeof w->tmp_path, "%s/%s.tmp", s->tmp_dir, w->id);
-    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (w->fd < 0) {
-        floe_err_errno(err, errno, "create temp file %s", w->tmp_path);
-        free(w);
-        return NULL;
-    }
     hash_init(&w->md5, HASH_MD5);
     hash_init(&w->sum, checksum == HASH_MD5 ? HASH_NONE : checksum);
+    (void)err;
     return w;
 }
 
+void store_writer_no_inline(store_writer *w) { w->allow_inline = false; }
+
+/* Moves the body to a temp file: when it outgrows inline_max, or when the
+ * caller needs a file. */
+static bool spill(store_writer *w, floe_err *err) {
+    if (w->fd >= 0) return true;
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) return floe_err_errno(err, errno, "create temp file %s", w->tmp_path);
+    if (w->mem.len && !fs_write_full(w->fd, w->mem.data, w->mem.len))
+        return floe_err_errno(err, errno, "write %s", w->tmp_path);
+    buf_free(&w->mem);
+    w->allow_inline = false;
+    return true;
+}
+
 bool store_writer_write(store_writer *w, const void *data, size_t n, floe_err *err) {
-    if (!fs_write_full(w->fd, data, n)) return floe_err_errno(err, errno, "write %s", w->tmp_path);
+    if (w->fd < 0 && w->allow_inline && w->mem.len + n <= w->store->inline_max) {
+        buf_append(&w->mem, data, n);
+    } else {
+        if (!spill(w, err)) return false;
+        if (!fs_write_full(w->fd, data, n)) return floe_err_errno(err, errno, "write %s", w->tmp_path);
+    }
     hash_update(&w->md5, data, n);
     hash_update(&w->sum, data, n);
     w->size += n;
     return true;
+}
+
+bool store_writer_is_inline(store_writer *w) { return w->fd < 0 && w->allow_inline; }
+
+const void *store_writer_inline_data(store_writer *w, size_t *len) {
+    *len = w->mem.len;
+    return w->mem.data ? w->mem.data : "";
 }
 
 bool store_writer_copy_fd(store_writer *w, int fd, uint64_t offset, uint64_t len, floe_err *err) {
@@ -99,8 +128,19 @@ bool store_writer_copy_fd(store_writer *w, int fd, uint64_t offset, uint64_t len
 
 uint64_t store_writer_size(store_writer *w) { return w->size; }
 
+bool store_writer_copy_object(store_writer *w, const store_object *src, int fd, uint64_t offset, uint64_t len,
+                              floe_err *err) {
+    if (src->inline_data) {
+        if (offset > src->inline_len || len > src->inline_len - offset)
+            return floe_err_set(err, FLOE_EINVAL, "copy range is outside the %zu-byte source", src->inline_len);
+        return store_writer_write(w, (const char *)src->inline_data + offset, (size_t)len, err);
+    }
+    return store_writer_copy_fd(w, fd, offset, len, err);
+}
+
 bool store_writer_finish(store_writer *w, unsigned char md5[16], unsigned char *checksum, floe_err *err) {
-    if (w->store->fsync && fsync(w->fd) != 0) return floe_err_errno(err, errno, "fsync %s", w->tmp_path);
+    if (!w->allow_inline && !spill(w, err)) return false;
+    if (w->fd >= 0 && w->store->fsync && fsync(w->fd) != 0) return floe_err_errno(err, errno, "fsync %s", w->tmp_path);
     unsigned char d[HASH_MAX_DIGEST];
     hash_final(&w->md5, d);
     memcpy(md5, d, 16);
@@ -111,10 +151,15 @@ bool store_writer_finish(store_writer *w, unsigned char md5[16], unsigned char *
 }
 
 bool store_writer_place(store_writer *w, char data_id[STORE_ID_LEN + 1], floe_err *err) {
+    if (w->fd < 0) { /* inline: the data travels in the index row */
+        data_id[0] = '\0';
+        return true;
+    }
     char path[4096];
     store_data_path(w->store, w->id, path, sizeof path);
     if (rename(w->tmp_path, path) != 0) return floe_err_errno(err, errno, "rename %s to %s", w->tmp_path, path);
     memcpy(w->tmp_path, path, strlen(path) + 1); /* abort now removes the placed file */
+    w->placed = true;
     /* The directory fsync that makes this rename durable is done by the
      * committer, once per batch, before the row commits (store_commit_placed). */
     memcpy(data_id, w->id, STORE_ID_LEN + 1);
@@ -126,21 +171,27 @@ void store_writer_release(store_writer *w) {
     if (w->fd >= 0) close(w->fd);
     hash_abort(&w->md5);
     hash_abort(&w->sum);
+    buf_free(&w->mem);
     free(w);
 }
 
 void store_writer_abort(store_writer *w) {
     if (!w) return;
-    unlink(w->tmp_path);
+    if (w->fd >= 0) unlink(w->tmp_path);
     store_writer_release(w);
 }
 
 void store_data_unlink(store_t *s, const char *data_id) {
+    if (!data_id || !data_id[0]) return; /* inline data has no file */
     char path[4096];
     store_data_path(s, data_id, path, sizeof path);
     unlink(path);
 }
 
 /* For multipart completion, which fills the file with copy_file_range. */
-int store_writer_fd(store_writer *w) { return w->fd; }
+int store_writer_fd(store_writer *w) {
+    floe_err err;
+    store_writer_no_inline(w);
+    return spill(w, &err) ? w->fd : -1;
+}
 void store_writer_add_size(store_writer *w, uint64_t n) { w->size += n; }

@@ -87,7 +87,7 @@ static void part_begin(s3_req *r) {
     st->have_md5 = md5 != NULL;
     if (!s3_checksum_setup(r)) return;
     if (r->checksum_algo == HASH_NONE) r->checksum_algo = u.checksum_algo;
-    s3_writer_open(r);
+    if (s3_writer_open(r)) store_writer_no_inline(r->writer);
 }
 
 static void respond_part(s3_req *r, const store_part *p, hash_algo algo, bool xml) {
@@ -156,8 +156,9 @@ static void part_copy_end(s3_req *r) {
         return s3_error_from(r, &err);
     }
     unsigned char md5[16], sum[HASH_MAX_DIGEST];
-    bool ok = store_writer_copy_fd(w, fd, first, len, &err) && store_writer_finish(w, md5, sum, &err);
-    close(fd);
+    store_writer_no_inline(w);
+    bool ok = store_writer_copy_object(w, &src, fd, first, len, &err) && store_writer_finish(w, md5, sum, &err);
+    if (fd >= 0) close(fd);
     if (!ok) {
         store_writer_abort(w);
         return s3_error_from(r, &err);

@@ -421,6 +421,7 @@ static void read_object(s3_req *r, bool head) {
     }
     int status = partial ? 206 : 200;
     if (head) return http_respond_length_only(r->http, status, len);
+    if (o.inline_data) return http_respond(r->http, status, NULL, (const char *)o.inline_data + first, (size_t)len);
     http_respond_fd(r->http, status, fd, first, len);
 }
 
@@ -605,8 +606,8 @@ static void copy_end(s3_req *r) {
         return s3_error_from(r, &err);
     }
     unsigned char md5[16], sum[HASH_MAX_DIGEST];
-    bool ok = store_writer_copy_fd(w, fd, 0, src.size, &err) && store_writer_finish(w, md5, sum, &err);
-    close(fd);
+    bool ok = store_writer_copy_object(w, &src, fd, 0, src.size, &err) && store_writer_finish(w, md5, sum, &err);
+    if (fd >= 0) close(fd);
     if (!ok) {
         store_writer_abort(w);
         return s3_error_from(r, &err);

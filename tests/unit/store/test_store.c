@@ -24,6 +24,9 @@ static void setup(void) {
     floe_err err;
     st = store_open(dir, false, &err);
     cr_assert(st, "%s", err.msg);
+    /* Tiny test objects would be inline; most tests check files, so keep
+     * them in files unless a test turns inlining back on. */
+    store_set_inline_max(st, 0);
     cr_assert(store_bucket_create(st, "b", false, &err), "%s", err.msg);
 }
 
@@ -54,9 +57,15 @@ static char *get(const char *key, arena_t *a) {
     int fd;
     if (!store_object_open(st, "b", key, strlen(key), a, &o, &fd, &err)) return NULL;
     char *buf = arena_alloc(a, o.size + 1);
-    cr_assert_eq(pread(fd, buf, o.size, 0), (ssize_t)o.size);
+    if (o.inline_data) {
+        cr_assert_eq(fd, -1);
+        cr_assert_eq(o.inline_len, o.size);
+        memcpy(buf, o.inline_data, o.size);
+    } else {
+        cr_assert_eq(pread(fd, buf, o.size, 0), (ssize_t)o.size);
+        close(fd);
+    }
     buf[o.size] = '\0';
-    close(fd);
     return buf;
 }
 
@@ -289,6 +298,7 @@ static void put_part(const char *upload, int n, size_t size, char ch, store_part
     char *data = malloc(size);
     memset(data, ch, size);
     store_writer *w = store_writer_new(st, HASH_NONE, &err);
+    store_writer_no_inline(w);
     cr_assert(store_writer_write(w, data, size, &err));
     unsigned char md5[16];
     cr_assert(store_writer_finish(w, md5, NULL, &err));
@@ -353,6 +363,7 @@ Test(store, sweep_removes_unreferenced_files, .init = setup, .fini = teardown) {
     store_close(st);
     st = store_open(dir, false, &err);
     cr_assert(st, "%s", err.msg);
+    store_set_inline_max(st, 0);
     cr_assert_eq(count_files("data"), 1);
     cr_assert_eq(count_files("tmp"), 0);
     store_stats s;
@@ -361,5 +372,38 @@ Test(store, sweep_removes_unreferenced_files, .init = setup, .fini = teardown) {
     arena_t a;
     arena_init(&a, 0);
     cr_assert_str_eq(get("keep", &a), "data");
+    arena_free(&a);
+}
+
+Test(store, small_objects_live_inline, .init = setup, .fini = teardown) {
+    floe_err err;
+    arena_t a;
+    arena_init(&a, 0);
+    store_set_inline_max(st, 16);
+    cr_assert(put("b", "small", "0123456789abcdef", NULL, &err), "%s", err.msg); /* 16 bytes: inline */
+    cr_assert(put("b", "empty", "", NULL, &err), "%s", err.msg);
+    cr_assert(put("b", "large", "0123456789abcdefg", NULL, &err), "%s", err.msg); /* 17 bytes: a file */
+    cr_assert_eq(count_files("data"), 1, "only the 17-byte object has a file");
+    cr_assert_str_eq(get("small", &a), "0123456789abcdef");
+    cr_assert_str_eq(get("empty", &a), "");
+    cr_assert_str_eq(get("large", &a), "0123456789abcdefg");
+    store_object o;
+    cr_assert(store_object_get(st, "b", "empty", 5, &a, &o, &err));
+    cr_assert_not_null(o.inline_data, "an empty object is inline, not missing");
+    cr_assert_eq(o.inline_len, 0);
+    /* Overwriting a file-backed object with a small one removes the file. */
+    cr_assert(put("b", "large", "tiny", NULL, &err));
+    cr_assert_eq(count_files("data"), 0);
+    cr_assert_str_eq(get("large", &a), "tiny");
+    /* And the reverse. */
+    cr_assert(put("b", "small", "this one is longer than sixteen bytes", NULL, &err));
+    cr_assert_eq(count_files("data"), 1);
+    cr_assert_str_eq(get("small", &a), "this one is longer than sixteen bytes");
+    /* Inline objects survive a restart and are not swept. */
+    store_close(st);
+    st = store_open(dir, false, &err);
+    cr_assert(st, "%s", err.msg);
+    cr_assert_str_eq(get("large", &a), "tiny");
+    cr_assert_eq(count_files("data"), 1);
     arena_free(&a);
 }
