@@ -281,6 +281,17 @@ bool s3_identity_allows(const s3_identity *who, const char *bucket, const char *
     return false;
 }
 
+/* Any grant on r->bucket, whole or prefix: enough to enter DeleteObjects,
+ * which then checks every key on its own. */
+static bool any_grant_on_bucket(s3_req *r) {
+    size_t bl = strlen(r->bucket);
+    for (size_t i = 0; i < r->who->ngrants; i++) {
+        const char *g = r->who->grants[i];
+        if (!strncmp(g, r->bucket, bl) && (g[bl] == '\0' || g[bl] == '/')) return true;
+    }
+    return false;
+}
+
 static bool list_allowed(s3_req *r) {
     const char *prefix = http_req_param(r->http, "prefix");
     size_t pl = prefix ? strlen(prefix) : 0;
@@ -310,7 +321,8 @@ bool s3_authorize(s3_req *r) {
         return false;
     }
     bool ok;
-    if (!r->op->write && r->bucket && !r->key && (r->op == &s3_op_list_objects || r->op == &s3_op_list_objects_v2 ||
+    if (r->op == &s3_op_delete_objects) ok = r->who->write && any_grant_on_bucket(r);
+    else if (!r->op->write && r->bucket && !r->key && (r->op == &s3_op_list_objects || r->op == &s3_op_list_objects_v2 ||
                                                  r->op == &s3_op_list_uploads))
         ok = list_allowed(r);
     else ok = s3_identity_allows(r->who, r->bucket, r->key, r->key_len, r->op->write);
