@@ -38,6 +38,8 @@ FUZZ_LIB  := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all deps test unit e2e fuzz-short fuzz bench run fmt clean asan
+# Keep object files that pattern rules build on the way to a binary.
+.SECONDARY:
 
 all: $(BUILD)/floe
 
