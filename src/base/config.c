@@ -43,7 +43,8 @@ static const setting settings[] = {
     {"secret_key", T_STR, OFF(secret_key), "root secret key"},
     {"fsync", T_BOOL, OFF(fsync), "true|false: fsync writes (default true)"},
     {"max_object_size", T_SIZE, OFF(max_object_size), "largest object in bytes, or with K|M|G|T (default 5T)"},
-    {"inline_max", T_SIZE, OFF(inline_max), "objects up to this size are kept in the index, not a file (default 32K; 0: never)"},
+    {"inline_max", T_SIZE, OFF(inline_max),
+     "objects up to this size are kept in the index, not a file (default 32K; 0: never)"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -84,8 +85,7 @@ static bool parse_size(const char *s, uint64_t *out) {
 }
 
 /* Applies one scalar setting; `source` names where it came from. */
-static bool setting_apply(floe_config *cfg, const setting *st, const char *value, const char *source,
-                          floe_err *err) {
+static bool setting_apply(floe_config *cfg, const setting *st, const char *value, const char *source, floe_err *err) {
     void *field = (char *)cfg + st->offset;
     switch (st->type) {
     case T_STR:
@@ -98,8 +98,8 @@ static bool setting_apply(floe_config *cfg, const setting *st, const char *value
     case T_PORT: {
         int64_t v;
         if (!str_to_i64_range(value, 0, 65535, &v))
-            return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected a port number 0-65535", source,
-                                st->name, value);
+            return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected a port number 0-65535", source, st->name,
+                                value);
         *(int *)field = (int)v;
         return true;
     }
@@ -110,20 +110,18 @@ static bool setting_apply(floe_config *cfg, const setting *st, const char *value
         return true;
     case T_FORMAT:
         if (strcmp(value, "text") && strcmp(value, "json"))
-            return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected text or json", source, st->name,
-                                value);
+            return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected text or json", source, st->name, value);
         *(bool *)field = strcmp(value, "json") == 0;
         return true;
     case T_BOOL:
         if (strcmp(value, "true") && strcmp(value, "false"))
-            return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected true or false", source, st->name,
-                                value);
+            return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected true or false", source, st->name, value);
         *(bool *)field = strcmp(value, "true") == 0;
         return true;
     case T_SIZE:
         if (!parse_size(value, (uint64_t *)field))
-            return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected a byte count like 1048576 or 5G",
-                                source, st->name, value);
+            return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected a byte count like 1048576 or 5G", source,
+                                st->name, value);
         return true;
     }
     return false;
@@ -167,8 +165,7 @@ static bool yaml_string_list(struct fy_node *seq, const char *what, char ***out,
 static bool yaml_key_entry(floe_config *cfg, struct fy_node *map, size_t idx, floe_err *err) {
     if (fy_node_get_type(map) != FYNT_MAPPING)
         return floe_err_set(err, FLOE_EINVAL,
-                            "floe.yaml: keys[%zu] must be a mapping with access_key, secret_key, scope, buckets",
-                            idx);
+                            "floe.yaml: keys[%zu] must be a mapping with access_key, secret_key, scope, buckets", idx);
     cfg->keys = realloc(cfg->keys, (cfg->nkeys + 1) * sizeof *cfg->keys);
     config_s3_key *k = &cfg->keys[cfg->nkeys++];
     memset(k, 0, sizeof *k);
@@ -355,8 +352,7 @@ bool config_load(floe_config *cfg, int argc, char **argv, floe_err *err) {
             continue;
         }
         const setting *st = flag_find(name);
-        if (!st)
-            return floe_err_set(err, FLOE_EINVAL, "unknown flag --%s; run with --help to list the flags", name);
+        if (!st) return floe_err_set(err, FLOE_EINVAL, "unknown flag --%s; run with --help to list the flags", name);
         if (!value) {
             if (i + 1 >= argc) return floe_err_set(err, FLOE_EINVAL, "flag --%s needs a value: %s", name, st->help);
             value = argv[++i];

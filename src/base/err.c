@@ -64,9 +64,8 @@ void floe_err_clear(floe_err *err) {
 }
 
 const char *floe_code_name(floe_code code) {
-    static const char *names[] = {"ok",       "invalid",      "not-found", "exists",
-                                  "conflict", "precondition", "auth",      "too-large",
-                                  "no-space", "io",           "no-memory", "internal"};
+    static const char *names[] = {"ok",   "invalid",   "not-found", "exists", "conflict",  "precondition",
+                                  "auth", "too-large", "no-space",  "io",     "no-memory", "internal"};
     if ((unsigned)code < sizeof names / sizeof names[0]) return names[code];
     return "unknown";
 }

@@ -33,12 +33,10 @@ typedef struct floe_err {
 
 /* Sets the error and returns false, so `return floe_err_set(...)` reads well.
  * err may be NULL. */
-bool floe_err_set(floe_err *err, floe_code code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+bool floe_err_set(floe_err *err, floe_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Like floe_err_set, with the code and strerror taken from errno: "fmt: strerror". */
-bool floe_err_errno(floe_err *err, int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+bool floe_err_errno(floe_err *err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the message with more context: "ctx: old message". */
 bool floe_err_wrap(floe_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -51,7 +51,7 @@ void hash_abort(hash_ctx *h);
 size_t hash_digest_len(hash_algo algo);
 /* "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256" (case-insensitive). */
 bool hash_algo_parse(const char *name, hash_algo *out);
-const char *hash_algo_name(hash_algo algo); /* upper case, as S3 spells it */
+const char *hash_algo_name(hash_algo algo);   /* upper case, as S3 spells it */
 const char *hash_algo_header(hash_algo algo); /* "x-amz-checksum-crc32" ... */
 
 #endif

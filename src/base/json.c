@@ -7,8 +7,7 @@ json_t *json_parse(const char *text, size_t len, const char *what, floe_err *err
     json_error_t je;
     json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!v)
-        floe_err_set(err, FLOE_EINVAL, "%s: invalid JSON at line %d column %d: %s", what, je.line, je.column,
-                     je.text);
+        floe_err_set(err, FLOE_EINVAL, "%s: invalid JSON at line %d column %d: %s", what, je.line, je.column, je.text);
     return v;
 }
 

@@ -38,9 +38,12 @@ bool log_enabled(log_level level) { return level >= g_level; }
 static void json_escape(buf_t *b, const char *s) {
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') buf_printf(b, "\\%c", c);
-        else if (c < 0x20) buf_printf(b, "\\u%04x", c);
-        else buf_putc(b, (char)c);
+        if (c == '"' || c == '\\')
+            buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            buf_printf(b, "\\u%04x", c);
+        else
+            buf_putc(b, (char)c);
     }
 }
 
@@ -57,8 +60,8 @@ void log_msg(log_level level, const char *component, const char *fmt, ...) {
     struct tm tm;
     gmtime_r(&tv.tv_sec, &tm);
     char ts[40];
-    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000));
+    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000));
 
     buf_t b = BUF_INIT;
     if (g_json) {

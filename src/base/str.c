@@ -18,9 +18,7 @@ bool str_eq_nocase(const char *a, const char *b) {
     return strcasecmp(a, b) == 0;
 }
 
-bool str_starts_with(const char *s, const char *prefix) {
-    return s && strncmp(s, prefix, strlen(prefix)) == 0;
-}
+bool str_starts_with(const char *s, const char *prefix) { return s && strncmp(s, prefix, strlen(prefix)) == 0; }
 
 bool str_ends_with(const char *s, const char *suffix) {
     if (!s) return false;
@@ -179,10 +177,14 @@ bool str_utf8_valid(const char *str, size_t n) {
         }
         size_t len;
         uint32_t cp;
-        if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F;
-        else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F;
-        else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07;
-        else return false;
+        if ((c & 0xE0) == 0xC0)
+            len = 2, cp = c & 0x1F;
+        else if ((c & 0xF0) == 0xE0)
+            len = 3, cp = c & 0x0F;
+        else if ((c & 0xF8) == 0xF0)
+            len = 4, cp = c & 0x07;
+        else
+            return false;
         if (i + len > n) return false;
         for (size_t j = 1; j < len; j++) {
             if ((s[i + j] & 0xC0) != 0x80) return false;

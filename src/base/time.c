@@ -21,8 +21,7 @@ uint64_t time_mono_ns(void) {
 }
 
 static const char *wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 void time_http_date(int64_t epoch_s, char out[32]) {
     time_t t = (time_t)epoch_s;
@@ -36,8 +35,8 @@ void time_iso8601_ms(int64_t epoch_ms, char out[32]) {
     time_t t = (time_t)(epoch_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000));
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000));
 }
 
 static int month_index(const char *m) {
@@ -64,16 +63,18 @@ bool time_parse_http_date(const char *s, int64_t *epoch_s) {
     char wd[16], mon[4];
     int n = 0;
     /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
-    if (sscanf(s, "%15[A-Za-z], %d %3s %d %d:%d:%d GMT%n", wd, &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &n) == 7 &&
+    if (sscanf(s, "%15[A-Za-z], %d %3s %d %d:%d:%d GMT%n", wd, &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour, &tm.tm_min,
+               &tm.tm_sec, &n) == 7 &&
         n > 0) {
         tm.tm_year -= 1900;
-    } else if (sscanf(s, "%15[A-Za-z], %d-%3s-%d %d:%d:%d GMT%n", wd, &tm.tm_mday, mon, &tm.tm_year,
-                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) == 7 &&
+    } else if (sscanf(s, "%15[A-Za-z], %d-%3s-%d %d:%d:%d GMT%n", wd, &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour,
+                      &tm.tm_min, &tm.tm_sec, &n) == 7 &&
                n > 0) {
         /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
-        if (tm.tm_year < 100) tm.tm_year += tm.tm_year < 70 ? 100 : 0;
-        else tm.tm_year -= 1900;
+        if (tm.tm_year < 100)
+            tm.tm_year += tm.tm_year < 70 ? 100 : 0;
+        else
+            tm.tm_year -= 1900;
     } else if (sscanf(s, "%15s %3s %d %d:%d:%d %d%n", wd, mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
                       &tm.tm_year, &n) == 7 &&
                n > 0) {

@@ -39,8 +39,10 @@ bool http_fetch(const char *method, const char *url, const char *const *headers,
     }
     CURLcode rc = curl_easy_perform(c);
     bool ok = rc == CURLE_OK;
-    if (ok) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    else floe_err_set(err, FLOE_EIO, "%s %s: %s", method, url, curl_easy_strerror(rc));
+    if (ok)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    else
+        floe_err_set(err, FLOE_EIO, "%s %s: %s", method, url, curl_easy_strerror(rc));
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
     return ok;

@@ -24,8 +24,8 @@ typedef struct http_server http_server_t;
 typedef struct http_req http_req_t;
 
 typedef struct http_param {
-    char *name; /* decoded */
-    char *value; /* decoded; "" when the parameter had no '=' */
+    char *name;                       /* decoded */
+    char *value;                      /* decoded; "" when the parameter had no '=' */
     const char *raw_name, *raw_value; /* as sent */
     size_t raw_name_len, raw_value_len;
     bool has_value;
@@ -62,7 +62,7 @@ struct http_req {
     uint64_t start_ns;
     const http_handler *handler;
     void *user; /* the handler's per-request state */
-    int status;   /* set when a response is chosen */
+    int status; /* set when a response is chosen */
     bool responded;
     bool bad_uri; /* the URI could not be decoded */
     /* pending response */

@@ -194,8 +194,8 @@ static enum MHD_Result queue(http_req_t *req) {
  * and the response sent at the end. A mid-body error with more than
  * DRAIN_LIMIT left closes the connection instead. */
 static enum MHD_Result early_response(http_req_t *req, bool first_call) {
-    uint64_t left = req->has_length && req->content_length > req->body_bytes ? req->content_length - req->body_bytes
-                                                                              : 0;
+    uint64_t left =
+        req->has_length && req->content_length > req->body_bytes ? req->content_length - req->body_bytes : 0;
     if (first_call) {
         const char *expect = http_req_header(req, "Expect");
         if (left == 0 || expect || left > DRAIN_LIMIT) return queue(req);
@@ -292,9 +292,9 @@ http_server_t *http_server_start(const http_server_opts *opts, floe_err *err) {
     size_t mem = opts->max_header_bytes ? opts->max_header_bytes : 64 * 1024;
     srv->daemon = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
-        (uint16_t)opts->port, NULL, NULL, access_cb, srv, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_log, srv, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(mem + 256 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        (uint16_t)opts->port, NULL, NULL, access_cb, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_URI_LOG_CALLBACK,
+        uri_log, srv, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(mem + 256 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(opts->idle_timeout_s ? opts->idle_timeout_s : 60), MHD_OPTION_CONNECTION_LIMIT, 2048u,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);

@@ -37,8 +37,7 @@ static const char *schema =
     "  etag TEXT NOT NULL, checksum TEXT, mtime_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(upload_id, part_number)) WITHOUT ROWID;";
 
-#define OBJ_COLS \
-    "bucket, key, data_id, size, etag, content_type, meta, mtime_ms, checksum_algo, checksum, parts"
+#define OBJ_COLS "bucket, key, data_id, size, etag, content_type, meta, mtime_ms, checksum_algo, checksum, parts"
 
 static const char *stmt_sql[ST__COUNT] = {
     [ST_BUCKET_GET] = "SELECT name, created_ms, public_read FROM buckets WHERE name = ?1",
@@ -115,8 +114,7 @@ static store_conn *conn_open(store_t *s, floe_err *err) {
     }
     sqlite3_busy_timeout(c->db, 10000);
     const char *sync = s->fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF";
-    if (!exec(c, "PRAGMA journal_mode=WAL", err) || !exec(c, sync, err) ||
-        !exec(c, "PRAGMA cache_size=-2000", err)) {
+    if (!exec(c, "PRAGMA journal_mode=WAL", err) || !exec(c, sync, err) || !exec(c, "PRAGMA cache_size=-2000", err)) {
         sqlite3_close(c->db);
         free(c);
         return NULL;
@@ -132,8 +130,7 @@ static void conn_close(store_conn *c) {
 
 sqlite3_stmt *store_stmt(store_conn *c, store_stmt_id id) {
     if (!c->stmts[id]) {
-        if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id], NULL) !=
-            SQLITE_OK) {
+        if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id], NULL) != SQLITE_OK) {
             log_error("store", "bug: cannot prepare statement %d: %s", (int)id, sqlite3_errmsg(c->db));
             abort();
         }
@@ -255,14 +252,17 @@ bool store_commit(store_t *s, store_apply_fn fn, void *arg, floe_err *err) {
 
 bool store_commit_placed(store_t *s, const char *data_id, store_apply_fn fn, void *arg, floe_err *err) {
     floe_err local;
-    store_commit_op op = {.shard = data_id && data_id[0] ? shard_of(data_id) : -1, .fn = fn, .arg = arg, .err = err ? err : &local};
+    store_commit_op op = {
+        .shard = data_id && data_id[0] ? shard_of(data_id) : -1, .fn = fn, .arg = arg, .err = err ? err : &local};
     pthread_mutex_lock(&s->commit_lock);
     if (s->stopping) {
         pthread_mutex_unlock(&s->commit_lock);
         return floe_err_set(err, FLOE_EIO, "the store is shutting down; retry the request");
     }
-    if (s->queue_tail) s->queue_tail->next = &op;
-    else s->queue_head = &op;
+    if (s->queue_tail)
+        s->queue_tail->next = &op;
+    else
+        s->queue_head = &op;
     s->queue_tail = &op;
     pthread_cond_signal(&s->commit_wake);
     while (!op.done) pthread_cond_wait(&s->commit_done, &s->commit_lock);

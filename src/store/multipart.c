@@ -78,9 +78,12 @@ bool store_upload_get(store_t *s, const char *upload_id, arena_t *a, store_uploa
     sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     bool ok = rc == SQLITE_ROW;
-    if (ok) upload_from_row(st, a, out);
-    else if (rc == SQLITE_DONE) floe_err_set(err, FLOE_ENOENT, "upload '%s' does not exist", upload_id);
-    else store_sql_err(c, "upload lookup", err);
+    if (ok)
+        upload_from_row(st, a, out);
+    else if (rc == SQLITE_DONE)
+        floe_err_set(err, FLOE_ENOENT, "upload '%s' does not exist", upload_id);
+    else
+        store_sql_err(c, "upload lookup", err);
     store_conn_put(s, c);
     return ok;
 }
@@ -147,8 +150,8 @@ bool store_upload_put_part(store_t *s, const char *upload_id, int part_number, s
     return true;
 }
 
-bool store_upload_parts(store_t *s, const char *upload_id, int after_part, size_t max, arena_t *a,
-                        store_part **out, size_t *n, bool *truncated, floe_err *err) {
+bool store_upload_parts(store_t *s, const char *upload_id, int after_part, size_t max, arena_t *a, store_part **out,
+                        size_t *n, bool *truncated, floe_err *err) {
     store_conn *c = store_conn_get(s, err);
     if (!c) return false;
     sqlite3_stmt *st = store_stmt(c, ST_PART_LIST);
@@ -171,9 +174,9 @@ bool store_upload_parts(store_t *s, const char *upload_id, int after_part, size_
     return ok;
 }
 
-bool store_upload_list(store_t *s, const char *bucket, const char *prefix, size_t prefix_len,
-                       const char *key_marker, size_t key_marker_len, const char *upload_id_marker, size_t max,
-                       arena_t *a, store_upload **out, size_t *n, bool *truncated, floe_err *err) {
+bool store_upload_list(store_t *s, const char *bucket, const char *prefix, size_t prefix_len, const char *key_marker,
+                       size_t key_marker_len, const char *upload_id_marker, size_t max, arena_t *a, store_upload **out,
+                       size_t *n, bool *truncated, floe_err *err) {
     store_conn *c = store_conn_get(s, err);
     if (!c) return false;
     sqlite3_stmt *st = store_stmt(c, ST_UPLOAD_LIST);
@@ -278,8 +281,7 @@ static store_mpu_error validate_parts(const store_complete_part *want, size_t n,
         for (size_t j = 0; j < nhave && !p; j++)
             if (have[j].part_number == want[i].part_number) p = &have[j];
         if (!p || !want[i].etag || strcmp(p->etag, want[i].etag) != 0) {
-            floe_err_set(err, FLOE_EINVAL,
-                         "part %d %s; upload it, or list the ETag that UploadPart returned",
+            floe_err_set(err, FLOE_EINVAL, "part %d %s; upload it, or list the ETag that UploadPart returned",
                          want[i].part_number, p ? "has a different ETag" : "was not uploaded");
             return STORE_MPU_INVALID_PART;
         }
@@ -289,8 +291,7 @@ static store_mpu_error validate_parts(const store_complete_part *want, size_t n,
             return STORE_MPU_BAD_CHECKSUM;
         }
         if (i + 1 < n && p->size < STORE_MIN_PART_SIZE) {
-            floe_err_set(err, FLOE_EINVAL,
-                         "part %d is %llu bytes; every part but the last must be at least 5 MiB",
+            floe_err_set(err, FLOE_EINVAL, "part %d is %llu bytes; every part but the last must be at least 5 MiB",
                          p->part_number, (unsigned long long)p->size);
             return STORE_MPU_TOO_SMALL;
         }
@@ -313,7 +314,8 @@ static void multipart_digests(store_part **parts, size_t n, hash_algo algo, stor
         if (have_sums && parts[i]->checksum[0] &&
             str_unbase64(parts[i]->checksum, strlen(parts[i]->checksum), raw, sizeof raw, &rl))
             hash_update(&sum, raw, rl);
-        else have_sums = false;
+        else
+            have_sums = false;
     }
     unsigned char d[HASH_MAX_DIGEST];
     hash_final(&md5, d);
@@ -451,11 +453,17 @@ bool store_upload_complete(store_t *s, const char *upload_id, const store_comple
         return false;
     }
     store_writer_release(w);
-    complete_op op = {.upload_id = upload_id, .obj = obj, .cond = cond, .chosen = chosen, .n = nwant,
+    complete_op op = {.upload_id = upload_id,
+                      .obj = obj,
+                      .cond = cond,
+                      .chosen = chosen,
+                      .n = nwant,
                       .drop = {.upload_id = upload_id}};
     bool ok = store_commit_placed(s, obj->data_id, apply_complete, &op, err);
-    if (!ok) store_data_unlink(s, obj->data_id);
-    else if (op.old_data_id[0]) store_data_unlink(s, op.old_data_id);
+    if (!ok)
+        store_data_unlink(s, obj->data_id);
+    else if (op.old_data_id[0])
+        store_data_unlink(s, op.old_data_id);
     drop_files(s, &op.drop, ok);
     return ok;
 }

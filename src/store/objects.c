@@ -43,9 +43,12 @@ void store_object_from_row(sqlite3_stmt *st, arena_t *a, store_object *o) {
 }
 
 void store_bind_inline(sqlite3_stmt *st, int idx, const store_object *o) {
-    if (!o->inline_data) sqlite3_bind_null(st, idx);
-    else if (o->inline_len == 0) sqlite3_bind_zeroblob(st, idx, 0);
-    else sqlite3_bind_blob(st, idx, o->inline_data, (int)o->inline_len, SQLITE_STATIC);
+    if (!o->inline_data)
+        sqlite3_bind_null(st, idx);
+    else if (o->inline_len == 0)
+        sqlite3_bind_zeroblob(st, idx, 0);
+    else
+        sqlite3_bind_blob(st, idx, o->inline_data, (int)o->inline_len, SQLITE_STATIC);
 }
 
 /* Strips surrounding quotes (and a W/ prefix) from an ETag in a header. */
@@ -83,8 +86,8 @@ typedef struct put_op {
 
 /* Checks that the bucket exists and the condition holds, inside the
  * transaction. Fills old with the current row's data id if there is one. */
-static bool check_target(store_conn *c, const char *bucket, const char *key, size_t key_len,
-                         const store_cond *cond, char old[STORE_ID_LEN + 1], floe_err *err) {
+static bool check_target(store_conn *c, const char *bucket, const char *key, size_t key_len, const store_cond *cond,
+                         char old[STORE_ID_LEN + 1], floe_err *err) {
     old[0] = '\0';
     sqlite3_stmt *st = store_stmt(c, ST_BUCKET_GET);
     sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
@@ -157,8 +160,8 @@ bool store_put_commit(store_t *s, store_writer *w, store_object *obj, const stor
     return ok;
 }
 
-bool store_object_get(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a,
-                      store_object *out, floe_err *err) {
+bool store_object_get(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a, store_object *out,
+                      floe_err *err) {
     store_conn *c = store_conn_get(s, err);
     if (!c) return false;
     sqlite3_stmt *st = store_stmt(c, ST_OBJ_GET);
@@ -166,15 +169,18 @@ bool store_object_get(store_t *s, const char *bucket, const char *key, size_t ke
     sqlite3_bind_blob(st, 2, key, (int)key_len, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     bool ok = rc == SQLITE_ROW;
-    if (ok) store_object_from_row(st, a, out);
-    else if (rc == SQLITE_DONE) floe_err_set(err, FLOE_ENOENT, "no such key");
-    else store_sql_err(c, "object lookup", err);
+    if (ok)
+        store_object_from_row(st, a, out);
+    else if (rc == SQLITE_DONE)
+        floe_err_set(err, FLOE_ENOENT, "no such key");
+    else
+        store_sql_err(c, "object lookup", err);
     store_conn_put(s, c);
     return ok;
 }
 
-bool store_object_open(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a,
-                       store_object *out, int *fd, floe_err *err) {
+bool store_object_open(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a, store_object *out,
+                       int *fd, floe_err *err) {
     for (int attempt = 0; attempt < 8; attempt++) {
         if (!store_object_get(s, bucket, key, key_len, a, out, err)) return false;
         if (out->inline_data) {
@@ -319,11 +325,15 @@ bool store_list(store_t *s, const char *bucket, const store_list_opts *o, arena_
         bool exclusive = gt && bytes_cmp(gt, gt_len, ge, ge_len) >= 0;
         sqlite3_stmt *st = store_stmt(c, exclusive ? ST_OBJ_LIST_GT : ST_OBJ_LIST_GE);
         sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
-        if (exclusive) sqlite3_bind_blob(st, 2, gt, (int)gt_len, SQLITE_STATIC);
-        else sqlite3_bind_blob(st, 2, ge, (int)ge_len, SQLITE_STATIC);
+        if (exclusive)
+            sqlite3_bind_blob(st, 2, gt, (int)gt_len, SQLITE_STATIC);
+        else
+            sqlite3_bind_blob(st, 2, ge, (int)ge_len, SQLITE_STATIC);
         /* Keys are UTF-8, which never holds byte 0xFF: "\xff" bounds them all. */
-        if (bounded) sqlite3_bind_blob(st, 3, lt, (int)lt_len, SQLITE_STATIC);
-        else sqlite3_bind_blob(st, 3, "\xff", 1, SQLITE_STATIC);
+        if (bounded)
+            sqlite3_bind_blob(st, 3, lt, (int)lt_len, SQLITE_STATIC);
+        else
+            sqlite3_bind_blob(st, 3, "\xff", 1, SQLITE_STATIC);
         sqlite3_bind_int(st, 4, LIST_BATCH);
         int rc;
         size_t rows = 0;

@@ -49,8 +49,10 @@ static size_t sweep_dir(const char *dir, char **keep, size_t nkeep) {
         if (keep && bsearch(&name, keep, nkeep, sizeof *keep, cmp_id)) continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, name);
-        if (unlink(path) == 0) removed++;
-        else log_warn("store", "sweep: cannot remove %s: %s", path, strerror(errno));
+        if (unlink(path) == 0)
+            removed++;
+        else
+            log_warn("store", "sweep: cannot remove %s: %s", path, strerror(errno));
     }
     closedir(d);
     return removed;
@@ -128,9 +130,12 @@ bool store_bucket_get(store_t *s, const char *name, arena_t *a, store_bucket *ou
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     bool ok = rc == SQLITE_ROW;
-    if (ok) bucket_from_row(st, a, out);
-    else if (rc == SQLITE_DONE) floe_err_set(err, FLOE_ENOENT, "bucket '%s' does not exist", name);
-    else store_sql_err(c, "bucket lookup", err);
+    if (ok)
+        bucket_from_row(st, a, out);
+    else if (rc == SQLITE_DONE)
+        floe_err_set(err, FLOE_ENOENT, "bucket '%s' does not exist", name);
+    else
+        store_sql_err(c, "bucket lookup", err);
     store_conn_put(s, c);
     return ok;
 }

@@ -114,17 +114,16 @@ bool store_put_commit(store_t *s, store_writer *w, store_object *obj, const stor
 
 /* ---- reading ---- */
 /* Looks up the current version. FLOE_ENOENT if absent. */
-bool store_object_get(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a,
-                      store_object *out, floe_err *err);
+bool store_object_get(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a, store_object *out,
+                      floe_err *err);
 /* Looks up and opens the data file, retrying if a concurrent overwrite removed
  * it in between. The caller closes *fd. For an inline object *fd is -1 and the
  * bytes are in out->inline_data (allocated from a). */
-bool store_object_open(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a,
-                       store_object *out, int *fd, floe_err *err);
+bool store_object_open(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a, store_object *out,
+                       int *fd, floe_err *err);
 /* Removes the current version. Absent keys succeed (S3 semantics); *existed
  * says which. */
-bool store_object_delete(store_t *s, const char *bucket, const char *key, size_t key_len, bool *existed,
-                         floe_err *err);
+bool store_object_delete(store_t *s, const char *bucket, const char *key, size_t key_len, bool *existed, floe_err *err);
 
 /* ---- listing ---- */
 typedef struct store_list_opts {
@@ -186,7 +185,7 @@ typedef enum {
 
 typedef struct store_complete_part {
     int part_number;
-    const char *etag; /* without quotes */
+    const char *etag;     /* without quotes */
     const char *checksum; /* NULL or base64 */
 } store_complete_part;
 
@@ -197,12 +196,12 @@ bool store_upload_get(store_t *s, const char *upload_id, arena_t *a, store_uploa
 /* Commits a finished writer as a part (replacing an earlier one). Frees w. */
 bool store_upload_put_part(store_t *s, const char *upload_id, int part_number, store_writer *w,
                            const char *checksum_b64, store_part *out, floe_err *err);
-bool store_upload_parts(store_t *s, const char *upload_id, int after_part, size_t max, arena_t *a,
-                        store_part **out, size_t *n, bool *truncated, floe_err *err);
+bool store_upload_parts(store_t *s, const char *upload_id, int after_part, size_t max, arena_t *a, store_part **out,
+                        size_t *n, bool *truncated, floe_err *err);
 /* Lists uploads in key order, then upload id, after the markers. */
-bool store_upload_list(store_t *s, const char *bucket, const char *prefix, size_t prefix_len,
-                       const char *key_marker, size_t key_marker_len, const char *upload_id_marker, size_t max,
-                       arena_t *a, store_upload **out, size_t *n, bool *truncated, floe_err *err);
+bool store_upload_list(store_t *s, const char *bucket, const char *prefix, size_t prefix_len, const char *key_marker,
+                       size_t key_marker_len, const char *upload_id_marker, size_t max, arena_t *a, store_upload **out,
+                       size_t *n, bool *truncated, floe_err *err);
 /* Concatenates the listed parts into the object and removes the upload. On a
  * part problem returns false with *mpu_err set. obj gets the new object. */
 bool store_upload_complete(store_t *s, const char *upload_id, const store_complete_part *parts, size_t nparts,

@@ -115,5 +115,4 @@ void store_object_from_row(sqlite3_stmt *st, arena_t *a, store_object *o);
 /* Commits obj, whose data file is already placed; on failure removes it. */
 bool store_commit_object(store_t *s, store_object *obj, const store_cond *cond, floe_err *err);
 
-
 #endif

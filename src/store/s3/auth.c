@@ -21,16 +21,19 @@ bool s3_identities_load(s3_server_t *srv, floe_err *err) {
     const floe_config *cfg = srv->cfg;
     srv->nids = 1 + cfg->nkeys;
     srv->ids = calloc(srv->nids, sizeof *srv->ids);
-    srv->ids[0] = (s3_identity){.access_key = cfg->access_key, .secret_key = cfg->secret_key, .root = true,
-                                .write = true};
+    srv->ids[0] =
+        (s3_identity){.access_key = cfg->access_key, .secret_key = cfg->secret_key, .root = true, .write = true};
     for (size_t i = 0; i < cfg->nkeys; i++) {
         const config_s3_key *k = &cfg->keys[i];
         for (size_t j = 0; j < i + 1; j++) {
             if (strcmp(srv->ids[j].access_key, k->access_key) == 0)
                 return floe_err_set(err, FLOE_EINVAL, "config: access key '%s' is defined twice", k->access_key);
         }
-        srv->ids[i + 1] = (s3_identity){.access_key = k->access_key, .secret_key = k->secret_key,
-                                        .write = k->write, .grants = k->grants, .ngrants = k->ngrants};
+        srv->ids[i + 1] = (s3_identity){.access_key = k->access_key,
+                                        .secret_key = k->secret_key,
+                                        .write = k->write,
+                                        .grants = k->grants,
+                                        .ngrants = k->ngrants};
     }
     return true;
 }
@@ -207,8 +210,7 @@ static bool auth_header(s3_req *r, const char *authz) {
     if (!hash) {
         /* S3 requires the header; a bodyless request is taken as the empty payload. */
         if (h->has_length && h->content_length > 0) {
-            s3_error(r, 400, "InvalidRequest",
-                     "Missing required header for this request: x-amz-content-sha256.");
+            s3_error(r, 400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256.");
             return false;
         }
         hash = S3_EMPTY_SHA256;
@@ -250,8 +252,7 @@ bool s3_authenticate(s3_req *r) {
     http_req_t *h = r->http;
     const char *authz = http_req_header(h, "Authorization");
     if (authz) return auth_header(r, authz);
-    if (http_req_has_param(h, "X-Amz-Algorithm") || http_req_has_param(h, "X-Amz-Signature"))
-        return auth_presigned(r);
+    if (http_req_has_param(h, "X-Amz-Algorithm") || http_req_has_param(h, "X-Amz-Signature")) return auth_presigned(r);
     r->who = NULL; /* anonymous; s3_authorize decides */
     const char *hash = http_req_header(h, "x-amz-content-sha256");
     return hash ? payload_mode(r, hash) : true;
@@ -321,11 +322,13 @@ bool s3_authorize(s3_req *r) {
         return false;
     }
     bool ok;
-    if (r->op == &s3_op_delete_objects) ok = r->who->write && any_grant_on_bucket(r);
-    else if (!r->op->write && r->bucket && !r->key && (r->op == &s3_op_list_objects || r->op == &s3_op_list_objects_v2 ||
-                                                 r->op == &s3_op_list_uploads))
+    if (r->op == &s3_op_delete_objects)
+        ok = r->who->write && any_grant_on_bucket(r);
+    else if (!r->op->write && r->bucket && !r->key &&
+             (r->op == &s3_op_list_objects || r->op == &s3_op_list_objects_v2 || r->op == &s3_op_list_uploads))
         ok = list_allowed(r);
-    else ok = s3_identity_allows(r->who, r->bucket, r->key, r->key_len, r->op->write);
+    else
+        ok = s3_identity_allows(r->who, r->bucket, r->key, r->key_len, r->op->write);
     if (!ok)
         s3_error(r, 403, "AccessDenied", "Access Denied: key '%s' has no %s grant here.", r->who->access_key,
                  r->op->write ? "read-write" : "read");

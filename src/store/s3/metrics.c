@@ -11,19 +11,39 @@
 #include "store/s3/s3_server_int.h"
 
 static const char *op_names[] = {
-    "Unknown",        "ListBuckets",    "CreateBucket",      "DeleteBucket",     "HeadBucket",
-    "GetBucketLocation", "ListObjects", "ListObjectsV2",     "GetBucketAcl",     "PutBucketAcl",
-    "GetBucketVersioning", "DeleteObjects", "PutObject",     "GetObject",        "HeadObject",
-    "DeleteObject",   "CopyObject",     "CreateMultipartUpload", "UploadPart",   "UploadPartCopy",
-    "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts", "ListMultipartUploads", "NotImplemented",
+    "Unknown",
+    "ListBuckets",
+    "CreateBucket",
+    "DeleteBucket",
+    "HeadBucket",
+    "GetBucketLocation",
+    "ListObjects",
+    "ListObjectsV2",
+    "GetBucketAcl",
+    "PutBucketAcl",
+    "GetBucketVersioning",
+    "DeleteObjects",
+    "PutObject",
+    "GetObject",
+    "HeadObject",
+    "DeleteObject",
+    "CopyObject",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "ListMultipartUploads",
+    "NotImplemented",
 };
 #define NOP_NAMES (int)(sizeof op_names / sizeof op_names[0])
 
 static const int statuses[S3_NSTATUS] = {200, 204, 206, 304, 400, 403, 404, 405, 409, 411,
-                                         412, 413, 416, 431, 500, 501, 503, 507, 0, 0};
+                                         412, 413, 416, 431, 500, 501, 503, 507, 0,   0};
 /* Upper bounds of the latency buckets, in seconds. */
 static const double bounds[S3_NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                           0.1,    0.25,  0.5,    1,     2.5,  5,    10};
+                                           0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
 int s3_op_index(const char *name) {
     for (int i = 0; i < NOP_NAMES; i++)
@@ -65,7 +85,8 @@ static void metrics_end(http_req_t *h, void *ctx) {
             if (!v) continue;
             if (s == S3_NSTATUS - 1)
                 buf_printf(&b, "floe_s3_requests_total{op=\"%s\",status=\"other\"} %lu\n", op_names[op], v);
-            else buf_printf(&b, "floe_s3_requests_total{op=\"%s\",status=\"%d\"} %lu\n", op_names[op], statuses[s], v);
+            else
+                buf_printf(&b, "floe_s3_requests_total{op=\"%s\",status=\"%d\"} %lu\n", op_names[op], statuses[s], v);
         }
     buf_puts(&b, "# HELP floe_s3_request_duration_seconds S3 request latency by operation.\n"
                  "# TYPE floe_s3_request_duration_seconds histogram\n");

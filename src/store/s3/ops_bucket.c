@@ -109,7 +109,8 @@ static void location_end(s3_req *r) {
     buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     /* us-east-1 is reported as an empty constraint, as S3 does. */
-    if (strcmp(r->srv->cfg->region, "us-east-1") != 0) s3_xml_escape(&b, r->srv->cfg->region, strlen(r->srv->cfg->region));
+    if (strcmp(r->srv->cfg->region, "us-east-1") != 0)
+        s3_xml_escape(&b, r->srv->cfg->region, strlen(r->srv->cfg->region));
     buf_puts(&b, "</LocationConstraint>");
     s3_respond_xml(r, 200, &b);
 }

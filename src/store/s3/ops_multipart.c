@@ -63,7 +63,8 @@ static void create_end(s3_req *r) {
     s3_xml_elem_n(&b, "Key", r->key, r->key_len);
     s3_xml_elem(&b, "UploadId", u.upload_id);
     buf_puts(&b, "</InitiateMultipartUploadResult>");
-    if (u.checksum_algo != HASH_NONE) http_resp_header(r->http, "x-amz-checksum-algorithm", hash_algo_name(u.checksum_algo));
+    if (u.checksum_algo != HASH_NONE)
+        http_resp_header(r->http, "x-amz-checksum-algorithm", hash_algo_name(u.checksum_algo));
     s3_respond_xml(r, 200, &b);
 }
 
@@ -143,8 +144,8 @@ static void part_copy_end(s3_req *r) {
         if (sscanf(range, "bytes=%llu-%llu%c", &a, &b, &tail) != 2 || a > b || b >= src.size) {
             close(fd);
             return s3_error(r, 400, "InvalidArgument",
-                            "x-amz-copy-source-range '%s' must be bytes=first-last within the %llu-byte source.",
-                            range, (unsigned long long)src.size);
+                            "x-amz-copy-source-range '%s' must be bytes=first-last within the %llu-byte source.", range,
+                            (unsigned long long)src.size);
         }
         first = a, last = b;
     }
@@ -203,8 +204,8 @@ static void complete_end(s3_req *r) {
         case STORE_MPU_INVALID_PART_ORDER:
             return s3_error(r, 400, "InvalidPartOrder", "The list of parts was not in ascending order: %s", err.msg);
         case STORE_MPU_TOO_SMALL:
-            return s3_error(r, 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size: %s",
-                            err.msg);
+            return s3_error(r, 400, "EntityTooSmall",
+                            "Your proposed upload is smaller than the minimum allowed size: %s", err.msg);
         case STORE_MPU_BAD_CHECKSUM: return s3_error(r, 400, "BadDigest", "%s", err.msg);
         default: return s3_error_from(r, &err);
         }
@@ -344,11 +345,11 @@ static void list_uploads_end(s3_req *r) {
 }
 
 const s3_op s3_op_create_upload = {.name = "CreateMultipartUpload", .write = true, .end = create_end};
-const s3_op s3_op_upload_part = {.name = "UploadPart", .write = true, .body = BODY_OBJECT, .begin = part_begin,
-                                 .end = part_end};
+const s3_op s3_op_upload_part = {
+    .name = "UploadPart", .write = true, .body = BODY_OBJECT, .begin = part_begin, .end = part_end};
 const s3_op s3_op_upload_part_copy = {.name = "UploadPartCopy", .write = true, .end = part_copy_end};
-const s3_op s3_op_complete_upload = {.name = "CompleteMultipartUpload", .write = true, .body = BODY_XML,
-                                     .end = complete_end};
+const s3_op s3_op_complete_upload = {
+    .name = "CompleteMultipartUpload", .write = true, .body = BODY_XML, .end = complete_end};
 const s3_op s3_op_abort_upload = {.name = "AbortMultipartUpload", .write = true, .end = abort_end};
 const s3_op s3_op_list_parts = {.name = "ListParts", .end = list_parts_end};
 const s3_op s3_op_list_uploads = {.name = "ListMultipartUploads", .end = list_uploads_end};

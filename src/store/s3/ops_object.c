@@ -19,8 +19,8 @@
 #define USER_META_LIMIT 2048
 
 /* Headers stored with an object and returned on GET and HEAD. */
-static const char *stored_headers[] = {"cache-control", "content-disposition", "content-encoding",
-                                       "content-language", "expires", NULL};
+static const char *stored_headers[] = {
+    "cache-control", "content-disposition", "content-encoding", "content-language", "expires", NULL};
 
 /* ---- metadata ---- */
 
@@ -73,8 +73,7 @@ char *s3_meta_from_headers(s3_req *r, floe_err *err) {
     http_req_each_header(r->http, meta_collect, &m);
     char *out = NULL;
     if (m.user_bytes > USER_META_LIMIT) {
-        floe_err_set(err, FLOE_ETOOLARGE, "user metadata is %zu bytes; the limit is %d", m.user_bytes,
-                     USER_META_LIMIT);
+        floe_err_set(err, FLOE_ETOOLARGE, "user metadata is %zu bytes; the limit is %d", m.user_bytes, USER_META_LIMIT);
     } else if (json_object_size(m.obj) > 0) {
         buf_t b = BUF_INIT;
         json_dump_buf(m.obj, &b);
@@ -121,8 +120,8 @@ bool s3_checksum_setup(s3_req *r) {
     const char *alg = http_req_header(h, "x-amz-sdk-checksum-algorithm");
     if (!alg) alg = http_req_header(h, "x-amz-checksum-algorithm");
     if (alg && !hash_algo_parse(alg, &r->checksum_algo)) {
-        s3_error(r, 400, "InvalidRequest", "Checksum algorithm '%s' is not one of CRC32, CRC32C, CRC64NVME, SHA1, SHA256.",
-                 alg);
+        s3_error(r, 400, "InvalidRequest",
+                 "Checksum algorithm '%s' is not one of CRC32, CRC32C, CRC64NVME, SHA1, SHA256.", alg);
         return false;
     }
     return true;
@@ -179,8 +178,10 @@ bool s3_verify_xml_body(s3_req *r) {
 static void emit_checksum(s3_req *r, hash_algo algo, const char *value) {
     if (algo != HASH_NONE && value && *value) {
         http_resp_header(r->http, hash_algo_header(algo), value);
-        if (strchr(value, '-')) http_resp_header(r->http, "x-amz-checksum-type", "COMPOSITE");
-        else http_resp_header(r->http, "x-amz-checksum-type", "FULL_OBJECT");
+        if (strchr(value, '-'))
+            http_resp_header(r->http, "x-amz-checksum-type", "COMPOSITE");
+        else
+            http_resp_header(r->http, "x-amz-checksum-type", "FULL_OBJECT");
     }
 }
 
@@ -194,7 +195,8 @@ bool s3_writer_open(s3_req *r) {
         return false;
     }
     if (len > r->srv->cfg->max_object_size) {
-        s3_error(r, 400, "EntityTooLarge", "Your proposed upload of %llu bytes exceeds the maximum allowed size of %llu.",
+        s3_error(r, 400, "EntityTooLarge",
+                 "Your proposed upload of %llu bytes exceeds the maximum allowed size of %llu.",
                  (unsigned long long)len, (unsigned long long)r->srv->cfg->max_object_size);
         return false;
     }
@@ -229,8 +231,9 @@ bool s3_put_preconditions(s3_req *r, store_cond *cond) {
         return false;
     }
     if (inm && exists) {
-        s3_error(r, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold: "
-                                               "the key already exists (If-None-Match: *).");
+        s3_error(r, 412, "PreconditionFailed",
+                 "At least one of the pre-conditions you specified did not hold: "
+                 "the key already exists (If-None-Match: *).");
         return false;
     }
     if (im && !exists) {
@@ -351,8 +354,10 @@ static void object_headers(s3_req *r, const store_object *o, bool full) {
         const char *v = http_req_param(h, overrides[i][0]);
         if (!v) continue;
         overridden[i] = true;
-        if (i == 0) ct = v;
-        else http_resp_header(h, overrides[i][1], v);
+        if (i == 0)
+            ct = v;
+        else
+            http_resp_header(h, overrides[i][1], v);
     }
     http_resp_header(h, "Content-Type", ct);
     if (!o->meta_json || !*o->meta_json) return;
@@ -405,8 +410,9 @@ static void read_object(s3_req *r, bool head) {
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)o.size);
         http_resp_header(r->http, "Content-Range", cr);
-        return s3_error(r, 416, "InvalidRange", "The requested range %s is not satisfiable for an object of %llu bytes.",
-                        range, (unsigned long long)o.size);
+        return s3_error(r, 416, "InvalidRange",
+                        "The requested range %s is not satisfiable for an object of %llu bytes.", range,
+                        (unsigned long long)o.size);
     }
     bool partial = rr == S3_RANGE_OK;
     object_headers(r, &o, !partial);
@@ -543,7 +549,8 @@ bool s3_copy_source_open(s3_req *r, store_object *src, int *fd) {
             store_bucket b;
             if (!store_bucket_get(r->srv->store, cs.bucket, s3_arena(r), &b, &err))
                 s3_error(r, 404, "NoSuchBucket", "The copy source bucket '%s' does not exist.", cs.bucket);
-            else s3_error(r, 404, "NoSuchKey", "The copy source key does not exist.");
+            else
+                s3_error(r, 404, "NoSuchKey", "The copy source key does not exist.");
             return false;
         }
         s3_error_from(r, &err);
@@ -635,11 +642,11 @@ static void copy_end(s3_req *r) {
     s3_respond_xml(r, 200, &b);
 }
 
-const s3_op s3_op_put_object = {.name = "PutObject", .write = true, .body = BODY_OBJECT, .begin = put_begin,
-                                .end = put_end};
+const s3_op s3_op_put_object = {
+    .name = "PutObject", .write = true, .body = BODY_OBJECT, .begin = put_begin, .end = put_end};
 const s3_op s3_op_get_object = {.name = "GetObject", .anonymous_ok = true, .end = get_end};
 const s3_op s3_op_head_object = {.name = "HeadObject", .anonymous_ok = true, .end = head_end};
 const s3_op s3_op_delete_object = {.name = "DeleteObject", .write = true, .end = delete_end};
 const s3_op s3_op_copy_object = {.name = "CopyObject", .write = true, .end = copy_end};
-const s3_op s3_op_delete_objects = {.name = "DeleteObjects", .write = true, .body = BODY_XML,
-                                    .end = delete_objects_end};
+const s3_op s3_op_delete_objects = {
+    .name = "DeleteObjects", .write = true, .body = BODY_XML, .end = delete_objects_end};

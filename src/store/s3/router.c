@@ -9,11 +9,32 @@
 static bool has(s3_req *r, const char *p) { return http_req_has_param(r->http, p); }
 
 /* Sub-resources Floe does not implement get a clear NotImplemented. */
-static const char *unsupported[] = {"policy", "lifecycle", "cors", "tagging", "encryption", "replication",
-                                    "website", "logging", "notification", "object-lock", "retention",
-                                    "legal-hold", "versions", "torrent", "restore", "select", "accelerate",
-                                    "requestPayment", "inventory", "analytics", "metrics", "intelligent-tiering",
-                                    "ownershipControls", "publicAccessBlock", "attributes", NULL};
+static const char *unsupported[] = {"policy",
+                                    "lifecycle",
+                                    "cors",
+                                    "tagging",
+                                    "encryption",
+                                    "replication",
+                                    "website",
+                                    "logging",
+                                    "notification",
+                                    "object-lock",
+                                    "retention",
+                                    "legal-hold",
+                                    "versions",
+                                    "torrent",
+                                    "restore",
+                                    "select",
+                                    "accelerate",
+                                    "requestPayment",
+                                    "inventory",
+                                    "analytics",
+                                    "metrics",
+                                    "intelligent-tiering",
+                                    "ownershipControls",
+                                    "publicAccessBlock",
+                                    "attributes",
+                                    NULL};
 
 static const s3_op *route_service(s3_req *r) {
     return http_req_is(r->http, "GET") ? &s3_op_list_buckets : &s3_op_not_implemented;

@@ -63,10 +63,10 @@ typedef struct s3_sigv4_input {
 /* Parsed credential scope and signature, from a header or a presigned URL. */
 typedef struct s3_sigv4_auth {
     char access_key[129];
-    char date[9];     /* yyyymmdd from the scope */
+    char date[9]; /* yyyymmdd from the scope */
     char region[64];
     char service[32];
-    char scope[256];  /* "20130524/us-east-1/s3/aws4_request" */
+    char scope[256]; /* "20130524/us-east-1/s3/aws4_request" */
     char signed_headers[1024];
     char signature[65];
     char amz_date[17]; /* presigned only: X-Amz-Date */
@@ -133,8 +133,8 @@ typedef struct s3_chunked {
     bool final_seen;
     bool done;
     uint64_t decoded_bytes;
-    uint64_t nchunks;       /* chunk size lines seen, for error messages */
-    uint64_t offset;        /* encoded bytes consumed, for error messages */
+    uint64_t nchunks;   /* chunk size lines seen, for error messages */
+    uint64_t offset;    /* encoded bytes consumed, for error messages */
     buf_t trailers_raw; /* "name:value\n" lines, for the trailer signature */
     s3_kv trailers[8];
     size_t ntrailers;
@@ -149,8 +149,8 @@ void s3_chunked_init(s3_chunked *d, bool is_signed, bool expect_trailer, const u
  * stop (the decoder then returns false with err as out left it). Returns false
  * on malformed input (FLOE_EINVAL) or a bad signature (FLOE_EAUTH). Bytes after
  * the end of the encoding are malformed input. */
-bool s3_chunked_feed(s3_chunked *d, const char *p, size_t n, bool (*out)(void *ctx, const char *p, size_t n, floe_err *err),
-                     void *ctx, floe_err *err);
+bool s3_chunked_feed(s3_chunked *d, const char *p, size_t n,
+                     bool (*out)(void *ctx, const char *p, size_t n, floe_err *err), void *ctx, floe_err *err);
 /* Call at the end of the body: false (FLOE_EINVAL) if the encoding did not end. */
 bool s3_chunked_finish(s3_chunked *d, floe_err *err);
 /* A trailer value by lower-case name, or NULL. */
@@ -176,8 +176,8 @@ typedef struct s3_delete_req {
 } s3_delete_req;
 
 typedef struct s3_complete_part {
-    int part_number; /* 1..10000 */
-    char *etag;      /* as given, quotes removed */
+    int part_number;          /* 1..10000 */
+    char *etag;               /* as given, quotes removed */
     char *checksum[HASH_MD5]; /* indexed by hash_algo: ChecksumCRC32 etc., or NULL */
 } s3_complete_part;
 

@@ -23,8 +23,8 @@ typedef struct s3_req s3_req;
 
 /* One entry per S3 operation. */
 typedef struct s3_op {
-    const char *name; /* "PutObject": metrics label and logs */
-    bool write;       /* needs read-write scope */
+    const char *name;  /* "PutObject": metrics label and logs */
+    bool write;        /* needs read-write scope */
     bool anonymous_ok; /* allowed on a public-read bucket without a signature */
     enum { BODY_NONE, BODY_XML, BODY_OBJECT } body;
     /* Called after auth; may respond (an early error). */
@@ -136,11 +136,10 @@ extern const http_handler s3_metrics_handler;
 /* Picks the operation for a request, or NULL (the caller answers 405/501). */
 const s3_op *s3_route(s3_req *r);
 extern const s3_op s3_op_list_buckets, s3_op_create_bucket, s3_op_delete_bucket, s3_op_head_bucket,
-    s3_op_get_bucket_location, s3_op_list_objects, s3_op_list_objects_v2, s3_op_get_bucket_acl,
-    s3_op_put_bucket_acl, s3_op_get_bucket_versioning, s3_op_delete_objects, s3_op_put_object, s3_op_get_object,
-    s3_op_head_object, s3_op_delete_object, s3_op_copy_object, s3_op_create_upload, s3_op_upload_part,
-    s3_op_upload_part_copy, s3_op_complete_upload, s3_op_abort_upload, s3_op_list_parts, s3_op_list_uploads,
-    s3_op_not_implemented;
+    s3_op_get_bucket_location, s3_op_list_objects, s3_op_list_objects_v2, s3_op_get_bucket_acl, s3_op_put_bucket_acl,
+    s3_op_get_bucket_versioning, s3_op_delete_objects, s3_op_put_object, s3_op_get_object, s3_op_head_object,
+    s3_op_delete_object, s3_op_copy_object, s3_op_create_upload, s3_op_upload_part, s3_op_upload_part_copy,
+    s3_op_complete_upload, s3_op_abort_upload, s3_op_list_parts, s3_op_list_uploads, s3_op_not_implemented;
 
 /* ops_object.c helpers shared with multipart */
 /* Reads x-amz-meta-* and the stored system headers into a JSON object text. */

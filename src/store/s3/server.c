@@ -87,9 +87,12 @@ void s3_error(s3_req *r, int status, const char *code, const char *fmt, ...) {
 void s3_error_from(s3_req *r, const floe_err *err) {
     switch (err->code) {
     case FLOE_ENOENT:
-        if (strstr(err->msg, "bucket")) s3_error(r, 404, "NoSuchBucket", "The specified bucket does not exist");
-        else if (strstr(err->msg, "upload")) s3_error(r, 404, "NoSuchUpload", "%s", err->msg);
-        else s3_error(r, 404, "NoSuchKey", "The specified key does not exist.");
+        if (strstr(err->msg, "bucket"))
+            s3_error(r, 404, "NoSuchBucket", "The specified bucket does not exist");
+        else if (strstr(err->msg, "upload"))
+            s3_error(r, 404, "NoSuchUpload", "%s", err->msg);
+        else
+            s3_error(r, 404, "NoSuchKey", "The specified key does not exist.");
         break;
     case FLOE_EPRECOND: s3_error(r, 412, "PreconditionFailed", "%s", err->msg); break;
     case FLOE_ECONFLICT:
@@ -228,12 +231,16 @@ static bool deliver(void *ctx, const char *p, size_t n, floe_err *err) {
 }
 
 static void body_error(s3_req *r, const floe_err *err) {
-    if (err->code == FLOE_EAUTH) s3_error(r, 403, "SignatureDoesNotMatch", "%s", err->msg);
-    else if (err->code == FLOE_ETOOLARGE) s3_error(r, 400, "EntityTooLarge", "%s", err->msg);
+    if (err->code == FLOE_EAUTH)
+        s3_error(r, 403, "SignatureDoesNotMatch", "%s", err->msg);
+    else if (err->code == FLOE_ETOOLARGE)
+        s3_error(r, 400, "EntityTooLarge", "%s", err->msg);
     else if (err->code == FLOE_EINVAL && r->aws_chunked)
         s3_error(r, 400, "IncompleteBody", "The aws-chunked body is malformed: %s", err->msg);
-    else if (err->code == FLOE_EINVAL) s3_error(r, 400, "UnexpectedContent", "%s", err->msg);
-    else s3_error_from(r, err);
+    else if (err->code == FLOE_EINVAL)
+        s3_error(r, 400, "UnexpectedContent", "%s", err->msg);
+    else
+        s3_error_from(r, err);
 }
 
 static void s3_body(http_req_t *h, const char *data, size_t len, void *ctx) {

@@ -84,11 +84,12 @@ static void render(const store_list_result *r, buf_t *out) {
     /* Objects and prefixes interleave in key order. */
     size_t i = 0, j = 0;
     while (i < r->nobjects || j < r->nprefixes) {
-        bool take_obj = j >= r->nprefixes ||
-                        (i < r->nobjects && strcmp(r->objects[i].key, r->prefixes[j].prefix) < 0);
+        bool take_obj = j >= r->nprefixes || (i < r->nobjects && strcmp(r->objects[i].key, r->prefixes[j].prefix) < 0);
         if (out->len) buf_putc(out, ' ');
-        if (take_obj) buf_printf(out, "O:%s", r->objects[i++].key);
-        else buf_printf(out, "P:%s", r->prefixes[j++].prefix);
+        if (take_obj)
+            buf_printf(out, "O:%s", r->objects[i++].key);
+        else
+            buf_printf(out, "P:%s", r->prefixes[j++].prefix);
     }
     if (r->truncated) buf_puts(out, out->len ? " T" : "T");
 }
@@ -133,9 +134,12 @@ Test(store, list_cases_from_data_file, .init = setup, .fini = teardown) {
         strcpy(c1, line), strcpy(c2, line), strcpy(c3, line), strcpy(c4, line);
         const char *prefix = field(c1, "prefix="), *delim = field(c2, "delim="), *after = field(c3, "after=");
         const char *max = field(c4, "max=");
-        store_list_opts o = {.prefix = *prefix ? prefix : NULL, .prefix_len = strlen(prefix),
-                             .delimiter = *delim ? delim : NULL, .delimiter_len = strlen(delim),
-                             .after = *after ? after : NULL, .after_len = strlen(after),
+        store_list_opts o = {.prefix = *prefix ? prefix : NULL,
+                             .prefix_len = strlen(prefix),
+                             .delimiter = *delim ? delim : NULL,
+                             .delimiter_len = strlen(delim),
+                             .after = *after ? after : NULL,
+                             .after_len = strlen(after),
                              .max_keys = (size_t)atoi(max)};
         arena_t a;
         arena_init(&a, 0);
