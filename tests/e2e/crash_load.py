@@ -7,11 +7,13 @@
       away. Every PUT is logged before it is sent (START key size sha256) and
       once it is acknowledged with a 200 (ACK key size sha256 etag).
 
-  crash_load.py verify URL BUCKET LOG...
+  crash_load.py verify URL BUCKET INLINE_MAX LOG...
       After a restart: every acknowledged PUT must read back with the same
       bytes and ETag; every listed key must have been acknowledged or in
       flight, and an in-flight key that exists must hold its full content.
-      Prints "OBJECTS n" (listed objects) and exits 1 on any violation.
+      Prints "OBJECTS n" (listed objects) and "FILE_OBJECTS n" (those larger
+      than INLINE_MAX or multipart, which the server keeps in data files
+      rather than in its index), and exits 1 on any violation.
 """
 
 import hashlib
@@ -91,7 +93,7 @@ def write(url, bucket, prefix, log_path, seconds):
     log.close()
 
 
-def verify(url, bucket, logs):
+def verify(url, bucket, inline_max, logs):
     started, acked = {}, {}
     for path in logs:
         with open(path) as f:
@@ -152,6 +154,7 @@ def verify(url, bucket, logs):
     if len(bad) > 30:
         print("VIOLATION ... and %d more" % (len(bad) - 30))
     print("OBJECTS %d" % len(listed))
+    print("FILE_OBJECTS %d" % sum(1 for size, etag in listed.values() if size > inline_max or "-" in etag))
     return 1 if bad else 0
 
 
@@ -160,8 +163,8 @@ def main():
     if len(sys.argv) == 7 and sys.argv[1] == "write":
         write(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], float(sys.argv[6]))
         return 0
-    if len(sys.argv) >= 5 and sys.argv[1] == "verify":
-        return verify(sys.argv[2], sys.argv[3], sys.argv[4:])
+    if len(sys.argv) >= 6 and sys.argv[1] == "verify":
+        return verify(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:])
     print(__doc__, file=sys.stderr)
     return 2
 

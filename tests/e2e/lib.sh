@@ -47,6 +47,9 @@ export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
 say() { printf '%s\n' "$*"; }
 
+# section TITLE: a heading, with the seconds since the test started.
+section() { say "# $* [${SECONDS}s]"; }
+
 ok() {
     E2E_PASS=$((E2E_PASS + 1))
     say "  ok   $*"

@@ -37,7 +37,7 @@ v = eval(sys.argv[2])
 print(" ".join(str(x) for x in v) if isinstance(v, tuple) else v)' "$1" "$2" 2>&1
 }
 
-say "# buckets"
+section "buckets"
 assert_ok "mb creates a bucket" awsf s3 mb "s3://$B"
 assert_ok "head-bucket on the new bucket" awsf s3api head-bucket --bucket "$B"
 names=$(awsf s3api list-buckets --query 'Buckets[].Name' --output text 2>&1)
@@ -54,7 +54,7 @@ echo hi >"$W/hi.txt"
 assert_fails_with "put-object into a missing bucket is NoSuchBucket" "(NoSuchBucket)" \
     awsf s3api put-object --bucket no-such-bucket-e2e --key k --body "$W/hi.txt"
 
-say "# cp / ls / sync / rm with a tree of awkward names"
+section "cp / ls / sync / rm with a tree of awkward names"
 SRC=$W/src
 mkdir -p "$SRC/dir/sub/deeper" "$SRC/with space" "$SRC/unicode" "$SRC/plus" "$SRC/odd"
 printf 'top level\n' >"$SRC/a.txt"
@@ -115,7 +115,7 @@ assert_fails_with "the removed key is gone (head 404)" "(404)" awsf s3api head-o
 assert_ok "s3 rm --recursive" awsf s3 rm --recursive --only-show-errors "s3://$B/tree/"
 assert_eq "nothing is left under tree/" "" "$(s3_keys "$B" tree/)"
 
-say "# multipart upload of 64 MiB via s3 cp (8 MiB parts)"
+section "multipart upload of 64 MiB via s3 cp (8 MiB parts)"
 BIG=$W/big.bin
 random_file "$BIG" $((64 * 1024 * 1024 + 12345))
 assert_ok "s3 cp of a 64 MiB file" awsf s3 cp --only-show-errors "$BIG" "s3://$B/big/big.bin"
@@ -128,8 +128,24 @@ assert_eq "multipart object size" "$(stat -c %s "$BIG")" "$size"
 assert_ok "s3 cp downloads the 64 MiB object" awsf s3 cp --only-show-errors "s3://$B/big/big.bin" "$W/big.back"
 assert_files_equal "64 MiB round trip is byte for byte" "$BIG" "$W/big.back"
 rm -f "$W/big.back"
+# A copy of an object above multipart_threshold is a multipart upload whose
+# parts are UploadPartCopy calls with byte ranges of the source.
+assert_ok "s3 cp s3->s3 of the 64 MiB object (UploadPartCopy)" \
+    awsf s3 cp --only-show-errors "s3://$B/big/big.bin" "s3://$B/big/copy of big.bin"
+etag2=$(awsf s3api head-object --bucket "$B" --key "big/copy of big.bin" --query ETag --output text 2>&1)
+assert_match "the copied object was assembled from 9 parts" "$etag2" '^"[0-9a-f]{32}-9"$'
+assert_ok "download the UploadPartCopy result" \
+    awsf s3 cp --only-show-errors "s3://$B/big/copy of big.bin" "$W/big.back"
+assert_files_equal "UploadPartCopy result is byte for byte the source" "$BIG" "$W/big.back"
+rm -f "$W/big.back"
+assert_ok "s3 mv renames an object" awsf s3 mv --only-show-errors "s3://$B/folder/a.txt" "s3://$B/moved/a.txt"
+assert_fails_with "the moved-from key is gone" "(404)" awsf s3api head-object --bucket "$B" --key folder/a.txt
+awsf s3 cp --only-show-errors "s3://$B/moved/a.txt" "$W/moved.txt" >/dev/null 2>&1
+assert_files_equal "the moved-to key has the bytes" "$SRC/a.txt" "$W/moved.txt"
+out=$(awsf s3 ls 2>&1)
+assert_match "s3 ls lists buckets with their creation time" "$out" "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} $B"
 
-say "# s3api: conditional requests, head, ranges"
+section "s3api: conditional requests, head, ranges"
 printf '0123456789abcdefghijklmnopqrstuvwxyz' >"$W/obj.txt"
 out=$(awsf s3api put-object --bucket "$B" --key cond.txt --body "$W/obj.txt" --content-type text/plain \
     --if-none-match '*' --output json 2>&1)
@@ -176,7 +192,7 @@ assert_fails_with "get-object of a missing key is NoSuchKey" "(NoSuchKey)" \
 assert_fails_with "head-object of a missing key is 404" "(404)" \
     awsf s3api head-object --bucket "$B" --key no/such/key
 
-say "# list-objects-v2: prefix, delimiter, max-keys pagination"
+section "list-objects-v2: prefix, delimiter, max-keys pagination"
 for k in pg/a/1 pg/a/2 pg/b/1 pg/c pg/d pg/e pg/f pgx; do
     awsf s3api put-object --bucket "$B" --key "$k" --body "$W/hi.txt" >/dev/null 2>&1 || fail "put $k"
 done
@@ -234,7 +250,7 @@ out=$(awsf s3api list-objects --bucket "$B" --prefix pg/ --marker pg/b/1 --no-pa
 assert_eq "list-objects v1 with marker" "['pg/c', 'pg/d', 'pg/e', 'pg/f']" \
     "$(json_field "$out" '[o["Key"] for o in d.get("Contents", [])]')"
 
-say "# delete-objects"
+section "delete-objects"
 out=$(awsf s3api delete-objects --bucket "$B" --output json \
     --delete '{"Objects":[{"Key":"pg/c"},{"Key":"pg/d"},{"Key":"pg/never-existed"}]}' 2>&1)
 assert_eq "delete-objects reports each key deleted (missing keys too)" "['pg/c', 'pg/d', 'pg/never-existed'] []" \
@@ -244,7 +260,7 @@ out=$(awsf s3api delete-objects --bucket "$B" --output json --delete '{"Objects"
 assert_eq "quiet delete-objects lists nothing" "[] []" "$(json_field "$out" 'd.get("Deleted", []), d.get("Errors", [])')"
 assert_fails_with "quiet-deleted key is gone" "(404)" awsf s3api head-object --bucket "$B" --key pg/e
 
-say "# copy-object"
+section "copy-object"
 awsf s3api put-object --bucket "$B" --key src.txt --body "$W/obj.txt" --content-type text/x-src \
     --metadata colour=blue,shape=round >/dev/null 2>&1 || fail "put src.txt"
 assert_ok "copy-object (default COPY directive)" awsf s3api copy-object --bucket "$B" --key copy1.txt --copy-source "$B/src.txt"
@@ -270,7 +286,7 @@ assert_ok "s3 cp between keys (server-side copy)" awsf s3 cp --only-show-errors 
 awsf s3api get-object --bucket "$B" --key "unicode-é/copied.txt" "$W/copy3.out" >/dev/null 2>&1
 assert_files_equal "s3 cp s3->s3 bytes" "$W/obj.txt" "$W/copy3.out"
 
-say "# bucket deletion"
+section "bucket deletion"
 assert_fails_with "delete-bucket of a non-empty bucket is BucketNotEmpty" "(BucketNotEmpty)" \
     awsf s3api delete-bucket --bucket "$B"
 assert_ok "s3 rb --force empties and removes the bucket" awsf s3 rb --force "s3://$B"
@@ -280,7 +296,7 @@ assert_fails_with "delete-bucket of a missing bucket is NoSuchBucket" "(NoSuchBu
 assert_ok "create-bucket then delete-bucket of an empty bucket" awsf s3api create-bucket --bucket empty-e2e
 assert_ok "delete-bucket of an empty bucket" awsf s3api delete-bucket --bucket empty-e2e
 
-say "# credentials"
+section "credentials"
 assert_fails_with "a wrong secret is SignatureDoesNotMatch" "(SignatureDoesNotMatch)" \
     env AWS_SECRET_ACCESS_KEY=wrong-secret-0000 aws --endpoint-url "$S3_URL" s3api list-buckets
 assert_fails_with "an unknown access key is InvalidAccessKeyId" "(InvalidAccessKeyId)" \

@@ -45,7 +45,7 @@ with open(os.path.join(root, "a", "big-20m.bin"), "wb") as f:
     f.write(os.urandom(20 * 1024 * 1024 + 333))
 EOF
 nfiles=$(find "$SRC" -type f | wc -l)
-say "# local tree: $nfiles files, $(du -sh "$SRC" | cut -f1)"
+section "local tree: $nfiles files, $(du -sh "$SRC" | cut -f1)"
 
 assert_ok "rclone mkdir creates the bucket" rc mkdir floe:rclone-e2e
 assert_ok "rclone sync up ($nfiles files)" rc sync "$SRC" floe:rclone-e2e/tree
@@ -66,7 +66,7 @@ assert_ok "rclone sync --dry-run a second time" rc sync --dry-run "$SRC" floe:rc
 assert_not_contains "a second sync has nothing to copy" "$OUT" "Skipped copy"
 assert_not_contains "a second sync has nothing to delete" "$OUT" "Skipped delete"
 
-say "# change the local tree: modify, delete, add, rename"
+section "change the local tree: modify, delete, add, rename"
 python3 - "$SRC" <<'EOF'
 import os, random, sys
 root = sys.argv[1]
