@@ -29,6 +29,8 @@ export FLOE_ACCESS_KEY=${FLOE_ACCESS_KEY:-benchaccesskey}
 export FLOE_SECRET_KEY=${FLOE_SECRET_KEY:-benchsecretkey0123456789}
 
 say() { printf '%s\n' "bench: $*" >&2; }
+# A per-run figure: shown now, and listed under the table in the markdown.
+run_note() { say "$*"; printf '%s\n' "$*" >>"$WORK/runs.log"; }
 fail() { say "$*"; exit 1; }
 
 [ -x "$FLOE" ] || fail "$FLOE not found: build it first (make BUILD=$BUILD)"
@@ -43,6 +45,7 @@ WORK=$(mktemp -d "$BUILD/bench-s3.XXXXXX")
 [ "$(stat -f -c %T "$WORK")" != tmpfs ] || fail "$WORK is on tmpfs; set BUILD to a directory on a disk"
 [ "$(stat -c %d "$WORK")" = "$(stat -c %d "$ROOT")" ] || say "note: $WORK is not on the same device as $ROOT"
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 NGINX_PID=""
 FLOE_PID=""
 stop_pid() { # pid: SIGTERM, then SIGKILL after 5 s
@@ -182,7 +185,7 @@ get_pair() { # name, metric, s3load args...
         line=$(load --url "$S3/bench" "$@")
         f+=("$(field "$metric" "$line")")
         fcpu+=("$(calc "($(cpu_of "$FLOE_PID") - $c0) / $(field seconds "$line")" 2)")
-        say "$name run $r: nginx ${n[-1]}, floe ${f[-1]} $metric"
+        run_note "$name run $r: nginx ${n[-1]}, floe ${f[-1]} $metric"
     done
     FIG[$name.floe]=$(median "${f[@]}")
     FIG[$name.peer]=$(median "${n[@]}")
@@ -209,7 +212,7 @@ for r in $(seq 1 "$REPS"); do
     sync
     line=$(load --url "$S3/bench" --mode put -n 1 -s "$BIG" --key 'put-big-%d' --first "$r")
     f+=("$(field mb_per_s "$line")")
-    say "PUT run $r: dd ${d[-1]}, floe ${f[-1]} MB/s"
+    run_note "put run $r: dd ${d[-1]}, floe ${f[-1]} MB/s"
 done
 FIG[put.floe]=$(median "${f[@]}")
 FIG[put.peer]=$(median "${d[@]}")
@@ -222,7 +225,7 @@ for r in $(seq 1 "$REPS"); do
     f+=("$(field ops_per_s "$line")")
     p50+=("$(field p50_ms "$line")")
     p99+=("$(field p99_ms "$line")")
-    say "PUT 4 KiB run $r: ${f[-1]} ops/s, p50 ${p50[-1]} ms, p99 ${p99[-1]} ms"
+    run_note "put4k run $r: ${f[-1]} ops/s, p50 ${p50[-1]} ms, p99 ${p99[-1]} ms"
 done
 FIG[put4k.floe]=$(median "${f[@]}")
 FIG[put4k.p50]=$(median "${p50[@]}")
@@ -232,9 +235,9 @@ say "ListObjectsV2: populating $LIST_KEYS keys"
 load --url "$S3" --mode put -n 1 -s 0 --key bench-list >/dev/null
 line=$(timeout 1800 "$LOAD" --url "$S3/bench-list" --mode put -c 64 -n "$LIST_KEYS" -s 64 --key 'k-%07d') ||
     note_error "populating reported errors: $line"
-say "populated: $line"
+run_note "list populate: $line"
 line=$(load --url "$S3/bench-list" --mode list -n "$REPS" --max-keys 1000 --expect-keys "$LIST_KEYS")
-say "list: $line"
+run_note "list: $line"
 FIG[list.floe]=$(field listing_s_p50 "$line")
 FIG[list.keys]=$(field keys "$line")
 FIG[list.err]=$(field errors "$line")
@@ -256,7 +259,7 @@ ready_ms() { # data dir -> ms or "fail"
 e=() p=()
 for r in 1 2 3 4 5; do e+=("$(ready_ms "$WORK/empty-$r")"); done
 for r in 1 2 3 4 5; do p+=("$(ready_ms "$WORK/floe-data")"); done
-say "empty: ${e[*]} ms; populated: ${p[*]} ms"
+run_note "ready ms, empty data dir: ${e[*]}; benchmark data dir: ${p[*]}"
 FIG[ready.empty]=$(median "${e[@]}")
 FIG[ready.full]=$(median "${p[@]}")
 case " ${e[*]} ${p[*]} " in *" fail "*) note_error "some starts failed: $(tail -5 "$WORK/floe-ready.log")" ;; esac
@@ -293,13 +296,18 @@ MD="$BUILD/bench-s3.md"
 {
     echo "# Floe S3 benchmark"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r), nginx $(nginx -v 2>&1 | sed 's|.*/||'), floe $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r), nginx $(nginx -v 2>&1 | sed 's|.*/||'), floe $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')."
+    echo "Load average before and after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)."
     echo "${SECS} s per timed run, median of $REPS runs; MB = 10^6 bytes; cpu = server CPU cores busy during the run."
     echo
     echo "| Measure | Floe | Peer | Ratio | Target | Met |"
     echo "|---|---|---|---|---|---|"
     for r in "${RESULT_ROWS[@]}"; do echo "| ${r//|/ | } |"; done
     [ "$ERRORS" -eq 0 ] || { echo; echo "$ERRORS measure(s) saw failed requests:"; echo; sed 's/^/    /' "$WORK/errors.log"; }
+    echo
+    echo "Every run:"
+    echo
+    sed 's/^/    /' "$WORK/runs.log"
 } >"$MD"
 
 echo
