@@ -384,6 +384,89 @@ s3.put_object(Bucket=B, Key="sem/shrink", Body=os.urandom(100_000))
 s3.put_object(Bucket=B, Key="sem/shrink", Body=b"now small")
 t.eq(b"now small", body_of(s3.get_object(Bucket=B, Key="sem/shrink")), "overwrite of a file object by an inline one")
 
+print("# edges of names, listings and uploads")
+for name in ("abc", "a" * 63, "dots.in.name-e2e", "0digits-first"):
+    try:
+        s3.create_bucket(Bucket=name)
+        s3.put_object(Bucket=name, Key="k", Body=b"v")
+        ok = body_of(s3.get_object(Bucket=name, Key="k")) == b"v"
+        s3.delete_object(Bucket=name, Key="k")
+        s3.delete_bucket(Bucket=name)
+        t.check(ok, "valid bucket name %r: create, put, get, delete" % name)
+    except Exception as e:  # noqa: BLE001
+        t.fail("valid bucket name %r: %s" % (name, e))
+for k in ("d/a-b-c", "d/a-x", "d/b", "d/c-"):
+    s3.put_object(Bucket=B, Key=k, Body=b"1")
+r = s3.list_objects_v2(Bucket=B, Prefix="d/", Delimiter="-")
+t.eq((["d/a-", "d/c-"], ["d/b"]), ([p["Prefix"] for p in r.get("CommonPrefixes", [])],
+                                   [o["Key"] for o in r.get("Contents", [])]), "a delimiter other than '/'")
+r = s3.list_objects_v2(Bucket=B, Prefix="d/a", Delimiter="-")
+t.eq(["d/a-"], [p["Prefix"] for p in r.get("CommonPrefixes", [])], "a prefix that ends inside a segment")
+r = s3.list_objects_v2(Bucket=B, Prefix="d/", StartAfter="d/zzz")
+t.eq(([], False), ([o["Key"] for o in r.get("Contents", [])], r.get("IsTruncated")), "StartAfter past every key")
+lst = {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket=B, Prefix="d/b")["Contents"]}
+# S3 keeps whole seconds: HEAD's HTTP date and the listing's ISO time (always
+# .000Z on AWS) name the same instant, so tools may compare the two.
+t.eq(s3.head_object(Bucket=B, Key="d/b")["LastModified"], lst.get("d/b"),
+     "listing and HEAD agree on LastModified (whole seconds, as S3)")
+up = s3.create_multipart_upload(Bucket=B, Key="mp/edges")["UploadId"]
+t.raises("InvalidArgument", lambda: s3.upload_part(Bucket=B, Key="mp/edges", UploadId=up, PartNumber=0, Body=b"x"),
+         "upload_part number 0", status=400)
+t.raises("InvalidArgument", lambda: s3.upload_part(Bucket=B, Key="mp/edges", UploadId=up, PartNumber=10001, Body=b"x"),
+         "upload_part number 10001", status=400)
+t.raises("MalformedXML", lambda: s3.complete_multipart_upload(Bucket=B, Key="mp/edges", UploadId=up,
+                                                             MultipartUpload={"Parts": []}),
+         "complete with no parts", status=400)
+t.raises("NoSuchUpload", lambda: s3.upload_part(Bucket=B, Key="mp/other-key", UploadId=up, PartNumber=1, Body=b"x"),
+         "upload_part with an upload id of another key", status=404)
+s3.abort_multipart_upload(Bucket=B, Key="mp/edges", UploadId=up)
+bad5 = t.client(srv, secret_key="not-the-right-secret")
+t0 = time.time()
+t.raises("SignatureDoesNotMatch", lambda: bad5.put_object(Bucket=B, Key="mp/bad-secret", Body=os.urandom(5 * MiB)),
+         "a 5 MiB PUT with a wrong secret (Expect: 100-continue) is refused", status=403)
+t.check(time.time() - t0 < 20, "  ... promptly (%.1f s)" % (time.time() - t0))
+t.raises("404", lambda: s3.head_object(Bucket=B, Key="mp/bad-secret"), "  ... and stored nothing")
+
+print("# concurrency and listing at scale")
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+
+bodies = [bytes([65 + i]) * (60_000 + i) for i in range(8)]  # file-sized, all different
+
+
+def put_same(i):
+    return s3.put_object(Bucket=B, Key="race/same", Body=bodies[i])["ETag"]
+
+
+with ThreadPoolExecutor(8) as ex:
+    race_etags = list(ex.map(put_same, range(8)))
+g = s3.get_object(Bucket=B, Key="race/same")
+final = body_of(g)
+t.check(final in bodies, "8 concurrent PUTs of one key: the result is exactly one of the bodies",
+        "got %d bytes starting %r" % (len(final), final[:8]))
+t.eq(md5q(final), g.get("ETag"), "the ETag belongs to the body that won")
+t.check(g.get("ETag") in race_etags, "the winner was acknowledged")
+
+keys = ["many/%04d" % i for i in range(1100)]
+with ThreadPoolExecutor(8) as ex:
+    list(ex.map(lambda k: s3.put_object(Bucket=B, Key=k, Body=k.encode()), keys))
+r = s3.list_objects_v2(Bucket=B, Prefix="many/")
+t.eq((1000, True, 1000), (len(r.get("Contents", [])), r.get("IsTruncated"), r.get("MaxKeys")),
+     "a listing without max-keys stops at 1000 and is truncated")
+r = s3.list_objects_v2(Bucket=B, Prefix="many/", MaxKeys=5000)
+t.eq(1000, len(r.get("Contents", [])), "max-keys above 1000 still returns at most 1000")
+got = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=B, Prefix="many/")
+       for o in page.get("Contents", [])]
+t.eq(keys, got, "the paginator returns all 1100 keys in order")
+got = [o["Key"] for page in s3.get_paginator("list_objects").paginate(Bucket=B, Prefix="many/")
+       for o in page.get("Contents", [])]
+t.eq(keys, got, "list_objects (v1) pages through all 1100 keys by marker")
+t.raises("MalformedXML", lambda: s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": k} for k in keys[:1001]]}),
+         "delete_objects with 1001 keys", status=400)
+r = s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": k} for k in keys[:1000]]})
+t.eq((1000, []), (len(r.get("Deleted", [])), r.get("Errors", [])), "delete_objects with 1000 keys")
+left = [o["Key"] for o in s3.list_objects_v2(Bucket=B, Prefix="many/").get("Contents", [])]
+t.eq(keys[1000:], left, "exactly the 100 undeleted keys remain")
+
 print("# bucket deletion")
 t.raises("BucketNotEmpty", lambda: s3.delete_bucket(Bucket="boto3-e2e-other"), "delete a non-empty bucket", status=409)
 s3.delete_object(Bucket="boto3-e2e-other", Key="x")
