@@ -134,7 +134,7 @@ bool store_upload_put_part(store_t *s, const char *upload_id, int part_number, s
     }
     out->part_number = part_number;
     out->size = store_writer_size(w);
-    out->mtime_ms = time_now_ms();
+    out->mtime_ms = time_now_ms() / 1000 * 1000; /* whole seconds, as S3 keeps them */
     snprintf(out->checksum, sizeof out->checksum, "%s", checksum_b64 ? checksum_b64 : "");
     if (!store_writer_place(w, out->data_id, err)) {
         store_writer_abort(w);
@@ -446,7 +446,7 @@ bool store_upload_complete(store_t *s, const char *upload_id, const store_comple
     obj->meta_json = u.meta_json;
     obj->size = total;
     obj->parts = (int)nwant;
-    obj->mtime_ms = time_now_ms();
+    obj->mtime_ms = time_now_ms() / 1000 * 1000; /* whole seconds, as S3 keeps them */
     multipart_digests(chosen, nwant, u.checksum_algo, obj);
     if (!store_writer_place(w, obj->data_id, err)) {
         store_writer_abort(w);

@@ -7,9 +7,16 @@
  * ETag, and one optional checksum) as they are written. store_writer_finish
  * fsyncs the file; store_writer_place renames it to data/XX/ID, and the
  * committer fsyncs data/XX before the index row that makes it visible commits.
+ *
+ * Hashing is the most expensive part of a large upload (MD5 runs at about
+ * 750 MB/s on one core). Once a body passes HASHER_FROM bytes, a hasher
+ * thread takes over: it reads the freshly written bytes back from the page
+ * cache and hashes them while the request thread keeps receiving, and its
+ * tail overlaps the final fsync.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +27,24 @@
 #include "base/str.h"
 #include "store/store_int.h"
 
+#define HASHER_FROM (8u << 20)
+#define HASHER_CHUNK (1u << 20)
+
+typedef struct hasher {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t more; /* bytes written, or writing ended */
+    int fd;              /* read-only view of the temp file */
+    uint64_t written;    /* bytes the writer has written (under lock) */
+    uint64_t hashed;     /* bytes hashed, starting from `from` */
+    bool ending;
+    bool failed;
+    int error;
+} hasher;
+
 struct store_writer {
     store_t *store;
+    hasher *bg; /* non-NULL once the hasher thread has taken over */
     int fd; /* -1 until the body spills to a file */
     bool allow_inline;
     buf_t mem; /* the body while it fits inline */
@@ -80,6 +103,76 @@ static bool spill(store_writer *w, floe_err *err) {
     return true;
 }
 
+static void *hasher_main(void *arg) {
+    store_writer *w = arg;
+    hasher *h = w->bg;
+    char *buf = malloc(HASHER_CHUNK);
+    if (!buf) abort();
+    uint64_t off = h->hashed;
+    for (;;) {
+        pthread_mutex_lock(&h->lock);
+        while (h->written == off && !h->ending) pthread_cond_wait(&h->more, &h->lock);
+        uint64_t avail = h->written - off;
+        bool ending = h->ending;
+        pthread_mutex_unlock(&h->lock);
+        if (avail == 0 && ending) break;
+        size_t want = avail < HASHER_CHUNK ? (size_t)avail : HASHER_CHUNK;
+        ssize_t r = pread(h->fd, buf, want, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            pthread_mutex_lock(&h->lock);
+            h->failed = true;
+            h->error = r < 0 ? errno : EIO;
+            pthread_mutex_unlock(&h->lock);
+            break;
+        }
+        hash_update(&w->md5, buf, (size_t)r);
+        hash_update(&w->sum, buf, (size_t)r);
+        off += (uint64_t)r;
+    }
+    free(buf);
+    return NULL;
+}
+
+/* Hands hashing to a thread from the current size on; false keeps it inline. */
+static bool hasher_start(store_writer *w) {
+    hasher *h = calloc(1, sizeof *h);
+    h->fd = open(w->tmp_path, O_RDONLY | O_CLOEXEC);
+    if (h->fd < 0) {
+        free(h);
+        return false;
+    }
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->more, NULL);
+    h->written = h->hashed = w->size;
+    w->bg = h;
+    if (pthread_create(&h->thread, NULL, hasher_main, w) != 0) {
+        close(h->fd);
+        free(h);
+        w->bg = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* Waits for the hasher to finish; false if it could not read the file. */
+static bool hasher_stop(store_writer *w, floe_err *err) {
+    hasher *h = w->bg;
+    if (!h) return true;
+    pthread_mutex_lock(&h->lock);
+    h->ending = true;
+    pthread_cond_signal(&h->more);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(h->thread, NULL);
+    bool ok = !h->failed || floe_err_errno(err, h->error, "read back %s for hashing", w->tmp_path);
+    close(h->fd);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->more);
+    free(h);
+    w->bg = NULL;
+    return ok;
+}
+
 bool store_writer_write(store_writer *w, const void *data, size_t n, floe_err *err) {
     if (w->fd < 0 && w->allow_inline && w->mem.len + n <= w->store->inline_max) {
         buf_append(&w->mem, data, n);
@@ -87,9 +180,17 @@ bool store_writer_write(store_writer *w, const void *data, size_t n, floe_err *e
         if (!spill(w, err)) return false;
         if (!fs_write_full(w->fd, data, n)) return floe_err_errno(err, errno, "write %s", w->tmp_path);
     }
+    w->size += n;
+    if (w->bg) {
+        pthread_mutex_lock(&w->bg->lock);
+        w->bg->written = w->size;
+        pthread_cond_signal(&w->bg->more);
+        pthread_mutex_unlock(&w->bg->lock);
+        return true;
+    }
     hash_update(&w->md5, data, n);
     hash_update(&w->sum, data, n);
-    w->size += n;
+    if (w->size >= HASHER_FROM && w->fd >= 0) hasher_start(w);
     return true;
 }
 
@@ -140,7 +241,16 @@ bool store_writer_copy_object(store_writer *w, const store_object *src, int fd, 
 
 bool store_writer_finish(store_writer *w, unsigned char md5[16], unsigned char *checksum, floe_err *err) {
     if (!w->allow_inline && !spill(w, err)) return false;
-    if (w->fd >= 0 && w->store->fsync && fsync(w->fd) != 0) return floe_err_errno(err, errno, "fsync %s", w->tmp_path);
+    if (w->bg) { /* let the hasher drain while the fsync runs */
+        pthread_mutex_lock(&w->bg->lock);
+        w->bg->ending = true;
+        pthread_cond_signal(&w->bg->more);
+        pthread_mutex_unlock(&w->bg->lock);
+    }
+    bool synced = w->fd < 0 || !w->store->fsync || fsync(w->fd) == 0;
+    int e = errno;
+    if (!hasher_stop(w, err)) return false;
+    if (!synced) return floe_err_errno(err, e, "fsync %s", w->tmp_path);
     unsigned char d[HASH_MAX_DIGEST];
     hash_final(&w->md5, d);
     memcpy(md5, d, 16);
@@ -168,6 +278,7 @@ bool store_writer_place(store_writer *w, char data_id[STORE_ID_LEN + 1], floe_er
 
 void store_writer_release(store_writer *w) {
     if (!w) return;
+    hasher_stop(w, NULL);
     if (w->fd >= 0) close(w->fd);
     hash_abort(&w->md5);
     hash_abort(&w->sum);
