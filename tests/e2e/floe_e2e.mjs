@@ -130,8 +130,14 @@ export class Suite {
       }
       await sleep(100);
     }
+    srv.stopped = true; // a server that never came up has no clean stop to check
+    const died = proc.exitCode !== null || proc.signalCode !== null;
     proc.kill("SIGKILL");
-    throw new Error(`server did not become healthy within 10 s; log ${log}:\n${srv.logTail()}`);
+    throw new Error(
+      died
+        ? `server exited during start-up (${proc.exitCode ?? proc.signalCode}); log ${log}:\n${srv.logTail()}`
+        : `server did not answer /_floe/health with 200 within 10 s; log ${log}:\n${srv.logTail()}`,
+    );
   }
 
   ok(what) {

@@ -128,6 +128,7 @@ class Server:
                 except OSError:
                     pass
                 time.sleep(0.1)
+            self.stopped = True  # a server that never came up has no clean stop to check
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()

@@ -368,6 +368,23 @@ t.attempt(lambda: body_of(s3.get_object(Bucket=B, Key="sem/headers.gz", IfModifi
 t.raises("PreconditionFailed",
          lambda: s3.get_object(Bucket=B, Key="sem/headers.gz", IfUnmodifiedSince=lm - datetime.timedelta(hours=1)),
          "If-Unmodified-Since before Last-Modified is 412", status=412)
+# Conditional writes (optimistic concurrency, as table formats use them).
+e_old = s3.put_object(Bucket=B, Key="sem/cas", Body=b"v1")["ETag"]
+t.raises("PreconditionFailed", lambda: s3.put_object(Bucket=B, Key="sem/cas", Body=b"v2", IfMatch=md5q(b"other")),
+         "put_object IfMatch with a stale ETag", status=412)
+t.attempt(lambda: s3.put_object(Bucket=B, Key="sem/cas", Body=b"v3", IfMatch=e_old), "put_object IfMatch with the current ETag")
+t.eq(b"v3", body_of(s3.get_object(Bucket=B, Key="sem/cas")), "only the matching conditional write landed")
+t.raises("NoSuchKey", lambda: s3.put_object(Bucket=B, Key="sem/cas-missing", Body=b"x", IfMatch=e_old),
+         "put_object IfMatch on a missing key", status=404)
+up = s3.create_multipart_upload(Bucket=B, Key="sem/cas")["UploadId"]
+pe = s3.upload_part(Bucket=B, Key="sem/cas", UploadId=up, PartNumber=1, Body=b"mp")["ETag"]
+t.raises("PreconditionFailed", lambda: s3.complete_multipart_upload(
+    Bucket=B, Key="sem/cas", UploadId=up, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": pe}]}, IfNoneMatch="*"),
+    "complete_multipart_upload IfNoneMatch='*' over an existing key", status=412)
+s3.abort_multipart_upload(Bucket=B, Key="sem/cas", UploadId=up)
+t.eq(b"v3", body_of(s3.get_object(Bucket=B, Key="sem/cas")), "the refused completion left the object alone")
+t.raises("MetadataTooLarge", lambda: s3.put_object(Bucket=B, Key="sem/meta", Body=b"x", Metadata={"big": "v" * 3000}),
+         "user metadata over 2 KiB", status=400)
 big1 = os.urandom(200_000)
 s3.put_object(Bucket=B, Key="sem/self", Body=big1, ContentType="text/x-old")
 t.raises("InvalidRequest", lambda: s3.copy_object(Bucket=B, Key="sem/self", CopySource={"Bucket": B, "Key": "sem/self"}),
