@@ -356,13 +356,22 @@ floe_kill9() {
     FLOE_PID=""
 }
 
+# e2e_at_exit CMD...: runs CMD at exit, after the servers are killed (an
+# unmount, say). Use it rather than a trap of your own, which would replace
+# the one that kills the servers and removes $E2E_TMP.
+E2E_AT_EXIT=()
+e2e_at_exit() { E2E_AT_EXIT+=("$*"); }
+
 e2e_cleanup() {
-    local pid log
+    local pid cmd
     for pid in "${E2E_PIDS[@]}"; do
         if kill -0 "$pid" 2>/dev/null; then
             kill -9 "$pid" 2>/dev/null
             wait "$pid" 2>/dev/null
         fi
+    done
+    for cmd in "${E2E_AT_EXIT[@]}"; do
+        eval "$cmd"
     done
     # Background helpers the test started (writers, loops).
     for pid in $(jobs -p); do
