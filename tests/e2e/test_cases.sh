@@ -155,7 +155,9 @@ for f in "${case_files[@]}"; do
 
     status=$(send_case "$d")
     want=$(cat "$d/status")
-    if status_matches "$status" "$want"; then
+    if [ -z "$want" ]; then
+        : # no answer is expected (a hang-up): the checks below are the test
+    elif status_matches "$status" "$want"; then
         ok "$name: status $status"
     else
         fail "$name: status $status, expected $want"
