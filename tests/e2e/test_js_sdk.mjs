@@ -234,6 +234,18 @@ if (r?.NextContinuationToken) {
   t.eq(["c/one-chunk.bin", "c/sha.bin"], (r2.Contents || []).map((o) => o.Key), "second page via ContinuationToken");
 }
 
+// The JS SDK asks for no EncodingType, so keys come back XML-escaped only.
+const oddKeys = ["x/amp&lt<gt>", "x/quote\"apos'", "x/tab\there", "x/ünï 日本", "x/sp ace+plus%25"];
+for (const k of oddKeys) await s3.send(new PutObjectCommand({ Bucket: B, Key: k, Body: k }));
+r = await t.attempt(() => s3.send(new ListObjectsV2Command({ Bucket: B, Prefix: "x/" })), "ListObjectsV2 of XML-special keys");
+t.eq([...oddKeys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))), (r?.Contents || []).map((o) => o.Key),
+  "keys with & < > \" ' tab and unicode list back exactly (XML escaping)");
+r = await s3.send(new GetObjectCommand({ Bucket: B, Key: "x/quote\"apos'" })).catch((e) => e);
+t.eq("x/quote\"apos'", r.Body ? await r.Body.transformToString() : r.name, "GET of a key with quotes");
+await s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: oddKeys.map((Key) => ({ Key })) } }));
+r = await s3.send(new ListObjectsV2Command({ Bucket: B, Prefix: "x/" }));
+t.eq(0, r.KeyCount, "DeleteObjects of XML-special keys (escaped in the request body) removed them all");
+
 r = await t.attempt(
   () => s3.send(new CopyObjectCommand({ Bucket: B, Key: "copies/x", CopySource: `${B}/${encodeURIComponent("c/from file.bin")}` })),
   "CopyObject from a key with a space",
