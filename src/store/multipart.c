@@ -356,35 +356,8 @@ static bool apply_complete(store_conn *c, void *arg, floe_err *err) {
                                 op->chosen[i]->part_number);
     }
     store_object *o = op->obj;
-    sqlite3_stmt *st = store_stmt(c, ST_BUCKET_GET);
-    sqlite3_bind_text(st, 1, o->bucket, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) return floe_err_set(err, FLOE_ENOENT, "bucket '%s' does not exist", o->bucket);
-    st = store_stmt(c, ST_OBJ_GET);
-    sqlite3_bind_text(st, 1, o->bucket, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, o->key, (int)o->key_len, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    bool exists = rc == SQLITE_ROW;
-    if (exists && op->cond && op->cond->if_none_match_any)
-        return floe_err_set(err, FLOE_ECONFLICT, "the key was created by a concurrent request");
-    if (op->cond && op->cond->if_match &&
-        (!exists || !store_etag_matches(op->cond->if_match, (const char *)sqlite3_column_text(st, 4))))
-        return floe_err_set(err, FLOE_ECONFLICT, "the object was changed by a concurrent request");
-    if (exists) snprintf(op->old_data_id, sizeof op->old_data_id, "%s", (const char *)sqlite3_column_text(st, 2));
-    st = store_stmt(c, ST_OBJ_UPSERT);
-    sqlite3_bind_text(st, 1, o->bucket, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, o->key, (int)o->key_len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, o->data_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)o->size);
-    sqlite3_bind_text(st, 5, o->etag, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, o->content_type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, o->meta_json, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, o->mtime_ms);
-    sqlite3_bind_int(st, 9, (int)o->checksum_algo);
-    if (o->checksum[0]) sqlite3_bind_text(st, 10, o->checksum, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 11, o->parts);
-    sqlite3_bind_null(st, 12);
-    if (sqlite3_step(st) != SQLITE_DONE) return store_sql_err(c, "object write", err);
-    return drop_upload(c, &op->drop, err);
+    return store_check_target(c, o->bucket, o->key, o->key_len, op->cond, op->old_data_id, err) &&
+           store_upsert_object(c, o, err) && drop_upload(c, &op->drop, err);
 }
 
 static bool concat_parts(store_t *s, store_part **parts, size_t n, store_writer *w, int wfd, floe_err *err) {

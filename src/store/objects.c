@@ -86,8 +86,8 @@ typedef struct put_op {
 
 /* Checks that the bucket exists and the condition holds, inside the
  * transaction. Fills old with the current row's data id if there is one. */
-static bool check_target(store_conn *c, const char *bucket, const char *key, size_t key_len, const store_cond *cond,
-                         char old[STORE_ID_LEN + 1], floe_err *err) {
+bool store_check_target(store_conn *c, const char *bucket, const char *key, size_t key_len, const store_cond *cond,
+                        char old[STORE_ID_LEN + 1], floe_err *err) {
     old[0] = '\0';
     sqlite3_stmt *st = store_stmt(c, ST_BUCKET_GET);
     sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
@@ -109,7 +109,7 @@ static bool check_target(store_conn *c, const char *bucket, const char *key, siz
     return true;
 }
 
-static bool upsert_object(store_conn *c, const store_object *o, floe_err *err) {
+bool store_upsert_object(store_conn *c, const store_object *o, floe_err *err) {
     sqlite3_stmt *st = store_stmt(c, ST_OBJ_UPSERT);
     sqlite3_bind_text(st, 1, o->bucket, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, o->key, (int)o->key_len, SQLITE_STATIC);
@@ -129,8 +129,8 @@ static bool upsert_object(store_conn *c, const store_object *o, floe_err *err) {
 static bool apply_put(store_conn *c, void *arg, floe_err *err) {
     put_op *op = arg;
     store_object *o = op->obj;
-    if (!check_target(c, o->bucket, o->key, o->key_len, op->cond, op->old_data_id, err)) return false;
-    return upsert_object(c, o, err);
+    if (!store_check_target(c, o->bucket, o->key, o->key_len, op->cond, op->old_data_id, err)) return false;
+    return store_upsert_object(c, o, err);
 }
 
 /* Commits obj (whose data file is placed) and removes the data file it

@@ -105,6 +105,12 @@ int store_writer_fd(store_writer *w);
 void store_writer_add_size(store_writer *w, uint64_t n);
 bool store_writer_is_inline(store_writer *w);
 const void *store_writer_inline_data(store_writer *w, size_t *len);
+/* Inside a commit: checks the bucket exists and cond holds (FLOE_ECONFLICT if
+ * not); old gets the replaced row's data id, or "". */
+bool store_check_target(store_conn *c, const char *bucket, const char *key, size_t key_len, const store_cond *cond,
+                        char old[STORE_ID_LEN + 1], floe_err *err);
+/* Inside a commit: writes o as the current version of its key. */
+bool store_upsert_object(store_conn *c, const store_object *o, floe_err *err);
 /* Binds o's inline data (or NULL) to parameter idx of an upsert. */
 void store_bind_inline(sqlite3_stmt *st, int idx, const store_object *o);
 /* Removes a placed data file (after the index no longer references it). */

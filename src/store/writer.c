@@ -45,7 +45,7 @@ typedef struct hasher {
 struct store_writer {
     store_t *store;
     hasher *bg; /* non-NULL once the hasher thread has taken over */
-    int fd; /* -1 until the body spills to a file */
+    int fd;     /* -1 until the body spills to a file */
     bool allow_inline;
     buf_t mem; /* the body while it fits inline */
     char id[STORE_ID_LEN + 1];

@@ -44,6 +44,15 @@ static const s3_identity *find_identity(s3_server_t *srv, const char *access_key
     return NULL;
 }
 
+/* Sets r->who from the parsed access key; responds InvalidAccessKeyId. */
+static bool identify(s3_req *r) {
+    r->who = find_identity(r->srv, r->auth.access_key);
+    if (!r->who)
+        s3_error(r, 403, "InvalidAccessKeyId", "The AWS access key Id '%s' does not exist in our records.",
+                 r->auth.access_key);
+    return r->who != NULL;
+}
+
 /* ---- canonical request inputs ---- */
 
 typedef struct header_list {
@@ -189,12 +198,7 @@ static bool auth_header(s3_req *r, const char *authz) {
         s3_error(r, 400, "AuthorizationHeaderMalformed", "%s", err.msg);
         return false;
     }
-    r->who = find_identity(r->srv, r->auth.access_key);
-    if (!r->who) {
-        s3_error(r, 403, "InvalidAccessKeyId", "The AWS access key Id '%s' does not exist in our records.",
-                 r->auth.access_key);
-        return false;
-    }
+    if (!identify(r)) return false;
     r->amz_date = http_req_header(h, "x-amz-date");
     if (!r->amz_date) {
         s3_error(r, 403, "AccessDenied", "SigV4 requests need an x-amz-date header.");
@@ -228,12 +232,7 @@ static bool auth_presigned(s3_req *r) {
         s3_error(r, 400, "AuthorizationQueryParametersError", "%s", err.msg);
         return false;
     }
-    r->who = find_identity(r->srv, r->auth.access_key);
-    if (!r->who) {
-        s3_error(r, 403, "InvalidAccessKeyId", "The AWS access key Id '%s' does not exist in our records.",
-                 r->auth.access_key);
-        return false;
-    }
+    if (!identify(r)) return false;
     r->amz_date = r->auth.amz_date;
     int64_t when;
     if (!check_clock(r, &when)) return false;
