@@ -372,6 +372,12 @@ t.attempt(lambda: body_of(s3.get_object(Bucket=B, Key="sem/headers.gz", IfModifi
 t.raises("PreconditionFailed",
          lambda: s3.get_object(Bucket=B, Key="sem/headers.gz", IfUnmodifiedSince=lm - datetime.timedelta(hours=1)),
          "If-Unmodified-Since before Last-Modified is 412", status=412)
+# aws-cli v2 (Debian's awscli) calls GetObjectTagging on the source of every
+# copy above its multipart threshold (aws s3 cp/mv/sync between S3 paths), and
+# gives up when it fails: an untagged object must answer an empty TagSet.
+r = t.attempt(lambda: s3.get_object_tagging(Bucket=B, Key="docs/hello.txt"),
+              "GetObjectTagging of an untagged object (aws-cli v2 copies need it)")
+t.eq([], r.get("TagSet") if r else None, "an untagged object has an empty TagSet")
 # Conditional writes (optimistic concurrency, as table formats use them).
 e_old = s3.put_object(Bucket=B, Key="sem/cas", Body=b"v1")["ETag"]
 t.raises("PreconditionFailed", lambda: t.with_headers(s3, {"If-Match": md5q(b"other")}, lambda: s3.put_object(
