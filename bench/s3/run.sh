@@ -46,6 +46,8 @@ WORK=$(mktemp -d "$BUILD/bench-s3.XXXXXX")
 [ "$(stat -c %d "$WORK")" = "$(stat -c %d "$ROOT")" ] || say "note: $WORK is not on the same device as $ROOT"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+TREE_AT_START=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')
+FLOE_BUILT=$(date -u -r "$FLOE" '+%Y-%m-%d %H:%M UTC')
 NGINX_PID=""
 FLOE_PID=""
 stop_pid() { # pid: SIGTERM, then SIGKILL after 5 s
@@ -311,7 +313,7 @@ MD="$BUILD/bench-s3.md"
 {
     echo "# Floe S3 benchmark"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r), nginx $(nginx -v 2>&1 | sed 's|.*/||'), floe $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')."
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r), nginx $(nginx -v 2>&1 | sed 's|.*/||'), tree $TREE_AT_START at start, floe binary built $FLOE_BUILT."
     echo "Load average before and after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)."
     echo "${SECS} s per timed run, median of $REPS runs; MB = 10^6 bytes; cpu = server CPU cores busy during the run."
     echo
