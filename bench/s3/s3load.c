@@ -49,17 +49,17 @@ typedef struct load_opts {
     uint64_t first; /* index of the first key */
     bool is_signed;
     const char *access_key, *secret_key, *region;
-    int max_keys;          /* list page size */
-    const char *prefix;    /* list prefix, or NULL */
-    int64_t expect_keys;   /* list: keys a full listing must return, -1: any */
-    int show_errors;       /* how many failed requests to print in full */
+    int max_keys;        /* list page size */
+    const char *prefix;  /* list prefix, or NULL */
+    int64_t expect_keys; /* list: keys a full listing must return, -1: any */
+    int show_errors;     /* how many failed requests to print in full */
 } load_opts;
 
 /* The URL split into what the request line, the Host header and the
  * canonical request each need. */
 typedef struct endpoint {
-    char origin[512];   /* "http://127.0.0.1:9000" */
-    char host[256];     /* "127.0.0.1:9000", sent as Host and signed */
+    char origin[512];    /* "http://127.0.0.1:9000" */
+    char host[256];      /* "127.0.0.1:9000", sent as Host and signed */
     char base_path[512]; /* "/bench", or "" for the root */
 } endpoint;
 
@@ -131,7 +131,8 @@ static void key_pattern_check(const char *pat) {
         p++;
         if (*p == '%') continue;
         while (*p >= '0' && *p <= '9') p++;
-        if (*p != 'd') die("--key '%s': the only conversion allowed is %%d or %%0Nd (use %%%% for a percent sign)", pat);
+        if (*p != 'd')
+            die("--key '%s': the only conversion allowed is %%d or %%0Nd (use %%%% for a percent sign)", pat);
         conversions++;
     }
     if (conversions > 1) die("--key '%s': at most one %%d conversion", pat);
@@ -157,9 +158,7 @@ static void key_format(const char *pat, uint64_t idx, char *out, size_t cap) {
     out[n] = '\0';
 }
 
-static uint64_t key_index(const load_opts *o, uint64_t i) {
-    return o->first + (o->keys ? i % o->keys : i);
-}
+static uint64_t key_index(const load_opts *o, uint64_t i) { return o->first + (o->keys ? i % o->keys : i); }
 
 /* ---------------- URL and SigV4 ---------------- */
 
@@ -646,8 +645,8 @@ static int run_list(load_run *r) {
     printf("mode=list listings=%llu pages=%llu keys=%llu errors=%llu seconds=%.3f listing_s_p50=%.3f "
            "listing_s_max=%.3f page_p50_ms=%.3f page_p99_ms=%.3f\n",
            (unsigned long long)done, (unsigned long long)pages, (unsigned long long)keys_last,
-           (unsigned long long)r->errors, r->t_end - r->t0, percentile(full, done, 50),
-           done ? full[done - 1] : 0.0, percentile(r->lat, r->nlat, 50) * 1e3, percentile(r->lat, r->nlat, 99) * 1e3);
+           (unsigned long long)r->errors, r->t_end - r->t0, percentile(full, done, 50), done ? full[done - 1] : 0.0,
+           percentile(r->lat, r->nlat, 50) * 1e3, percentile(r->lat, r->nlat, 99) * 1e3);
     free(full);
     buf_free(&token);
     buf_free(&next);
@@ -687,9 +686,12 @@ static uint64_t parse_size(const char *s, const char *opt) {
     unsigned long long v = strtoull(s, &end, 10);
     if (end == s) die("%s: expected a number, with an optional K, M or G suffix", opt);
     uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k') mul = 1024, end++;
-    else if (*end == 'M' || *end == 'm') mul = 1024 * 1024, end++;
-    else if (*end == 'G' || *end == 'g') mul = 1024ull * 1024 * 1024, end++;
+    if (*end == 'K' || *end == 'k')
+        mul = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1024ull * 1024 * 1024, end++;
     if (*end == 'i') end++;
     if (*end == 'B') end++;
     if (*end) die("%s: expected a number, with an optional K, M or G suffix", opt);
@@ -703,17 +705,25 @@ static const char *env2(const char *a, const char *b) {
 
 static void parse_opts(int argc, char **argv, load_opts *o) {
     enum { O_KEYS = 256, O_FIRST, O_UNSIGNED, O_AK, O_SK, O_REGION, O_MAXKEYS, O_PREFIX, O_EXPECT, O_SHOW };
-    static const struct option longopts[] = {
-        {"url", required_argument, NULL, 'u'},         {"mode", required_argument, NULL, 'm'},
-        {"concurrency", required_argument, NULL, 'c'}, {"requests", required_argument, NULL, 'n'},
-        {"duration", required_argument, NULL, 'd'},    {"size", required_argument, NULL, 's'},
-        {"key", required_argument, NULL, 'k'},         {"keys", required_argument, NULL, O_KEYS},
-        {"first", required_argument, NULL, O_FIRST},   {"unsigned", no_argument, NULL, O_UNSIGNED},
-        {"access-key", required_argument, NULL, O_AK}, {"secret-key", required_argument, NULL, O_SK},
-        {"region", required_argument, NULL, O_REGION}, {"max-keys", required_argument, NULL, O_MAXKEYS},
-        {"prefix", required_argument, NULL, O_PREFIX}, {"expect-keys", required_argument, NULL, O_EXPECT},
-        {"show-errors", required_argument, NULL, O_SHOW}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"url", required_argument, NULL, 'u'},
+                                             {"mode", required_argument, NULL, 'm'},
+                                             {"concurrency", required_argument, NULL, 'c'},
+                                             {"requests", required_argument, NULL, 'n'},
+                                             {"duration", required_argument, NULL, 'd'},
+                                             {"size", required_argument, NULL, 's'},
+                                             {"key", required_argument, NULL, 'k'},
+                                             {"keys", required_argument, NULL, O_KEYS},
+                                             {"first", required_argument, NULL, O_FIRST},
+                                             {"unsigned", no_argument, NULL, O_UNSIGNED},
+                                             {"access-key", required_argument, NULL, O_AK},
+                                             {"secret-key", required_argument, NULL, O_SK},
+                                             {"region", required_argument, NULL, O_REGION},
+                                             {"max-keys", required_argument, NULL, O_MAXKEYS},
+                                             {"prefix", required_argument, NULL, O_PREFIX},
+                                             {"expect-keys", required_argument, NULL, O_EXPECT},
+                                             {"show-errors", required_argument, NULL, O_SHOW},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     *o = (load_opts){.concurrency = 1,
                      .duration = 10,
                      .key_pattern = "key-%06d",
@@ -750,10 +760,14 @@ static void parse_opts(int argc, char **argv, load_opts *o) {
     if (optind < argc) die("unexpected argument '%s' (see --help)", argv[optind]);
     if (!o->url) die("%s", "--url is required, e.g. --url http://127.0.0.1:9000/bench");
     if (!mode) die("%s", "--mode is required: get, put or list");
-    if (strcmp(mode, "get") == 0) o->mode = MODE_GET;
-    else if (strcmp(mode, "put") == 0) o->mode = MODE_PUT;
-    else if (strcmp(mode, "list") == 0) o->mode = MODE_LIST;
-    else die("--mode '%s': expected get, put or list", mode);
+    if (strcmp(mode, "get") == 0)
+        o->mode = MODE_GET;
+    else if (strcmp(mode, "put") == 0)
+        o->mode = MODE_PUT;
+    else if (strcmp(mode, "list") == 0)
+        o->mode = MODE_LIST;
+    else
+        die("--mode '%s': expected get, put or list", mode);
     if (o->concurrency < 1 || o->concurrency > 4096) die("%s", "--concurrency: expected 1..4096");
     if (!o->requests && !(o->duration > 0 && o->duration <= 86400))
         die("%s", "--duration: expected seconds in (0, 86400], or give --requests");
