@@ -51,6 +51,7 @@ static const char *stmt_sql[ST__COUNT] = {
     [ST_OBJ_UPSERT] = "INSERT OR REPLACE INTO objects(bucket, key, version_id, data_id, size, etag, content_type,"
                       " meta, mtime_ms, checksum_algo, checksum, parts, inline_data)"
                       " VALUES(?1, ?2, 'null', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [ST_OBJ_SET_META] = "UPDATE objects SET meta = ?3 WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'",
     [ST_OBJ_DELETE] = "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'",
     /* ?2: the lower bound; ?3: keys < this (NULL for none); ?4: batch */
     [ST_OBJ_LIST_GE] = "SELECT " OBJ_COLS " FROM objects WHERE bucket = ?1 AND key >= ?2"

@@ -229,6 +229,28 @@ bool store_object_delete(store_t *s, const char *bucket, const char *key, size_t
     return true;
 }
 
+typedef struct meta_op {
+    const char *bucket, *key, *meta;
+    size_t key_len;
+} meta_op;
+
+static bool apply_set_meta(store_conn *c, void *arg, floe_err *err) {
+    meta_op *op = arg;
+    sqlite3_stmt *st = store_stmt(c, ST_OBJ_SET_META);
+    sqlite3_bind_text(st, 1, op->bucket, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, op->key, (int)op->key_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, op->meta, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) return store_sql_err(c, "metadata update", err);
+    if (sqlite3_changes(c->db) == 0) return floe_err_set(err, FLOE_ENOENT, "no such key");
+    return true;
+}
+
+bool store_object_set_meta(store_t *s, const char *bucket, const char *key, size_t key_len, const char *meta_json,
+                           floe_err *err) {
+    meta_op op = {.bucket = bucket, .key = key, .key_len = key_len, .meta = meta_json};
+    return store_commit(s, apply_set_meta, &op, err);
+}
+
 /* ---- listing ---- */
 
 /* The smallest byte string greater than every string starting with p:

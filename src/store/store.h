@@ -121,6 +121,10 @@ bool store_object_get(store_t *s, const char *bucket, const char *key, size_t ke
  * bytes are in out->inline_data (allocated from a). */
 bool store_object_open(store_t *s, const char *bucket, const char *key, size_t key_len, arena_t *a, store_object *out,
                        int *fd, floe_err *err);
+/* Replaces the metadata of the current version (tags, for one). FLOE_ENOENT
+ * when the key does not exist. */
+bool store_object_set_meta(store_t *s, const char *bucket, const char *key, size_t key_len, const char *meta_json,
+                           floe_err *err);
 /* Removes the current version. Absent keys succeed (S3 semantics); *existed
  * says which. */
 bool store_object_delete(store_t *s, const char *bucket, const char *key, size_t key_len, bool *existed, floe_err *err);

@@ -27,6 +27,7 @@ typedef enum {
     ST_OBJ_GET,
     ST_OBJ_UPSERT,
     ST_OBJ_DELETE,
+    ST_OBJ_SET_META,
     ST_OBJ_LIST_GE,
     ST_OBJ_LIST_GT,
     ST_UPLOAD_INSERT,

@@ -36,6 +36,9 @@ static const char *op_names[] = {
     "ListParts",
     "ListMultipartUploads",
     "NotImplemented",
+    "GetObjectTagging",
+    "PutObjectTagging",
+    "DeleteObjectTagging",
 };
 #define NOP_NAMES (int)(sizeof op_names / sizeof op_names[0])
 

@@ -52,7 +52,7 @@ static void create_end(s3_req *r) {
     const char *ct = http_req_header(r->http, "Content-Type");
     u.content_type = (char *)(ct ? ct : "binary/octet-stream");
     u.meta_json = s3_meta_from_headers(r, &err);
-    if (!u.meta_json) return s3_error(r, 400, "MetadataTooLarge", "%s", err.msg);
+    if (!u.meta_json) return s3_meta_error(r, &err);
     const char *alg = http_req_header(r->http, "x-amz-checksum-algorithm");
     if (alg && !hash_algo_parse(alg, &u.checksum_algo))
         return s3_error(r, 400, "InvalidRequest", "Checksum algorithm '%s' is not supported.", alg);

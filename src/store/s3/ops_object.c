@@ -72,6 +72,13 @@ char *s3_meta_from_headers(s3_req *r, floe_err *err) {
     meta_ctx m = {.obj = json_object()};
     http_req_each_header(r->http, meta_collect, &m);
     char *out = NULL;
+    const char *tagging = http_req_header(r->http, "x-amz-tagging");
+    char *tags = NULL;
+    if (tagging && !s3_tagging_normalize(s3_arena(r), tagging, &tags, err)) {
+        json_decref(m.obj);
+        return NULL;
+    }
+    if (tags) json_object_set_new(m.obj, S3_TAGGING_META, json_string(tags));
     if (m.user_bytes > USER_META_LIMIT) {
         floe_err_set(err, FLOE_ETOOLARGE, "user metadata is %zu bytes; the limit is %d", m.user_bytes, USER_META_LIMIT);
     } else if (json_object_size(m.obj) > 0) {
@@ -84,6 +91,14 @@ char *s3_meta_from_headers(s3_req *r, floe_err *err) {
     }
     json_decref(m.obj);
     return out;
+}
+
+void s3_meta_error(s3_req *r, const floe_err *err) {
+    if (err->code == FLOE_ETOOLARGE)
+        s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size: %s.",
+                 err->msg);
+    else
+        s3_error(r, 400, "InvalidTag", "%s", err->msg);
 }
 
 /* ---- checksums ---- */
@@ -265,11 +280,7 @@ static void put_begin(s3_req *r) {
     if (!s3_checksum_setup(r)) return;
     floe_err err;
     st->meta = s3_meta_from_headers(r, &err);
-    if (!st->meta) {
-        s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size: %s.",
-                 err.msg);
-        return;
-    }
+    if (!st->meta) return s3_meta_error(r, &err);
     if (!s3_put_preconditions(r, &st->cond)) return;
     s3_writer_open(r);
 }
@@ -365,6 +376,14 @@ static void object_headers(s3_req *r, const store_object *o, bool full) {
     const char *k;
     json_t *v;
     json_object_foreach(m, k, v) {
+        if (!strncmp(k, "floe:", 5)) {
+            if (!strcmp(k, S3_TAGGING_META) && json_is_string(v)) {
+                char n[16];
+                snprintf(n, sizeof n, "%d", s3_tag_count(json_string_value(v)));
+                http_resp_header(h, "x-amz-tagging-count", n);
+            }
+            continue;
+        }
         bool skip = false;
         for (int i = 1; i < 6; i++)
             if (overridden[i] && !strcasecmp(k, overrides[i][1])) skip = true;
@@ -587,8 +606,8 @@ static void copy_end(s3_req *r) {
     if (replace) {
         obj.meta_json = s3_meta_from_headers(r, &err);
         if (!obj.meta_json) {
-            close(fd);
-            return s3_error(r, 400, "MetadataTooLarge", "%s", err.msg);
+            if (fd >= 0) close(fd);
+            return s3_meta_error(r, &err);
         }
         const char *ct = http_req_header(r->http, "Content-Type");
         obj.content_type = (char *)(ct ? ct : "binary/octet-stream");
@@ -596,6 +615,22 @@ static void copy_end(s3_req *r) {
         obj.meta_json = src.meta_json;
         obj.content_type = src.content_type;
     }
+    /* Tags follow x-amz-tagging-directive: COPY (default) keeps the source's. */
+    const char *tdir = http_req_header(r->http, "x-amz-tagging-directive");
+    char *tags = NULL;
+    if (tdir && !strcasecmp(tdir, "REPLACE")) {
+        const char *th = http_req_header(r->http, "x-amz-tagging");
+        if (th && !s3_tagging_normalize(s3_arena(r), th, &tags, &err)) {
+            if (fd >= 0) close(fd);
+            return s3_error(r, 400, "InvalidTag", "%s", err.msg);
+        }
+    } else if (tdir && strcasecmp(tdir, "COPY") != 0) {
+        if (fd >= 0) close(fd);
+        return s3_error(r, 400, "InvalidArgument", "x-amz-tagging-directive must be COPY or REPLACE; got '%s'.", tdir);
+    } else {
+        tags = (char *)s3_meta_tagging(s3_arena(r), src.meta_json);
+    }
+    obj.meta_json = s3_meta_with_tagging(s3_arena(r), obj.meta_json, tags);
     store_cond cond;
     if (!s3_put_preconditions(r, &cond)) {
         close(fd);

@@ -12,7 +12,6 @@ static bool has(s3_req *r, const char *p) { return http_req_has_param(r->http, p
 static const char *unsupported[] = {"policy",
                                     "lifecycle",
                                     "cors",
-                                    "tagging",
                                     "encryption",
                                     "replication",
                                     "website",
@@ -78,10 +77,16 @@ static const s3_op *route_object(s3_req *r) {
 const s3_op *s3_route(s3_req *r) {
     for (const char **u = unsupported; *u; u++)
         if (has(r, *u)) return &s3_op_not_implemented;
+    if (has(r, "tagging") && !r->key) return &s3_op_not_implemented; /* bucket tagging */
     if (!r->bucket) return route_service(r);
     if (!r->key) return route_bucket(r);
-    /* "?acl" on objects is accepted by ACL-less stores as a no-op read. */
-    if (has(r, "acl") || has(r, "tagging")) return &s3_op_not_implemented;
+    if (has(r, "tagging")) {
+        if (http_req_is(r->http, "GET")) return &s3_op_get_object_tagging;
+        if (http_req_is(r->http, "PUT")) return &s3_op_put_object_tagging;
+        if (http_req_is(r->http, "DELETE")) return &s3_op_delete_object_tagging;
+        return &s3_op_not_implemented;
+    }
+    if (has(r, "acl")) return &s3_op_not_implemented; /* object ACLs: Floe has none */
     return route_object(r);
 }
 

@@ -195,6 +195,17 @@ bool s3_xml_parse_complete(const char *body, size_t len, arena_t *a, s3_complete
 /* CreateBucketConfiguration; *location is NULL when absent. An empty body is fine. */
 bool s3_xml_parse_create_bucket(const char *body, size_t len, arena_t *a, char **location, floe_err *err);
 
+#define S3_MAX_TAGS 10
+
+typedef struct s3_tag {
+    char *key;
+    char *value;
+} s3_tag;
+
+/* <Tagging><TagSet><Tag><Key/><Value/></Tag>...: at most 10 tags, keys of 1
+ * to 128 bytes, values up to 256, no key twice. */
+bool s3_xml_parse_tagging(const char *body, size_t len, arena_t *a, s3_tag **tags, size_t *ntags, floe_err *err);
+
 /* ================= Range (range.c) ================= */
 
 typedef enum { S3_RANGE_NONE, S3_RANGE_OK, S3_RANGE_UNSATISFIABLE, S3_RANGE_IGNORE } s3_range_result;

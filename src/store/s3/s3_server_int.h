@@ -139,11 +139,22 @@ extern const s3_op s3_op_list_buckets, s3_op_create_bucket, s3_op_delete_bucket,
     s3_op_get_bucket_location, s3_op_list_objects, s3_op_list_objects_v2, s3_op_get_bucket_acl, s3_op_put_bucket_acl,
     s3_op_get_bucket_versioning, s3_op_delete_objects, s3_op_put_object, s3_op_get_object, s3_op_head_object,
     s3_op_delete_object, s3_op_copy_object, s3_op_create_upload, s3_op_upload_part, s3_op_upload_part_copy,
-    s3_op_complete_upload, s3_op_abort_upload, s3_op_list_parts, s3_op_list_uploads, s3_op_not_implemented;
+    s3_op_complete_upload, s3_op_abort_upload, s3_op_list_parts, s3_op_list_uploads, s3_op_not_implemented,
+    s3_op_get_object_tagging, s3_op_put_object_tagging, s3_op_delete_object_tagging;
+
+/* ops_tagging.c */
+#define S3_TAGGING_META "floe:tagging" /* metadata key; "floe:" keys are never echoed */
+/* Validates an x-amz-tagging value; *out is its canonical form, or NULL for no tags. */
+bool s3_tagging_normalize(arena_t *a, const char *header, char **out, floe_err *err);
+const char *s3_meta_tagging(arena_t *a, const char *meta_json);
+char *s3_meta_with_tagging(arena_t *a, const char *meta_json, const char *tagging);
+int s3_tag_count(const char *tagging);
 
 /* ops_object.c helpers shared with multipart */
 /* Reads x-amz-meta-* and the stored system headers into a JSON object text. */
 char *s3_meta_from_headers(s3_req *r, floe_err *err);
+/* Responds MetadataTooLarge or InvalidTag for a s3_meta_from_headers failure. */
+void s3_meta_error(s3_req *r, const floe_err *err);
 /* Sets r->checksum_algo / checksum_value / trailer_name from the headers; responds on error. */
 bool s3_checksum_setup(s3_req *r);
 /* After the body: compares the computed checksum with the expected one. */

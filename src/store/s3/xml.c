@@ -438,6 +438,78 @@ bool s3_xml_parse_create_bucket(const char *body, size_t len, arena_t *a, char *
     return true;
 }
 
+/* ================= Tagging ================= */
+
+enum { T_TAGGING = 1, T_TAGSET, T_TAG, T_KEY, T_VALUE };
+
+static const xml_elem tagging_elems[] = {
+    {ID_DOCUMENT, "Tagging", T_TAGGING, false},
+    {T_TAGGING, "TagSet", T_TAGSET, false},
+    {T_TAGSET, "Tag", T_TAG, false},
+    {T_TAG, "Key", T_KEY, true},
+    {T_TAG, "Value", T_VALUE, true},
+};
+
+typedef struct tagging_state {
+    arena_t *a;
+    s3_tag *tags;
+    size_t n, cap;
+    bool has_key, has_value;
+} tagging_state;
+
+static bool tagging_start(xml_doc *x, int id) {
+    tagging_state *s = x->state;
+    if (id != T_TAG) return true;
+    if (s->n == S3_MAX_TAGS)
+        return xml_fail(x, "more than %d <Tag> elements; an object takes at most %d tags", S3_MAX_TAGS, S3_MAX_TAGS);
+    s->tags = grow(s->a, s->tags, s->n, &s->cap, sizeof(s3_tag));
+    memset(&s->tags[s->n], 0, sizeof(s3_tag));
+    s->has_key = s->has_value = false;
+    return true;
+}
+
+static bool tagging_end(xml_doc *x, int id, char *text, size_t len) {
+    tagging_state *s = x->state;
+    s3_tag *t = s->n < s->cap ? &s->tags[s->n] : NULL;
+    switch (id) {
+    case T_KEY:
+        if (s->has_key) return xml_fail(x, "<Tag> %zu has two <Key> elements", s->n + 1);
+        if (len == 0 || len > 128) return xml_fail(x, "<Tag> %zu: a tag key must be 1 to 128 bytes", s->n + 1);
+        s->has_key = true;
+        t->key = arena_strndup(s->a, text, len);
+        return true;
+    case T_VALUE:
+        if (s->has_value) return xml_fail(x, "<Tag> %zu has two <Value> elements", s->n + 1);
+        if (len > 256) return xml_fail(x, "<Tag> %zu: a tag value must be at most 256 bytes", s->n + 1);
+        s->has_value = true;
+        t->value = arena_strndup(s->a, text, len);
+        return true;
+    case T_TAG:
+        if (!s->has_key || !s->has_value) return xml_fail(x, "<Tag> %zu needs a <Key> and a <Value>", s->n + 1);
+        for (size_t i = 0; i < s->n; i++)
+            if (!strcmp(s->tags[i].key, t->key)) return xml_fail(x, "tag key '%.64s' appears twice", t->key);
+        s->n++;
+        return true;
+    default: return true;
+    }
+}
+
+bool s3_xml_parse_tagging(const char *body, size_t len, arena_t *a, s3_tag **tags, size_t *ntags, floe_err *err) {
+    tagging_state s = {.a = a};
+    xml_doc x = {.elems = tagging_elems,
+                 .nelems = sizeof tagging_elems / sizeof tagging_elems[0],
+                 .root = "Tagging",
+                 .state = &s,
+                 .start = tagging_start,
+                 .end = tagging_end};
+    *tags = NULL;
+    *ntags = 0;
+    if (!xml_run(&x, body, len, "PutObjectTagging", err)) return false;
+    *tags = s.tags;
+    *ntags = s.n;
+    return true;
+}
+
 /* ================= escaping ================= */
 
 /* Decodes one UTF-8 sequence at s[0..n): its code point and length, or

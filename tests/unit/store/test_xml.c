@@ -4,7 +4,7 @@
  * Most cases are files under tests/unit/store/data/xml/, one case a file:
  *
  *   # comment lines
- *   parser: delete | complete | create_bucket
+ *   parser: delete | complete | create_bucket | tagging
  *   error: <part of the expected message>      (the body must be rejected)
  *   dump: <line>                               (else: the parse, dumped, line by line)
  *   === body
@@ -69,6 +69,14 @@ static bool run_parser(const char *parser, const char *body, size_t len, buf_t *
             buf_printf(dump, "location=%s\n", loc ? loc : "(none)");
         else
             cr_expect_null(loc);
+    } else if (strcmp(parser, "tagging") == 0) {
+        s3_tag *tags = (s3_tag *)"x";
+        size_t n = 99;
+        ok = s3_xml_parse_tagging(body, len, &a, &tags, &n, err);
+        if (ok)
+            for (size_t i = 0; i < n; i++) buf_printf(dump, "tag %s=%s\n", tags[i].key, tags[i].value);
+        else
+            cr_expect(tags == NULL && n == 0, "a failed parse leaves no half result");
     } else {
         cr_expect(false, "unknown parser '%s'", parser);
         ok = false;
