@@ -202,6 +202,10 @@ static void run_batch(store_t *s, store_commit_op *batch) {
         if (!op->ok) exec(w, "ROLLBACK TO op", &sperr);
         exec(w, "RELEASE op", &sperr);
     }
+    /* A statement left mid-step holds a read snapshot open, which stops the
+     * WAL from ever being checkpointed: reset them all before COMMIT. */
+    for (int i = 0; i < ST__COUNT; i++)
+        if (w->stmts[i]) sqlite3_reset(w->stmts[i]);
     if (tx && !exec(w, "COMMIT", &txerr)) {
         store_sql_err(w, "commit", &txerr);
         exec(w, "ROLLBACK", &(floe_err){0});
