@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ static const char *schema =
     "  upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, initiated_ms INTEGER NOT NULL,"
     "  content_type TEXT, meta TEXT, checksum_algo INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket, key, upload_id);"
+    /* The start-up sweep reads only this: the data files objects reference. */
+    "CREATE INDEX IF NOT EXISTS objects_files ON objects(data_id) WHERE data_id != '';"
     "CREATE TABLE IF NOT EXISTS parts("
     "  upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, data_id TEXT NOT NULL, size INTEGER NOT NULL,"
     "  etag TEXT NOT NULL, checksum TEXT, mtime_ms INTEGER NOT NULL,"
@@ -115,7 +118,8 @@ static store_conn *conn_open(store_t *s, floe_err *err) {
     }
     sqlite3_busy_timeout(c->db, 10000);
     const char *sync = s->fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF";
-    if (!exec(c, "PRAGMA journal_mode=WAL", err) || !exec(c, sync, err) || !exec(c, "PRAGMA cache_size=-2000", err)) {
+    /* 1 MiB of page cache per connection: readers are many and short-lived. */
+    if (!exec(c, "PRAGMA journal_mode=WAL", err) || !exec(c, sync, err) || !exec(c, "PRAGMA cache_size=-1024", err)) {
         sqlite3_close(c->db);
         free(c);
         return NULL;
@@ -144,20 +148,39 @@ sqlite3_stmt *store_stmt(store_conn *c, store_stmt_id id) {
 store_conn *store_conn_get(store_t *s, floe_err *err) {
     pthread_mutex_lock(&s->pool_lock);
     store_conn *c = s->pool;
-    if (c) s->pool = c->next;
+    if (c) {
+        s->pool = c->next;
+        s->pool_idle--;
+    }
     pthread_mutex_unlock(&s->pool_lock);
     if (c) return c;
     return conn_open(s, err);
 }
+
+/* Idle reader connections kept for reuse; a burst beyond this closes the
+ * extra connections as they come back, so memory returns to idle size. */
+#define POOL_IDLE_MAX 4
 
 void store_conn_put(store_t *s, store_conn *c) {
     if (!c) return;
     for (int i = 0; i < ST__COUNT; i++)
         if (c->stmts[i]) sqlite3_reset(c->stmts[i]);
     pthread_mutex_lock(&s->pool_lock);
-    c->next = s->pool;
-    s->pool = c;
+    bool keep = s->pool_idle < POOL_IDLE_MAX;
+    bool quiet = s->pool_idle >= 1; /* others are idle too: not a hot loop */
+    if (keep) {
+        c->next = s->pool;
+        s->pool = c;
+        s->pool_idle++;
+    }
     pthread_mutex_unlock(&s->pool_lock);
+    if (!keep) {
+        conn_close(c);
+        malloc_trim(0); /* hand the burst's memory back to the kernel */
+    } else if (quiet) {
+        /* Its cached pages are in the kernel's page cache anyway. */
+        sqlite3_db_release_memory(c->db);
+    }
 }
 
 /* ---- group commit ---- */

@@ -3,6 +3,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,8 @@ static int cmp_id(const void *a, const void *b) { return strcmp(*(char *const *)
 
 /* Collects every data_id the index references, sorted, for the sweep. */
 static bool referenced_ids(store_t *s, char ***out, size_t *n, floe_err *err) {
-    static const char *sql = "SELECT data_id FROM objects UNION ALL SELECT data_id FROM parts";
+    static const char *sql = "SELECT data_id FROM objects INDEXED BY objects_files WHERE data_id != ''"
+                             " UNION ALL SELECT data_id FROM parts";
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->writer->db, sql, -1, &st, NULL) != SQLITE_OK)
         return store_sql_err(s->writer, "sweep", err);
@@ -77,14 +80,40 @@ static bool sweep(store_t *s, floe_err *err) {
     return true;
 }
 
+/* One process per data directory: a second one would have SQLite delete the
+ * first one's WAL on close, among other harm. The lock dies with the process,
+ * so a kill -9 never leaves it stale. */
+static bool lock_dir(store_t *s, floe_err *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/LOCK", s->dir);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0) return floe_err_errno(err, errno, "open %s", path);
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(s->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        return floe_err_set(err, FLOE_EEXIST,
+                            "the data directory is in use by another floe process (pid %s); stop it first or "
+                            "choose another --data",
+                            *pid ? pid : "unknown");
+    }
+    char mine[32];
+    int n = snprintf(mine, sizeof mine, "%d\n", (int)getpid());
+    if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, mine, (size_t)n, 0) != n)
+        return floe_err_errno(err, errno, "write %s", path);
+    return true;
+}
+
 store_t *store_open(const char *dir, bool fsync_on, floe_err *err) {
     store_t *s = calloc(1, sizeof *s);
+    s->lock_fd = -1;
     s->fsync = fsync_on;
     s->inline_max = 32 * 1024;
     if (asprintf(&s->dir, "%s/objects", dir) < 0 || asprintf(&s->data_dir, "%s/data", s->dir) < 0 ||
         asprintf(&s->tmp_dir, "%s/tmp", s->dir) < 0)
         abort();
-    if (!fs_mkdir_p(s->data_dir, err) || !fs_mkdir_p(s->tmp_dir, err)) goto fail;
+    if (!fs_mkdir_p(s->data_dir, err) || !fs_mkdir_p(s->tmp_dir, err) || !lock_dir(s, err)) goto fail;
     for (int i = 0; i < 256; i++) {
         char shard[4096];
         snprintf(shard, sizeof shard, "%s/%02x", s->data_dir, i);
@@ -103,6 +132,7 @@ fail:
 void store_close(store_t *s) {
     if (!s) return;
     store_index_close(s);
+    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
     free(s->dir);
     free(s->data_dir);
     free(s->tmp_dir);

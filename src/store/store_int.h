@@ -57,9 +57,11 @@ struct store {
     char *tmp_dir;  /* DIR/objects/tmp */
     bool fsync;
     size_t inline_max;
+    int lock_fd; /* DIR/objects/LOCK, flock()ed for the store's lifetime */
 
     pthread_mutex_t pool_lock;
     store_conn *pool; /* idle reader connections */
+    int pool_idle;
 
     /* group commit */
     store_conn *writer;

@@ -444,3 +444,16 @@ Test(store, wal_is_checkpointed_while_running, .init = setup, .fini = teardown) 
                  file_size("index.db-wal"));
     cr_assert_gt(file_size("index.db"), 8L << 20, "index.db is %ld bytes", file_size("index.db"));
 }
+
+Test(store, second_open_of_a_directory_is_refused, .init = setup, .fini = teardown) {
+    floe_err err;
+    store_t *again = store_open(dir, false, &err);
+    cr_assert_null(again, "a second store on the same directory must be refused");
+    cr_assert_eq(err.code, FLOE_EEXIST);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %d", (int)getpid());
+    cr_assert(strstr(err.msg, "in use") && strstr(err.msg, pid), "%s", err.msg);
+    store_close(st);
+    st = store_open(dir, false, &err);
+    cr_assert_not_null(st, "after close the directory is free again: %s", err.msg);
+}
