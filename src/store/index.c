@@ -150,7 +150,7 @@ store_conn *store_conn_get(store_t *s, floe_err *err) {
     store_conn *c = s->pool;
     if (c) {
         s->pool = c->next;
-        s->pool_idle--;
+        __atomic_sub_fetch(&s->pool_idle, 1, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&s->pool_lock);
     if (c) return c;
@@ -165,21 +165,22 @@ void store_conn_put(store_t *s, store_conn *c) {
     if (!c) return;
     for (int i = 0; i < ST__COUNT; i++)
         if (c->stmts[i]) sqlite3_reset(c->stmts[i]);
+    /* With others already idle this is no hot loop: drop the connection's
+     * page cache (the kernel's page cache still has the pages). This must
+     * happen before the connection is back in the pool, where another
+     * thread may take it at once. The unlocked read is only a heuristic. */
+    if (__atomic_load_n(&s->pool_idle, __ATOMIC_RELAXED) >= 1) sqlite3_db_release_memory(c->db);
     pthread_mutex_lock(&s->pool_lock);
     bool keep = s->pool_idle < POOL_IDLE_MAX;
-    bool quiet = s->pool_idle >= 1; /* others are idle too: not a hot loop */
     if (keep) {
         c->next = s->pool;
         s->pool = c;
-        s->pool_idle++;
+        __atomic_add_fetch(&s->pool_idle, 1, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&s->pool_lock);
     if (!keep) {
         conn_close(c);
         malloc_trim(0); /* hand the burst's memory back to the kernel */
-    } else if (quiet) {
-        /* Its cached pages are in the kernel's page cache anyway. */
-        sqlite3_db_release_memory(c->db);
     }
 }
 
