@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -165,11 +166,7 @@ void store_conn_put(store_t *s, store_conn *c) {
     if (!c) return;
     for (int i = 0; i < ST__COUNT; i++)
         if (c->stmts[i]) sqlite3_reset(c->stmts[i]);
-    /* With others already idle this is no hot loop: drop the connection's
-     * page cache (the kernel's page cache still has the pages). This must
-     * happen before the connection is back in the pool, where another
-     * thread may take it at once. The unlocked read is only a heuristic. */
-    if (__atomic_load_n(&s->pool_idle, __ATOMIC_RELAXED) >= 1) sqlite3_db_release_memory(c->db);
+    __atomic_add_fetch(&s->activity, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&s->pool_lock);
     bool keep = s->pool_idle < POOL_IDLE_MAX;
     if (keep) {
@@ -241,11 +238,35 @@ static void run_batch(store_t *s, store_commit_op *batch) {
     }
 }
 
+/* After a quiet second, idle connections give their page caches back (the
+ * kernel's page cache keeps the pages) and malloc returns freed memory, so a
+ * burst does not leave the process large. Nothing on a request path pays. */
+static void trim_when_idle(store_t *s) {
+    pthread_mutex_lock(&s->pool_lock);
+    for (store_conn *c = s->pool; c; c = c->next) sqlite3_db_release_memory(c->db);
+    pthread_mutex_unlock(&s->pool_lock);
+    sqlite3_db_release_memory(s->writer->db);
+    malloc_trim(0);
+}
+
 static void *committer_main(void *arg) {
     store_t *s = arg;
+    unsigned long trimmed_at = 0; /* activity count at the last trim */
     pthread_mutex_lock(&s->commit_lock);
     for (;;) {
-        while (!s->queue_head && !s->stopping) pthread_cond_wait(&s->commit_wake, &s->commit_lock);
+        while (!s->queue_head && !s->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            if (pthread_cond_timedwait(&s->commit_wake, &s->commit_lock, &until) != ETIMEDOUT || s->queue_head)
+                continue;
+            unsigned long now = __atomic_load_n(&s->activity, __ATOMIC_RELAXED) + s->stats.commits;
+            if (now == trimmed_at) continue; /* nothing happened since the last trim */
+            trimmed_at = now;
+            pthread_mutex_unlock(&s->commit_lock);
+            trim_when_idle(s);
+            pthread_mutex_lock(&s->commit_lock);
+        }
         if (!s->queue_head && s->stopping) break;
         store_commit_op *batch = s->queue_head;
         s->queue_head = s->queue_tail = NULL;

@@ -62,6 +62,7 @@ struct store {
     pthread_mutex_t pool_lock;
     store_conn *pool; /* idle reader connections */
     int pool_idle;
+    unsigned long activity; /* reader returns, for the idle trim */
 
     /* group commit */
     store_conn *writer;
