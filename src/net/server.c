@@ -290,14 +290,14 @@ http_server_t *http_server_start(const http_server_opts *opts, floe_err *err) {
         goto fail;
     }
     /* libmicrohttpd zeroes a connection's whole memory pool after every
-     * request, so the pool is kept small: the header limit plus 64 KiB of
+     * request, so the pool is kept small: the header limit plus 48 KiB of
      * read buffer (at 320 KiB the memset was 16% of a 4 KiB GET). */
-    size_t mem = opts->max_header_bytes ? opts->max_header_bytes : 32 * 1024;
+    size_t mem = opts->max_header_bytes ? opts->max_header_bytes : 16 * 1024;
     srv->daemon = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
         (uint16_t)opts->port, NULL, NULL, access_cb, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_URI_LOG_CALLBACK,
         uri_log, srv, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(mem + 64 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        (size_t)(mem + 48 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(opts->idle_timeout_s ? opts->idle_timeout_s : 60), MHD_OPTION_CONNECTION_LIMIT, 2048u,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);

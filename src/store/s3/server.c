@@ -322,7 +322,7 @@ s3_server_t *s3_server_start(const floe_config *cfg, store_t *store, floe_err *e
                           .port = cfg->s3_port,
                           .routes = routes,
                           .nroutes = 3,
-                          .max_header_bytes = 32 * 1024, /* S3 allows 8 KiB of headers on a PUT */
+                          .max_header_bytes = 16 * 1024, /* S3 allows 8 KiB of headers on a PUT */
                           .observe = s3_metrics_observe,
                           .observe_ctx = srv};
     srv->http = http_server_start(&o, err);
