@@ -315,13 +315,12 @@ static void put_end(s3_req *r) {
 
 /* ---- reads ---- */
 
-/* Evaluates GET/HEAD conditionals; returns 0 to proceed, else the status. */
-static int read_conditions(s3_req *r, const store_object *o) {
-    http_req_t *h = r->http;
-    const char *im = http_req_header(h, "If-Match");
-    const char *inm = http_req_header(h, "If-None-Match");
-    const char *ims = http_req_header(h, "If-Modified-Since");
-    const char *ius = http_req_header(h, "If-Unmodified-Since");
+/* The four RFC 7232 conditionals in their order of precedence, given the
+ * header values (any may be NULL): 0 to proceed, 412, or not_modified when an
+ * If-None-Match or If-Modified-Since says the client's copy is current (304
+ * for GET and HEAD; copy sources answer 412 there too). */
+static int eval_conditions(const store_object *o, const char *im, const char *inm, const char *ims, const char *ius,
+                           int not_modified) {
     int64_t mtime = o->mtime_ms / 1000, t;
     if (im) {
         if (!store_etag_matches(im, o->etag)) return 412;
@@ -329,11 +328,17 @@ static int read_conditions(s3_req *r, const store_object *o) {
         return 412;
     }
     if (inm) {
-        if (store_etag_matches(inm, o->etag)) return 304;
+        if (store_etag_matches(inm, o->etag)) return not_modified;
     } else if (ims && time_parse_http_date(ims, &t) && mtime <= t) {
-        return 304;
+        return not_modified;
     }
     return 0;
+}
+
+static int read_conditions(s3_req *r, const store_object *o) {
+    http_req_t *h = r->http;
+    return eval_conditions(o, http_req_header(h, "If-Match"), http_req_header(h, "If-None-Match"),
+                           http_req_header(h, "If-Modified-Since"), http_req_header(h, "If-Unmodified-Since"), 304);
 }
 
 static void object_headers(s3_req *r, const store_object *o, bool full) {
@@ -546,16 +551,10 @@ static bool parse_copy_source(s3_req *r, copy_source *cs) {
 /* x-amz-copy-source-if-*: 0 to proceed, else 412. */
 static int copy_conditions(s3_req *r, const store_object *o) {
     http_req_t *h = r->http;
-    const char *im = http_req_header(h, "x-amz-copy-source-if-match");
-    const char *inm = http_req_header(h, "x-amz-copy-source-if-none-match");
-    const char *ims = http_req_header(h, "x-amz-copy-source-if-modified-since");
-    const char *ius = http_req_header(h, "x-amz-copy-source-if-unmodified-since");
-    int64_t mtime = o->mtime_ms / 1000, t;
-    if (im && !store_etag_matches(im, o->etag)) return 412;
-    if (!im && ius && time_parse_http_date(ius, &t) && mtime > t) return 412;
-    if (inm && store_etag_matches(inm, o->etag)) return 412;
-    if (!inm && ims && time_parse_http_date(ims, &t) && mtime <= t) return 412;
-    return 0;
+    return eval_conditions(o, http_req_header(h, "x-amz-copy-source-if-match"),
+                           http_req_header(h, "x-amz-copy-source-if-none-match"),
+                           http_req_header(h, "x-amz-copy-source-if-modified-since"),
+                           http_req_header(h, "x-amz-copy-source-if-unmodified-since"), 412);
 }
 
 /* Opens the copy source and checks its conditions; responds on failure. */
