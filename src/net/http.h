@@ -8,6 +8,11 @@
  * response could not be sent). Any of begin, body or end may set the
  * response; once one is set the server sends it and no more body calls come.
  * Each request owns an arena that is freed after done.
+ *
+ * The server runs a few event threads (epoll), so a handler must not block.
+ * Work that may (an fsync, a commit wait, a large copy) is handed to
+ * http_req_defer: the connection is suspended, the function runs on a worker
+ * thread, sets the response, and the connection resumes to send it.
  */
 #ifndef FLOE_NET_HTTP_H
 #define FLOE_NET_HTTP_H
@@ -64,7 +69,11 @@ struct http_req {
     void *user; /* the handler's per-request state */
     int status; /* set when a response is chosen */
     bool responded;
-    bool bad_uri; /* the URI could not be decoded */
+    void *server; /* http_server_t */
+    void (*defer_fn)(http_req_t *req, void *arg);
+    void *defer_arg;
+    bool deferred; /* suspended while defer_fn runs on a worker */
+    bool bad_uri;  /* the URI could not be decoded */
     /* pending response */
     void *resp; /* struct MHD_Response */
     http_header *resp_headers;
@@ -77,6 +86,10 @@ void http_req_each_header(http_req_t *req, void (*fn)(const char *name, const ch
 const char *http_req_param(http_req_t *req, const char *name); /* NULL if absent */
 bool http_req_has_param(http_req_t *req, const char *name);
 bool http_req_is(http_req_t *req, const char *method);
+
+/* From a handler callback: after it returns, suspend the connection and run
+ * fn(req, arg) on a worker thread; fn must set the response. */
+void http_req_defer(http_req_t *req, void (*fn)(http_req_t *req, void *arg), void *arg);
 
 /* ---- responses (each sets the response; call at most once) ---- */
 void http_resp_header(http_req_t *req, const char *name, const char *value);

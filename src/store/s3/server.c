@@ -250,6 +250,11 @@ static void s3_body(http_req_t *h, const char *data, size_t len, void *ctx) {
     if (!ok) body_error(r, &err);
 }
 
+static void run_end(http_req_t *h, void *arg) {
+    s3_req *r = arg;
+    r->op->end(r);
+}
+
 static void s3_end(http_req_t *h, void *ctx) {
     s3_req *r = h->user;
     floe_err err;
@@ -274,7 +279,13 @@ static void s3_end(http_req_t *h, void *ctx) {
             return;
         }
     }
-    r->op->end(r);
+    /* Writes may block (fsync, the group commit, large copies): they finish
+     * on a worker thread while the connection waits, suspended. Reads stay on
+     * the event thread. */
+    if (r->op->write)
+        http_req_defer(h, run_end, r);
+    else
+        r->op->end(r);
 }
 
 static void s3_done(http_req_t *h, bool completed, void *ctx) {
