@@ -23,11 +23,7 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { stop_requested = sig; }
 
 static http_server_t *start_health_port(const char *name, const floe_config *cfg, int port, floe_err *err) {
-    static const http_route routes[] = {
-        {.prefix = "/health", .exact = true, .handler = {.end = NULL}},
-    };
-    http_route r = routes[0];
-    r.handler = http_health_handler;
+    http_route r = {.prefix = "/health", .exact = true, .handler = http_health_handler};
     http_server_opts o = {.name = name, .bind = cfg->bind, .port = port, .routes = &r, .nroutes = 1};
     return http_server_start(&o, err);
 }

@@ -18,21 +18,16 @@
 #include "base/time.h"
 #include "store/store_int.h"
 
-static const char *col_dup(sqlite3_stmt *st, int i, arena_t *a) {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? arena_strdup(a, (const char *)t) : NULL;
-}
-
 static void upload_from_row(sqlite3_stmt *st, arena_t *a, store_upload *u) {
     memset(u, 0, sizeof *u);
     snprintf(u->upload_id, sizeof u->upload_id, "%s", (const char *)sqlite3_column_text(st, 0));
-    u->bucket = (char *)col_dup(st, 1, a);
+    u->bucket = (char *)store_col_text(st, 1, a);
     const void *k = sqlite3_column_blob(st, 2);
     u->key_len = (size_t)sqlite3_column_bytes(st, 2);
     u->key = arena_strndup(a, k ? k : "", u->key_len);
     u->initiated_ms = sqlite3_column_int64(st, 3);
-    u->content_type = (char *)col_dup(st, 4, a);
-    u->meta_json = (char *)col_dup(st, 5, a);
+    u->content_type = (char *)store_col_text(st, 4, a);
+    u->meta_json = (char *)store_col_text(st, 5, a);
     u->checksum_algo = (hash_algo)sqlite3_column_int(st, 6);
 }
 
@@ -189,20 +184,14 @@ bool store_upload_list(store_t *s, const char *bucket, const char *prefix, size_
         from = key_marker, from_len = key_marker_len;
         /* Without an upload-id marker, uploads of the marker key itself are skipped. */
         idm = upload_id_marker && *upload_id_marker ? upload_id_marker : "\x7f";
-    } else {
-        /* key > from OR (key = from AND id > "") covers key >= from */
     }
+    /* Otherwise key > from OR (key = from AND id > "") covers key >= from. */
     sqlite3_bind_blob(st, 2, from, (int)from_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, idm, -1, SQLITE_STATIC);
-    if (prefix && prefix_len) {
-        char *lt = arena_strndup(a, prefix, prefix_len);
-        size_t ln = prefix_len;
-        while (ln > 0 && (unsigned char)lt[ln - 1] == 0xff) ln--;
-        if (ln > 0) {
-            lt[ln - 1] = (char)((unsigned char)lt[ln - 1] + 1);
-            sqlite3_bind_blob(st, 4, lt, (int)ln, SQLITE_STATIC);
-        }
-    }
+    char *lt;
+    size_t lt_len;
+    if (prefix && prefix_len && store_key_successor(a, prefix, prefix_len, &lt, &lt_len))
+        sqlite3_bind_blob(st, 4, lt, (int)lt_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)max + 1);
     *out = arena_alloc(a, (max + 1) * sizeof **out);
     *n = 0;

@@ -12,22 +12,22 @@
 #include "base/time.h"
 #include "store/store_int.h"
 
-static const char *col_text(sqlite3_stmt *st, int i, arena_t *a) {
+const char *store_col_text(sqlite3_stmt *st, int i, arena_t *a) {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? arena_strdup(a, (const char *)t) : NULL;
 }
 
 void store_object_from_row(sqlite3_stmt *st, arena_t *a, store_object *o) {
     memset(o, 0, sizeof *o);
-    o->bucket = (char *)col_text(st, 0, a);
+    o->bucket = (char *)store_col_text(st, 0, a);
     const void *k = sqlite3_column_blob(st, 1);
     o->key_len = (size_t)sqlite3_column_bytes(st, 1);
     o->key = arena_strndup(a, k ? k : "", o->key_len);
     snprintf(o->data_id, sizeof o->data_id, "%s", (const char *)sqlite3_column_text(st, 2));
     o->size = (uint64_t)sqlite3_column_int64(st, 3);
     snprintf(o->etag, sizeof o->etag, "%s", (const char *)sqlite3_column_text(st, 4));
-    o->content_type = (char *)col_text(st, 5, a);
-    o->meta_json = (char *)col_text(st, 6, a);
+    o->content_type = (char *)store_col_text(st, 5, a);
+    o->meta_json = (char *)store_col_text(st, 6, a);
     o->mtime_ms = sqlite3_column_int64(st, 7);
     o->checksum_algo = (hash_algo)sqlite3_column_int(st, 8);
     const unsigned char *cs = sqlite3_column_text(st, 9);
@@ -253,10 +253,7 @@ bool store_object_set_meta(store_t *s, const char *bucket, const char *key, size
 
 /* ---- listing ---- */
 
-/* The smallest byte string greater than every string starting with p:
- * drop trailing 0xff bytes, then increment the last byte. False when none
- * exists (p is all 0xff). */
-static bool successor(arena_t *a, const char *p, size_t n, char **out, size_t *outn) {
+bool store_key_successor(arena_t *a, const char *p, size_t n, char **out, size_t *outn) {
     while (n > 0 && (unsigned char)p[n - 1] == 0xff) n--;
     if (n == 0) return false;
     char *s = arena_strndup(a, p, n);
@@ -331,13 +328,13 @@ bool store_list(store_t *s, const char *bucket, const store_list_opts *o, arena_
         /* Resuming after a common prefix skips every key rolled up in it. */
         char *succ;
         size_t sn;
-        if (!successor(a, gt, gt_len, &succ, &sn)) return true;
+        if (!store_key_successor(a, gt, gt_len, &succ, &sn)) return true;
         if (bytes_cmp(succ, sn, ge, ge_len) > 0) ge = succ, ge_len = sn;
         gt = NULL;
     }
     char *lt = NULL;
     size_t lt_len = 0;
-    bool bounded = o->prefix_len > 0 && successor(a, o->prefix, o->prefix_len, &lt, &lt_len);
+    bool bounded = o->prefix_len > 0 && store_key_successor(a, o->prefix, o->prefix_len, &lt, &lt_len);
 
     store_conn *c = store_conn_get(s, err);
     if (!c) return false;
@@ -379,7 +376,7 @@ bool store_list(store_t *s, const char *bucket, const store_list_opts *o, arena_
             push_prefix(&ls, key, cp);
             char *succ;
             size_t sn;
-            if (!successor(a, out->last, cp, &succ, &sn)) {
+            if (!store_key_successor(a, out->last, cp, &succ, &sn)) {
                 done = true;
                 break;
             }

@@ -120,6 +120,11 @@ void store_bind_inline(sqlite3_stmt *st, int idx, const store_object *o);
 /* Removes a placed data file (after the index no longer references it). */
 void store_data_unlink(store_t *s, const char *data_id);
 
+/* objects.c: a text column copied into a, or NULL. */
+const char *store_col_text(sqlite3_stmt *st, int i, arena_t *a);
+/* The smallest byte string greater than every string starting with p (drop
+ * trailing 0xff bytes, increment the last); false when none exists. */
+bool store_key_successor(arena_t *a, const char *p, size_t n, char **out, size_t *outn);
 /* objects.c: reads a row of ST_OBJ_GET / ST_OBJ_LIST_* shape. */
 void store_object_from_row(sqlite3_stmt *st, arena_t *a, store_object *o);
 /* Commits obj, whose data file is already placed; on failure removes it. */

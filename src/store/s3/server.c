@@ -303,8 +303,6 @@ static void s3_done(http_req_t *h, bool completed, void *ctx) {
                  (unsigned long long)h->body_bytes);
 }
 
-static void health_end(http_req_t *h, void *ctx) { http_respond(h, 200, "text/plain", "ok\n", 3); }
-
 s3_server_t *s3_server_start(const floe_config *cfg, store_t *store, floe_err *err) {
     s3_server_t *srv = calloc(1, sizeof *srv);
     srv->cfg = cfg;
@@ -321,9 +319,8 @@ s3_server_t *s3_server_start(const floe_config *cfg, store_t *store, floe_err *e
             !store_bucket_create(store, cfg->public_buckets[i], true, &e2))
             log_warn("s3", "public bucket %s: %s", cfg->public_buckets[i], e2.msg);
     }
-    static const http_handler health = {.end = health_end};
     http_route routes[] = {
-        {.method = NULL, .prefix = "/_floe/health", .exact = true, .handler = health},
+        {.method = NULL, .prefix = "/_floe/health", .exact = true, .handler = http_health_handler},
         {.method = NULL, .prefix = "/_floe/metrics", .exact = true, .handler = s3_metrics_handler},
         {.method = NULL, .prefix = "/", .handler = {s3_begin, s3_body, s3_end, s3_done, srv}},
     };
