@@ -175,18 +175,22 @@ static void new_request_id(char out[17]) {
     for (char *p = out; *p; p++) *p = (char)toupper((unsigned char)*p);
 }
 
-static void split_path(s3_req *r) {
+/* Splits the decoded path into bucket and key. False when the bucket part
+ * holds a NUL byte (%00), which as a C string would name another bucket. */
+static bool split_path(s3_req *r) {
     http_req_t *h = r->http;
     const char *p = h->path + 1; /* after the leading '/' */
     size_t n = h->path_len > 0 ? h->path_len - 1 : 0;
-    if (n == 0) return;
+    if (n == 0) return true;
     const char *slash = memchr(p, '/', n);
     size_t blen = slash ? (size_t)(slash - p) : n;
+    if (memchr(p, '\0', blen)) return false;
     r->bucket = arena_strndup(&h->arena, p, blen);
     if (slash && (size_t)(slash - p) + 1 < n) {
         r->key = (char *)slash + 1;
         r->key_len = n - blen - 1;
     }
+    return true;
 }
 
 static bool deliver(void *ctx, const char *p, size_t n, floe_err *err);
@@ -202,9 +206,8 @@ static void s3_begin(http_req_t *h, void *ctx) {
         s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI: a '%%' escape is malformed.");
         return;
     }
-    split_path(r);
-    if (r->bucket && memchr(r->bucket, '\0', strlen(r->bucket) + 1) != r->bucket + strlen(r->bucket)) {
-        s3_error(r, 400, "InvalidBucketName", "The bucket name is not valid.");
+    if (!split_path(r)) {
+        s3_error(r, 400, "InvalidBucketName", "The bucket name in the path contains a NUL byte (%%00).");
         return;
     }
     r->op = s3_route(r);
