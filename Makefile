@@ -13,7 +13,7 @@
 BUILD     ?= build
 CC        ?= gcc
 FUZZ_CC   ?= clang-14
-PKGS      := libmicrohttpd libcurl jansson expat libfyaml sqlite3 libcrypto zlib
+PKGS      := libmicrohttpd libcurl jansson expat libfyaml sqlite3 libcrypto zlib libzstd libxxhash liblz4 libbrotlienc libbrotlidec
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -22,7 +22,7 @@ GCC_WARN  := $(WARN) -Wno-format-truncation
 BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -pthread -MMD -MP
 CFLAGS    ?= -O2 -g
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDLIBS    := $(PKG_LIBS) -lpthread -lm
+LDLIBS    := $(PKG_LIBS) -lsnappy -lpthread -lm
 
 SRC       := $(shell find src -name '*.c' | sort)
 LIB_SRC   := $(filter-out src/cli/%,$(SRC))

@@ -10,7 +10,8 @@ DEBS=(
   build-essential pkg-config clang-14 libclang-rt-14-dev clang-format
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libexpat1-dev
   libfyaml-dev libsqlite3-dev libssl-dev libpq-dev libhiredis-dev
-  libzstd-dev libsnappy-dev zlib1g-dev libxxhash-dev libcriterion-dev
+  libzstd-dev libsnappy-dev zlib1g-dev libxxhash-dev liblz4-dev libbrotli-dev
+  libcriterion-dev python3-avro
   awscli python3-boto3 rclone s3cmd nginx redis-server
   curl hyperfine procps
 )
