@@ -26,6 +26,7 @@ void fmt_vec_init(fmt_vec_t *v, const fmt_field_t *field) {
 
 void fmt_vec_reset(fmt_vec_t *v) {
     v->len = 0;
+    v->dict = NULL;
     v->null_count = 0;
     v->bytes_len = 0;
     if (v->offsets) v->offsets[0] = 0;
@@ -62,6 +63,32 @@ static void grow(fmt_vec_t *v) {
     v->cap = ncap;
 }
 
+void fmt_vec_reserve(fmt_vec_t *v, uint32_t n) {
+    while (v->len + n > v->cap) {
+        uint32_t len = v->len;
+        v->len = v->cap; /* grow() doubles when len == cap */
+        grow(v);
+        v->len = len;
+    }
+}
+
+void fmt_vec_reserve_bytes(fmt_vec_t *v, size_t n) {
+    if ((size_t)v->bytes_len + n > UINT32_MAX) abort();
+    if (v->bytes_len + n <= v->bytes_cap) return;
+    size_t ncap = v->bytes_cap ? v->bytes_cap : 256;
+    while (ncap < v->bytes_len + n) ncap *= 2;
+    if (ncap > UINT32_MAX) ncap = UINT32_MAX;
+    v->bytes = xrealloc(v->bytes, ncap);
+    v->bytes_cap = (uint32_t)ncap;
+}
+
+void fmt_vec_ensure_validity(fmt_vec_t *v) {
+    if (v->validity) return;
+    if (!v->cap) grow(v);
+    v->validity = xrealloc(NULL, v->cap / 8);
+    memset(v->validity, 0xff, v->cap / 8);
+}
+
 static void mark_valid(fmt_vec_t *v) {
     if (v->validity) fmt_bit_set(v->validity, v->len, true);
 }
@@ -72,10 +99,7 @@ static void close_offsets(fmt_vec_t *v, uint32_t end) {
 
 void fmt_vec_append_null(fmt_vec_t *v) {
     grow(v);
-    if (!v->validity) {
-        v->validity = xrealloc(NULL, v->cap / 8);
-        memset(v->validity, 0xff, v->cap / 8);
-    }
+    fmt_vec_ensure_validity(v);
     fmt_bit_set(v->validity, v->len, false);
     int w = fmt_type_width(v->field);
     if (w) memset((uint8_t *)v->values + (size_t)v->len * (size_t)w, 0, (size_t)w);
@@ -115,14 +139,7 @@ void fmt_vec_append_bytes(fmt_vec_t *v, const void *p, size_t n) {
         v->len++;
         return;
     }
-    if ((size_t)v->bytes_len + n > UINT32_MAX) abort(); /* callers bound batches far below 4 GiB */
-    if (v->bytes_len + n > v->bytes_cap) {
-        size_t ncap = v->bytes_cap ? v->bytes_cap : 256;
-        while (ncap < v->bytes_len + n) ncap *= 2;
-        if (ncap > UINT32_MAX) ncap = UINT32_MAX;
-        v->bytes = xrealloc(v->bytes, ncap);
-        v->bytes_cap = (uint32_t)ncap;
-    }
+    fmt_vec_reserve_bytes(v, n);
     if (n) memcpy(v->bytes + v->bytes_len, p, n);
     v->bytes_len += (uint32_t)n;
     close_offsets(v, v->bytes_len);

@@ -47,6 +47,7 @@ struct fmt_vec {
     uint32_t cap;       /* slots allocated in values/offsets/validity */
     uint32_t bytes_len; /* bytes used (== offsets[len]) */
     uint32_t bytes_cap;
+    uint32_t idx_cap; /* dictionary-form indices allocated in values */
     bool owned; /* buffers are malloc'd by the builder */
 };
 
@@ -74,6 +75,13 @@ static inline void fmt_bit_set(uint8_t *bits, uint32_t i, bool on) {
 void fmt_vec_init(fmt_vec_t *v, const fmt_field_t *field);
 void fmt_vec_reset(fmt_vec_t *v); /* len = 0, keeps memory, recursive */
 void fmt_vec_free(fmt_vec_t *v);  /* recursive; no-op on vectors it does not own */
+
+/* Room for n more slots (values, offsets, and validity if present), and
+ * for n more bytes of string data. */
+void fmt_vec_reserve(fmt_vec_t *v, uint32_t n);
+void fmt_vec_reserve_bytes(fmt_vec_t *v, size_t n);
+/* Gives v a validity bitmap (all valid so far) if it has none. */
+void fmt_vec_ensure_validity(fmt_vec_t *v);
 
 void fmt_vec_append_null(fmt_vec_t *v); /* also appends a null slot to struct children */
 void fmt_vec_append_bool(fmt_vec_t *v, bool x);

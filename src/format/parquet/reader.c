@@ -1,0 +1,1748 @@
+/*
+ * reader.c: the Parquet reader.
+ *
+ * Open: one suffix read fetches the footer (a second read if the footer is
+ * larger than the first guess); the Parquet schema becomes the table type
+ * model, with field ids from the file or, when absent, from position.
+ *
+ * Scan: each projected top-level field has one cursor per Parquet leaf
+ * below it. A cursor reads its whole column chunk with one ranged read,
+ * walks the pages, decompresses and decodes one page at a time, and copies
+ * rows into the batch vectors (converting units where the file's type
+ * differs from the table type, such as TIMESTAMP_MILLIS or INT96). Flat
+ * columns stream page by page; nested columns are assembled from their
+ * definition and repetition levels, with the first leaf under a list or
+ * struct building its offsets and validity.
+ *
+ * Pruning: row groups whose statistics cannot satisfy the predicates are
+ * skipped; within a row group, the page index of each predicate column
+ * selects page row ranges, and pages of every column that fall outside the
+ * selected ranges are never decompressed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format/parquet/pq_int.h"
+
+#define MAX_DEPTH 32
+
+/* ---- sources ---- */
+
+typedef struct file_src {
+    int fd;
+} file_src;
+
+static bool file_read(void *ctx, uint64_t off, void *buf, size_t n, floe_err *err) {
+    file_src *f = ctx;
+    uint8_t *b = buf;
+    while (n) {
+        ssize_t k = pread(f->fd, b, n, (off_t)off);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return floe_err_errno(err, errno, "reading at byte %llu", (unsigned long long)off);
+        }
+        if (k == 0) return floe_err_set(err, FLOE_EINVAL, "unexpected end of file at byte %llu", (unsigned long long)off);
+        b += k;
+        off += (uint64_t)k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+bool pq_source_file(const char *path, pq_source *out, floe_err *err) {
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return floe_err_errno(err, errno, "%s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return floe_err_errno(err, errno, "%s", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return floe_err_set(err, FLOE_EINVAL, "%s: not a regular file", path);
+    }
+    file_src *f = malloc(sizeof *f);
+    if (!f) abort();
+    f->fd = fd;
+    out->read = file_read;
+    out->ctx = f;
+    out->size = (uint64_t)st.st_size;
+    out->name = strdup(path);
+    return true;
+}
+
+typedef struct mem_src {
+    const uint8_t *p;
+    size_t n;
+} mem_src;
+
+static bool mem_read(void *ctx, uint64_t off, void *buf, size_t n, floe_err *err) {
+    mem_src *m = ctx;
+    if (off > m->n || n > m->n - off)
+        return floe_err_set(err, FLOE_EINVAL, "read of %zu bytes at %llu is past the end (%zu bytes)", n,
+                            (unsigned long long)off, m->n);
+    memcpy(buf, m->p + off, n);
+    return true;
+}
+
+pq_source pq_source_mem(const void *p, size_t n, const char *name) {
+    mem_src *m = malloc(sizeof *m);
+    if (!m) abort();
+    m->p = p;
+    m->n = n;
+    return (pq_source){mem_read, m, n, strdup(name ? name : "memory")};
+}
+
+void pq_source_close(pq_source *s) {
+    if (s->read == file_read) close(((file_src *)s->ctx)->fd);
+    free(s->ctx);
+    free((char *)s->name);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- reader state ---- */
+
+/* How a leaf's physical values become vector values. */
+typedef enum {
+    CV_COPY,        /* same width */
+    CV_I32_TO_I64,  /* UINT_32 into long */
+    CV_U32_TO_I64,  /* UINT_32 into long */
+    CV_MILLIS_I32,  /* TIME_MILLIS int32 into micros */
+    CV_MILLIS_I64,  /* TIMESTAMP_MILLIS into micros */
+    CV_INT96,       /* INT96 into micros */
+    CV_BE_DECIMAL,  /* big-endian bytes into int32/int64/int128 */
+    CV_FLOAT16,     /* FIXED[2] half into float */
+    CV_BYTES,       /* byte arrays */
+    CV_BOOL,
+} conv_kind;
+
+typedef struct node_info {
+    int16_t def;     /* def level when this node is present */
+    int16_t rep;     /* for list/map: the repetition level of its elements */
+    bool owner;      /* this leaf builds this node's validity/offsets */
+} node_info;
+
+typedef struct cursor {
+    uint32_t col;         /* column index in the row group */
+    const pq_schema_elem *elem;
+    const fmt_field_t *path[MAX_DEPTH]; /* output fields from top-level to leaf */
+    int child[MAX_DEPTH];
+    node_info node[MAX_DEPTH];
+    int depth;
+    int16_t max_def, max_rep;
+    conv_kind conv;
+    int pwidth; /* physical value width for fixed types */
+    int vwidth; /* vector width */
+    /* chunk */
+    const pq_column_meta *cm;
+    uint8_t *chunk;
+    size_t chunk_len, pos;
+    int64_t chunk_start; /* file offset of chunk[0] */
+    int64_t values_left;
+    /* dictionary */
+    bool has_dict;
+    fmt_vec_t dict; /* converted to the vector type */
+    buf_t dict_bytes;
+    uint32_t *dict_offs;
+    /* current page */
+    buf_t page;  /* decompressed */
+    uint8_t *defs, *reps;
+    uint32_t lev_cap;
+    uint32_t nlev, lev_pos;
+    bool page_is_dict;
+    uint32_t *idx;
+    uint32_t idx_cap;
+    uint8_t *vals; /* decoded fixed-width physical values */
+    size_t vals_cap;
+    uint32_t *offs; /* byte arrays: offsets into bytes */
+    uint32_t offs_cap;
+    buf_t bytes;
+    const uint8_t *bytes_p; /* where byte array values live (bytes.data or page) */
+    uint32_t nval, val_pos;
+    /* page skipping */
+    pq_offset_index oi;
+    bool has_oi;
+    uint32_t next_page; /* index into oi for the next page */
+    int64_t row; /* rows consumed in this chunk */
+} cursor;
+
+typedef struct out_col {
+    const fmt_field_t *field; /* output field */
+    int32_t top;              /* index of the file's top-level field, -1 when missing */
+    uint32_t first, ncur;     /* cursors */
+} out_col;
+
+typedef struct row_range {
+    int64_t start, end;
+} row_range;
+
+struct pq_reader {
+    pq_source src;
+    arena_t arena;     /* footer, schema */
+    arena_t scan;      /* per scan */
+    uint8_t *footer;
+    pq_file_meta meta;
+    fmt_schema_t schema;
+    bool *synth_ids;
+    /* leaves of the file schema */
+    uint32_t nleaves;
+    uint32_t *leaf_elem;        /* schema element index per leaf */
+    int32_t *leaf_top;          /* top-level field index per leaf */
+    /* scan */
+    pq_reader_opts opts;
+    fmt_schema_t out_schema;
+    out_col *outs;
+    uint32_t nouts;
+    cursor *curs;
+    uint32_t ncurs;
+    uint32_t rg;          /* next row group */
+    bool in_rg;
+    int64_t rg_rows, rg_row; /* rows in the current group and consumed */
+    row_range *ranges;
+    uint32_t nranges, range_i;
+    fmt_batch_t batch;
+    pq_reader_stats stats;
+    floe_err *err;
+    bool scanning;
+};
+
+static const char *rname(const pq_reader_t *r) { return r->src.name ? r->src.name : "parquet"; }
+
+/* ---- schema mapping ---- */
+
+typedef struct walk {
+    pq_reader_t *r;
+    uint32_t i;  /* next schema element */
+    int32_t next_id;
+    floe_err *err;
+} walk;
+
+static bool map_primitive(pq_reader_t *r, const pq_schema_elem *e, fmt_field_t *f, floe_err *err) {
+    const pq_logical *lt = &e->logical;
+    int ct = e->converted;
+    switch (e->type) {
+    case PQ_BOOLEAN: f->type = FMT_BOOLEAN; return true;
+    case PQ_INT32:
+        if (lt->kind == PQ_LT_DECIMAL || ct == PQ_CT_DECIMAL) break;
+        if (lt->kind == PQ_LT_DATE || ct == PQ_CT_DATE) f->type = FMT_DATE;
+        else if (lt->kind == PQ_LT_TIME || ct == PQ_CT_TIME_MILLIS) f->type = FMT_TIME;
+        else if ((lt->kind == PQ_LT_INTEGER && !lt->is_signed && lt->bit_width == 32) || ct == 13) f->type = FMT_LONG;
+        else f->type = FMT_INT;
+        return true;
+    case PQ_INT64:
+        if (lt->kind == PQ_LT_DECIMAL || ct == PQ_CT_DECIMAL) break;
+        if (lt->kind == PQ_LT_TIMESTAMP) {
+            bool ns = lt->unit == PQ_UNIT_NANOS;
+            f->type = lt->utc ? (ns ? FMT_TIMESTAMPTZ_NS : FMT_TIMESTAMPTZ) : (ns ? FMT_TIMESTAMP_NS : FMT_TIMESTAMP);
+        } else if (ct == PQ_CT_TIMESTAMP_MICROS || ct == PQ_CT_TIMESTAMP_MILLIS) {
+            f->type = FMT_TIMESTAMPTZ; /* legacy annotations mean UTC-adjusted */
+        } else if (lt->kind == PQ_LT_TIME || ct == PQ_CT_TIME_MICROS) {
+            if (lt->kind == PQ_LT_TIME && lt->unit == PQ_UNIT_NANOS) {
+                f->type = FMT_LONG; /* time in nanoseconds: keep the raw number */
+            } else {
+                f->type = FMT_TIME;
+            }
+        } else {
+            f->type = FMT_LONG;
+        }
+        return true;
+    case PQ_INT96: f->type = FMT_TIMESTAMP; return true;
+    case PQ_FLOAT: f->type = FMT_FLOAT; return true;
+    case PQ_DOUBLE: f->type = FMT_DOUBLE; return true;
+    case PQ_BYTE_ARRAY:
+        if (lt->kind == PQ_LT_DECIMAL || ct == PQ_CT_DECIMAL) break;
+        if (lt->kind == PQ_LT_STRING || lt->kind == PQ_LT_ENUM || lt->kind == PQ_LT_JSON || ct == PQ_CT_UTF8 ||
+            ct == PQ_CT_ENUM || ct == PQ_CT_JSON || r->opts.binary_as_string)
+            f->type = FMT_STRING;
+        else
+            f->type = FMT_BINARY;
+        return true;
+    case PQ_FIXED_LEN_BYTE_ARRAY:
+        if (lt->kind == PQ_LT_DECIMAL || ct == PQ_CT_DECIMAL) break;
+        if (e->type_length <= 0)
+            return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' is FIXED_LEN_BYTE_ARRAY without a positive length",
+                                rname(r), e->name);
+        if (lt->kind == PQ_LT_UUID && e->type_length == 16) f->type = FMT_UUID;
+        else if (lt->kind == PQ_LT_FLOAT16 && e->type_length == 2) f->type = FMT_FLOAT;
+        else {
+            f->type = FMT_FIXED;
+            f->length = e->type_length;
+        }
+        return true;
+    default:
+        return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' has physical type %d; expected 0..7", rname(r), e->name,
+                            e->type);
+    }
+    /* decimal */
+    int32_t p = lt->kind == PQ_LT_DECIMAL ? lt->precision : e->precision;
+    int32_t s = lt->kind == PQ_LT_DECIMAL ? lt->scale : e->scale;
+    if (p < 1 || p > 38 || s < 0 || s > p)
+        return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' is decimal(%d,%d); expected precision 1..38 and scale "
+                            "0..precision", rname(r), e->name, p, s);
+    if (e->type == PQ_FIXED_LEN_BYTE_ARRAY && (e->type_length <= 0 || e->type_length > 16))
+        return floe_err_set(err, FLOE_EINVAL, "%s: decimal column '%s' has fixed length %d; expected 1..16", rname(r),
+                            e->name, e->type_length);
+    f->type = FMT_DECIMAL;
+    f->precision = p;
+    f->scale = s;
+    return true;
+}
+
+static bool walk_field(walk *w, fmt_field_t *f, int depth);
+
+/* Reads element w->i as field f (its repetition already known). */
+static bool walk_node(walk *w, fmt_field_t *f, int depth) {
+    pq_reader_t *r = w->r;
+    if (depth >= MAX_DEPTH - 2)
+        return floe_err_set(w->err, FLOE_EINVAL, "%s: schema nests deeper than %d levels", rname(r), MAX_DEPTH - 2);
+    if (w->i >= r->meta.nschema)
+        return floe_err_set(w->err, FLOE_EINVAL, "%s: schema ends early; num_children promise more elements",
+                            rname(r));
+    const pq_schema_elem *e = &r->meta.schema[w->i++];
+    f->name = e->name;
+    f->id = e->has_field_id ? e->field_id : -1;
+    if (e->num_children == 0) {
+        if (e->type < 0)
+            return floe_err_set(w->err, FLOE_EINVAL, "%s: schema element '%s' has neither a type nor children",
+                                rname(r), e->name);
+        return map_primitive(r, e, f, w->err);
+    }
+    bool is_list = e->logical.kind == PQ_LT_LIST || e->converted == PQ_CT_LIST;
+    bool is_map = e->logical.kind == PQ_LT_MAP || e->converted == PQ_CT_MAP || e->converted == PQ_CT_MAP_KEY_VALUE;
+    if ((is_list || is_map) && e->num_children == 1 && w->i < r->meta.nschema &&
+        r->meta.schema[w->i].repetition == PQ_REPEATED) {
+        const pq_schema_elem *g = &r->meta.schema[w->i];
+        if (is_list) {
+            f->type = FMT_LIST;
+            f->nchildren = 1;
+            f->children = arena_zalloc(&r->arena, sizeof *f->children);
+            fmt_field_t *el = &f->children[0];
+            /* three-level: repeated group with one child; else two-level: the
+             * repeated node is the element */
+            bool three = g->num_children == 1 && strcmp(g->name, "array") && strcmp(g->name, "tuple");
+            if (three) {
+                w->i++; /* the repeated group */
+                if (!walk_field(w, el, depth + 2)) return false;
+            } else {
+                return floe_err_set(w->err, FLOE_EINVAL, "%s: list '%s' uses the legacy two-level layout; Floe reads "
+                                    "three-level lists", rname(r), e->name);
+            }
+            el->name = "element";
+            return true;
+        }
+        if (g->num_children != 2)
+            return floe_err_set(w->err, FLOE_EINVAL, "%s: map '%s' has a key_value group with %d children; expected 2",
+                                rname(r), e->name, g->num_children);
+        w->i++;
+        f->type = FMT_MAP;
+        f->nchildren = 2;
+        f->children = arena_zalloc(&r->arena, 2 * sizeof *f->children);
+        if (!walk_field(w, &f->children[0], depth + 2) || !walk_field(w, &f->children[1], depth + 2)) return false;
+        f->children[0].name = "key";
+        f->children[1].name = "value";
+        f->children[0].required = true;
+        return true;
+    }
+    f->type = FMT_STRUCT;
+    f->nchildren = e->num_children;
+    f->children = arena_zalloc(&r->arena, (size_t)e->num_children * sizeof *f->children);
+    for (int32_t k = 0; k < e->num_children; k++)
+        if (!walk_field(w, &f->children[k], depth + 1)) return false;
+    return true;
+}
+
+static bool walk_field(walk *w, fmt_field_t *f, int depth) {
+    pq_reader_t *r = w->r;
+    if (w->i >= r->meta.nschema)
+        return floe_err_set(w->err, FLOE_EINVAL, "%s: schema ends early; num_children promise more elements",
+                            rname(r));
+    const pq_schema_elem *e = &r->meta.schema[w->i];
+    if (e->repetition == PQ_REPEATED)
+        return floe_err_set(w->err, FLOE_EINVAL, "%s: field '%s' is a bare repeated field; Floe reads lists written "
+                            "as LIST-annotated groups", rname(r), e->name);
+    f->required = e->repetition == PQ_REQUIRED;
+    return walk_node(w, f, depth);
+}
+
+/* Fields without a Parquet field id get ids after the largest one present. */
+static void fill_ids(fmt_field_t *f, int32_t *next) {
+    for (int32_t i = 0; i < f->nchildren; i++)
+        if (f->children[i].id < 0) f->children[i].id = (*next)++;
+    for (int32_t i = 0; i < f->nchildren; i++) fill_ids(&f->children[i], next);
+}
+
+static int32_t max_file_id(const fmt_field_t *f) {
+    int32_t m = f->id;
+    for (int32_t i = 0; i < f->nchildren; i++) {
+        int32_t c = max_file_id(&f->children[i]);
+        if (c > m) m = c;
+    }
+    return m;
+}
+
+static bool build_schema(pq_reader_t *r, floe_err *err) {
+    walk w = {.r = r, .i = 1, .err = err};
+    const pq_schema_elem *root = &r->meta.schema[0];
+    if (root->num_children <= 0)
+        return floe_err_set(err, FLOE_EINVAL, "%s: the schema root has no columns", rname(r));
+    fmt_field_t *rf = &r->schema.root;
+    rf->type = FMT_STRUCT;
+    rf->name = root->name;
+    rf->required = true;
+    rf->id = 0;
+    rf->nchildren = root->num_children;
+    rf->children = arena_zalloc(&r->arena, (size_t)root->num_children * sizeof *rf->children);
+    for (int32_t i = 0; i < root->num_children; i++)
+        if (!walk_field(&w, &rf->children[i], 1)) return false;
+    if (w.i != r->meta.nschema)
+        return floe_err_set(err, FLOE_EINVAL, "%s: schema has %u elements but the tree uses %u", rname(r),
+                            r->meta.nschema, w.i);
+    int32_t next = max_file_id(rf) + 1;
+    if (next < 1) next = 1;
+    fill_ids(rf, &next);
+    fmt_schema_finish(&r->schema);
+    /* leaves: schema elements without children, in order */
+    uint32_t n = 0;
+    for (uint32_t i = 1; i < r->meta.nschema; i++)
+        if (r->meta.schema[i].num_children == 0) n++;
+    r->nleaves = n;
+    r->leaf_elem = arena_alloc(&r->arena, (n ? n : 1) * sizeof *r->leaf_elem);
+    r->leaf_top = arena_alloc(&r->arena, (n ? n : 1) * sizeof *r->leaf_top);
+    /* top-level owner of each leaf: walk the flattened tree */
+    uint32_t li = 0, i = 1;
+    for (int32_t t = 0; t < root->num_children; t++) {
+        /* subtree size */
+        int64_t pending = 1;
+        while (pending > 0 && i < r->meta.nschema) {
+            const pq_schema_elem *e = &r->meta.schema[i];
+            pending += e->num_children - 1;
+            if (e->num_children == 0) {
+                r->leaf_elem[li] = i;
+                r->leaf_top[li] = t;
+                li++;
+            }
+            i++;
+        }
+    }
+    for (uint32_t g = 0; g < r->meta.nrow_groups; g++) {
+        const pq_row_group *rg = &r->meta.row_groups[g];
+        if (rg->ncols != n)
+            return floe_err_set(err, FLOE_EINVAL, "%s: row group %u has %u column chunks; the schema has %u leaves",
+                                rname(r), g, rg->ncols, n);
+        for (uint32_t c = 0; c < n; c++) {
+            const pq_column_meta *cm = &rg->cols[c];
+            const pq_schema_elem *e = &r->meta.schema[r->leaf_elem[c]];
+            if (cm->type != e->type)
+                return floe_err_set(err, FLOE_EINVAL, "%s: row group %u column %u has type %s; the schema says %s",
+                                    rname(r), g, c, pq_type_name(cm->type), pq_type_name(e->type));
+            if (cm->num_values < 0 || cm->total_compressed < 0 || cm->data_page_offset < 0 || rg->num_rows < 0)
+                return floe_err_set(err, FLOE_EINVAL, "%s: row group %u column %u has negative sizes or offsets",
+                                    rname(r), g, c);
+        }
+    }
+    return true;
+}
+
+/* ---- open ---- */
+
+pq_reader_t *pq_reader_open(const pq_source *src, floe_err *err) {
+    pq_reader_t *r = calloc(1, sizeof *r);
+    if (!r) abort();
+    r->src = *src;
+    arena_init(&r->arena, 65536);
+    arena_init(&r->scan, 65536);
+    const char *name = rname(r);
+    uint64_t size = src->size;
+    if (size < 12) {
+        floe_err_set(err, FLOE_EINVAL, "%s: %llu bytes is too short for Parquet (expected at least 12: magic, footer "
+                     "length, magic)", name, (unsigned long long)size);
+        goto fail;
+    }
+    size_t guess = size < 65536 ? (size_t)size : 65536;
+    uint8_t *tail = malloc(guess);
+    if (!tail) abort();
+    if (!src->read(src->ctx, size - guess, tail, guess, err)) {
+        free(tail);
+        floe_err_wrap(err, "%s: reading the footer", name);
+        goto fail;
+    }
+    r->stats.bytes_read += guess;
+    if (memcmp(tail + guess - 4, "PAR1", 4)) {
+        free(tail);
+        floe_err_set(err, FLOE_EINVAL, "%s: the last 4 bytes are not the Parquet magic 'PAR1'%s", name,
+                     "; the file is truncated or not Parquet");
+        goto fail;
+    }
+    uint32_t flen;
+    memcpy(&flen, tail + guess - 8, 4);
+    if ((uint64_t)flen + 12 > size) {
+        free(tail);
+        floe_err_set(err, FLOE_EINVAL, "%s at byte %llu: footer length %u exceeds the file (%llu bytes)", name,
+                     (unsigned long long)(size - 8), flen, (unsigned long long)size);
+        goto fail;
+    }
+    r->footer = malloc(flen ? flen : 1);
+    if (!r->footer) abort();
+    if ((size_t)flen + 8 <= guess) {
+        memcpy(r->footer, tail + guess - 8 - flen, flen);
+    } else if (!src->read(src->ctx, size - 8 - flen, r->footer, flen, err)) {
+        free(tail);
+        floe_err_wrap(err, "%s: reading the footer", name);
+        goto fail;
+    } else {
+        r->stats.bytes_read += flen;
+    }
+    free(tail);
+    if (!pq_meta_decode(r->footer, flen, (size_t)(size - 8 - flen), name, &r->arena, &r->meta, err)) goto fail;
+    if (!build_schema(r, err)) goto fail;
+    return r;
+fail:
+    r->src.name = NULL; /* owned by the caller */
+    pq_reader_free(r);
+    return NULL;
+}
+
+const pq_file_meta *pq_reader_meta(const pq_reader_t *r) { return &r->meta; }
+const fmt_schema_t *pq_reader_schema(const pq_reader_t *r) { return &r->schema; }
+const pq_reader_stats *pq_reader_stats_get(const pq_reader_t *r) { return &r->stats; }
+
+static void cursor_free(cursor *c) {
+    free(c->chunk);
+    fmt_vec_free(&c->dict);
+    buf_free(&c->dict_bytes);
+    free(c->dict_offs);
+    buf_free(&c->page);
+    free(c->defs);
+    free(c->reps);
+    free(c->idx);
+    free(c->vals);
+    free(c->offs);
+    buf_free(&c->bytes);
+}
+
+static void scan_free(pq_reader_t *r) {
+    for (uint32_t i = 0; i < r->ncurs; i++) cursor_free(&r->curs[i]);
+    free(r->curs);
+    r->curs = NULL;
+    r->ncurs = 0;
+    free(r->outs);
+    r->outs = NULL;
+    fmt_batch_free(&r->batch);
+    free(r->ranges);
+    r->ranges = NULL;
+    arena_free(&r->scan);
+    r->scanning = false;
+}
+
+void pq_reader_free(pq_reader_t *r) {
+    if (!r) return;
+    scan_free(r);
+    free(r->footer);
+    arena_free(&r->arena);
+    free(r);
+}
+
+/* ---- scan setup ---- */
+
+/* Collects the leaf paths under f, in file (depth-first) order. */
+typedef struct leaf_path {
+    const fmt_field_t *path[MAX_DEPTH];
+    int child[MAX_DEPTH];
+    int depth;
+} leaf_path;
+
+static void collect_leaves(const fmt_field_t *f, leaf_path *cur, leaf_path *out, uint32_t *n, uint32_t cap) {
+    cur->path[cur->depth++] = f;
+    if (fmt_type_is_primitive(f->type)) {
+        if (*n < cap) out[*n] = *cur;
+        (*n)++;
+    } else {
+        for (int32_t i = 0; i < f->nchildren; i++) {
+            cur->child[cur->depth - 1] = i;
+            collect_leaves(&f->children[i], cur, out, n, cap);
+        }
+    }
+    cur->depth--;
+}
+
+static uint32_t count_leaves(const fmt_field_t *f) {
+    if (fmt_type_is_primitive(f->type)) return 1;
+    uint32_t n = 0;
+    for (int32_t i = 0; i < f->nchildren; i++) n += count_leaves(&f->children[i]);
+    return n;
+}
+
+static conv_kind pick_conv(const pq_schema_elem *e, const fmt_field_t *out, int *pwidth) {
+    *pwidth = 0;
+    switch (e->type) {
+    case PQ_BOOLEAN: *pwidth = 1; return CV_BOOL;
+    case PQ_INT32:
+        *pwidth = 4;
+        if (out->type == FMT_TIME) return CV_MILLIS_I32;
+        if ((e->logical.kind == PQ_LT_INTEGER && !e->logical.is_signed && e->logical.bit_width == 32) ||
+            e->converted == 13)
+            return CV_U32_TO_I64;
+        if (fmt_type_width(out) == 8 || fmt_type_width(out) == 16) return CV_I32_TO_I64;
+        return CV_COPY;
+    case PQ_INT64: {
+        *pwidth = 8;
+        bool millis = (e->logical.kind == PQ_LT_TIMESTAMP && e->logical.unit == PQ_UNIT_MILLIS) ||
+                      (e->logical.kind == PQ_LT_NONE && e->converted == PQ_CT_TIMESTAMP_MILLIS);
+        if (millis) return CV_MILLIS_I64;
+        if (fmt_type_width(out) == 16) return CV_I32_TO_I64; /* widened to int128 below */
+        return CV_COPY;
+    }
+    case PQ_INT96: *pwidth = 12; return CV_INT96;
+    case PQ_FLOAT: *pwidth = 4; return out->type == FMT_DOUBLE ? CV_I32_TO_I64 : CV_COPY;
+    case PQ_DOUBLE: *pwidth = 8; return CV_COPY;
+    case PQ_FIXED_LEN_BYTE_ARRAY:
+        *pwidth = e->type_length;
+        if (out->type == FMT_DECIMAL) return CV_BE_DECIMAL;
+        if (out->type == FMT_FLOAT && e->type_length == 2) return CV_FLOAT16;
+        return CV_COPY;
+    default:
+        if (out->type == FMT_DECIMAL) return CV_BE_DECIMAL;
+        return CV_BYTES;
+    }
+}
+
+static const fmt_field_t *find_top(const fmt_field_t *root, int32_t id, int32_t *idx) {
+    for (int32_t i = 0; i < root->nchildren; i++)
+        if (root->children[i].id == id) {
+            if (idx) *idx = i;
+            return &root->children[i];
+        }
+    return NULL;
+}
+
+static bool same_shape(const fmt_field_t *a, const fmt_field_t *b) {
+    if (fmt_type_is_primitive(a->type) != fmt_type_is_primitive(b->type)) return false;
+    if (fmt_type_is_primitive(a->type)) return true;
+    if (a->type != b->type || a->nchildren != b->nchildren) return false;
+    for (int32_t i = 0; i < a->nchildren; i++)
+        if (!same_shape(&a->children[i], &b->children[i])) return false;
+    return true;
+}
+
+bool pq_reader_scan(pq_reader_t *r, const pq_reader_opts *opts, const fmt_schema_t *want, floe_err *err) {
+    scan_free(r);
+    arena_init(&r->scan, 65536);
+    memset(&r->opts, 0, sizeof r->opts);
+    if (opts) r->opts = *opts;
+    if (!r->opts.batch_rows) r->opts.batch_rows = FMT_BATCH_ROWS;
+    if (r->opts.npreds) {
+        pq_pred *p = arena_alloc(&r->scan, r->opts.npreds * sizeof *p);
+        memcpy(p, r->opts.preds, r->opts.npreds * sizeof *p);
+        r->opts.preds = p;
+    }
+    const fmt_field_t *root = &r->schema.root;
+    uint32_t nout = r->opts.field_ids ? r->opts.nfields : (uint32_t)root->nchildren;
+    r->outs = calloc(nout ? nout : 1, sizeof *r->outs);
+    if (!r->outs) abort();
+    r->nouts = nout;
+    fmt_field_t *ofields = arena_zalloc(&r->scan, (nout ? nout : 1) * sizeof *ofields);
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < nout; i++) {
+        int32_t top = -1;
+        const fmt_field_t *ff =
+            r->opts.field_ids ? find_top(root, r->opts.field_ids[i], &top) : (top = (int32_t)i, &root->children[i]);
+        const fmt_field_t *wf = want ? find_top(&want->root, ff ? ff->id : r->opts.field_ids[i], NULL) : NULL;
+        if (!ff && !wf)
+            return floe_err_set(err, FLOE_EINVAL, "%s: no column has field id %d, and no type was given for it",
+                                rname(r), r->opts.field_ids[i]);
+        if (ff && wf && !same_shape(ff, wf))
+            return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' (field id %d) is %s in the file but %s was asked for",
+                                rname(r), ff->name, ff->id, fmt_type_name(ff->type), fmt_type_name(wf->type));
+        ofields[i] = wf ? *wf : *ff;
+        r->outs[i].field = &ofields[i];
+        r->outs[i].top = ff ? top : -1;
+        if (ff) total += count_leaves(ff);
+    }
+    r->out_schema.root.type = FMT_STRUCT;
+    r->out_schema.root.name = "projection";
+    r->out_schema.root.children = ofields;
+    r->out_schema.root.nchildren = (int32_t)nout;
+    fmt_schema_finish(&r->out_schema);
+
+    r->curs = calloc(total ? total : 1, sizeof *r->curs);
+    if (!r->curs) abort();
+    leaf_path *lp = malloc((total ? total : 1) * sizeof *lp);
+    if (!lp) abort();
+    for (uint32_t i = 0; i < nout; i++) {
+        out_col *oc = &r->outs[i];
+        oc->first = r->ncurs;
+        if (oc->top < 0) continue;
+        /* leaves of the output field, in order; they match the file's
+         * leaves under the same top-level field */
+        uint32_t n = 0;
+        leaf_path cur = {0};
+        collect_leaves(oc->field, &cur, lp, &n, total);
+        uint32_t fl = 0;
+        while (fl < r->nleaves && r->leaf_top[fl] != oc->top) fl++;
+        for (uint32_t k = 0; k < n; k++, fl++) {
+            cursor *c = &r->curs[r->ncurs++];
+            c->col = fl;
+            c->elem = &r->meta.schema[r->leaf_elem[fl]];
+            c->depth = lp[k].depth;
+            memcpy(c->path, lp[k].path, sizeof c->path);
+            memcpy(c->child, lp[k].child, sizeof c->child);
+            int16_t def = 0, rep = 0;
+            for (int d = 0; d < c->depth; d++) {
+                const fmt_field_t *f = c->path[d];
+                if (!f->required) def++;
+                c->node[d].def = def;
+                if (f->type == FMT_LIST || f->type == FMT_MAP) {
+                    def++;
+                    rep++;
+                }
+                c->node[d].rep = rep;
+                bool first = true;
+                for (int k2 = d; k2 < c->depth - 1; k2++)
+                    if (c->child[k2] != 0) first = false;
+                c->node[d].owner = first;
+            }
+            c->max_def = def;
+            c->max_rep = rep;
+            c->conv = pick_conv(c->elem, c->path[c->depth - 1], &c->pwidth);
+            c->vwidth = fmt_type_width(c->path[c->depth - 1]);
+            fmt_vec_init(&c->dict, c->path[c->depth - 1]);
+        }
+        oc->ncur = r->ncurs - oc->first;
+    }
+    free(lp);
+    fmt_batch_init(&r->batch, &r->out_schema);
+    r->rg = 0;
+    r->in_rg = false;
+    r->err = err;
+    r->scanning = true;
+    return true;
+}
+
+/* ---- pruning ---- */
+
+/* Compares a plain-encoded statistic with the predicate's constant:
+ * <0, 0, >0; *ok false when the types do not allow it. */
+static int cmp_stat(const cursor *c, const uint8_t *v, uint32_t n, const pq_pred *p, bool *ok) {
+    *ok = true;
+    switch (c->elem->type) {
+    case PQ_INT32:
+        if (n == 4 && c->conv == CV_COPY) {
+            int32_t x;
+            memcpy(&x, v, 4);
+            return x < p->i64 ? -1 : x > p->i64;
+        }
+        break;
+    case PQ_INT64:
+        if (n == 8 && c->conv == CV_COPY) {
+            int64_t x;
+            memcpy(&x, v, 8);
+            return x < p->i64 ? -1 : x > p->i64;
+        }
+        break;
+    case PQ_FLOAT:
+        if (n == 4) {
+            float x;
+            memcpy(&x, v, 4);
+            if (isnan(x)) break;
+            return x < p->f64 ? -1 : x > p->f64;
+        }
+        break;
+    case PQ_DOUBLE:
+        if (n == 8) {
+            double x;
+            memcpy(&x, v, 8);
+            if (isnan(x)) break;
+            return x < p->f64 ? -1 : x > p->f64;
+        }
+        break;
+    case PQ_BYTE_ARRAY:
+        if (c->conv == CV_BYTES) {
+            int k = memcmp(v, p->bytes, n < p->nbytes ? n : p->nbytes);
+            return k ? k : (n < p->nbytes ? -1 : n > p->nbytes);
+        }
+        break;
+    }
+    *ok = false;
+    return 0;
+}
+
+/* Can a range with these bounds hold a row satisfying p? */
+static bool may_match(const cursor *c, const pq_pred *p, bool has_bounds, const uint8_t *mn, uint32_t mnn,
+                      const uint8_t *mx, uint32_t mxn, bool has_nulls_info, int64_t nulls, int64_t values) {
+    if (p->op == PQ_PRED_IS_NULL) return !has_nulls_info || nulls > 0;
+    if (p->op == PQ_PRED_NOT_NULL) return !has_nulls_info || nulls < values;
+    if (has_nulls_info && nulls == values && values > 0) return false; /* all null: no comparison holds */
+    if (!has_bounds) return true;
+    bool ok1, ok2;
+    int lo = cmp_stat(c, mn, mnn, p, &ok1); /* min vs constant */
+    int hi = cmp_stat(c, mx, mxn, p, &ok2); /* max vs constant */
+    if (!ok1 || !ok2) return true;
+    switch (p->op) {
+    case PQ_PRED_EQ: return lo <= 0 && hi >= 0;
+    case PQ_PRED_LT: return lo < 0;
+    case PQ_PRED_LE: return lo <= 0;
+    case PQ_PRED_GT: return hi > 0;
+    case PQ_PRED_GE: return hi >= 0;
+    default: return true;
+    }
+}
+
+/* The flat cursor (if any) for a predicate's field id. */
+static cursor *pred_cursor(pq_reader_t *r, const pq_pred *p) {
+    for (uint32_t i = 0; i < r->ncurs; i++) {
+        cursor *c = &r->curs[i];
+        if (c->depth == 1 && c->path[0]->id == p->field_id) return c;
+    }
+    return NULL;
+}
+
+static bool rg_may_match(pq_reader_t *r, const pq_row_group *rg) {
+    for (uint32_t i = 0; i < r->opts.npreds; i++) {
+        const pq_pred *p = &r->opts.preds[i];
+        cursor *c = pred_cursor(r, p);
+        if (!c) continue;
+        const pq_column_meta *cm = &rg->cols[c->col];
+        if (!cm->has_stats) continue;
+        const pq_stats *s = &cm->stats;
+        /* legacy min/max of byte arrays used signed order: unusable */
+        bool bounds = s->has_min && s->has_max && !(s->legacy && c->elem->type == PQ_BYTE_ARRAY);
+        if (!may_match(c, p, bounds, s->min, s->min_len, s->max, s->max_len, s->has_null_count, s->null_count,
+                       cm->num_values))
+            return false;
+    }
+    return true;
+}
+
+static bool read_range(pq_reader_t *r, int64_t off, int64_t len, uint8_t *buf, const char *what, floe_err *err) {
+    if (off < 0 || len < 0 || (uint64_t)off > r->src.size || (uint64_t)len > r->src.size - (uint64_t)off)
+        return floe_err_set(err, FLOE_EINVAL, "%s: %s at byte %lld (%lld bytes) lies outside the file (%llu bytes)",
+                            rname(r), what, (long long)off, (long long)len, (unsigned long long)r->src.size);
+    if (!r->src.read(r->src.ctx, (uint64_t)off, buf, (size_t)len, err)) return floe_err_wrap(err, "%s: %s", rname(r), what);
+    r->stats.bytes_read += (uint64_t)len;
+    return true;
+}
+
+/* Row ranges of this row group that the page indexes cannot rule out. */
+static bool select_ranges(pq_reader_t *r, const pq_row_group *rg, floe_err *err) {
+    free(r->ranges);
+    r->ranges = malloc(sizeof *r->ranges);
+    if (!r->ranges) abort();
+    r->ranges[0] = (row_range){0, rg->num_rows};
+    r->nranges = 1;
+    r->range_i = 0;
+    for (uint32_t i = 0; i < r->opts.npreds; i++) {
+        const pq_pred *p = &r->opts.preds[i];
+        cursor *c = pred_cursor(r, p);
+        if (!c) continue;
+        const pq_column_meta *cm = &rg->cols[c->col];
+        if (cm->column_index_offset < 0 || cm->offset_index_offset < 0 || cm->column_index_length <= 0 ||
+            cm->offset_index_length <= 0)
+            continue;
+        uint8_t *ci_buf = arena_alloc(&r->scan, (size_t)cm->column_index_length);
+        uint8_t *oi_buf = arena_alloc(&r->scan, (size_t)cm->offset_index_length);
+        if (!read_range(r, cm->column_index_offset, cm->column_index_length, ci_buf, "column index", err) ||
+            !read_range(r, cm->offset_index_offset, cm->offset_index_length, oi_buf, "offset index", err))
+            return false;
+        char what[300];
+        snprintf(what, sizeof what, "%s: column index", rname(r));
+        thrift_reader tr;
+        thrift_reader_init(&tr, ci_buf, (size_t)cm->column_index_length, (size_t)cm->column_index_offset, what, err);
+        pq_column_index ci;
+        if (!pq_column_index_decode(&tr, &r->scan, &ci)) return false;
+        snprintf(what, sizeof what, "%s: offset index", rname(r));
+        thrift_reader_init(&tr, oi_buf, (size_t)cm->offset_index_length, (size_t)cm->offset_index_offset, what, err);
+        pq_offset_index oi;
+        if (!pq_offset_index_decode(&tr, &r->scan, &oi)) return false;
+        if (ci.npages != oi.npages) continue; /* inconsistent: do not prune */
+        /* intersect the current ranges with the matching pages' rows */
+        row_range *keep = malloc((oi.npages + r->nranges + 1) * sizeof *keep);
+        if (!keep) abort();
+        uint32_t nk = 0;
+        for (uint32_t pg = 0; pg < oi.npages; pg++) {
+            int64_t s = oi.pages[pg].first_row;
+            int64_t e = pg + 1 < oi.npages ? oi.pages[pg + 1].first_row : rg->num_rows;
+            if (s < 0 || e < s || e > rg->num_rows) {
+                nk = 0;
+                keep[nk++] = (row_range){0, rg->num_rows};
+                break;
+            }
+            bool m = may_match(c, p, !ci.null_pages[pg], ci.min[pg], ci.min_len[pg], ci.max[pg], ci.max_len[pg],
+                               ci.has_null_counts || ci.null_pages[pg],
+                               ci.has_null_counts ? ci.null_counts[pg] : (ci.null_pages[pg] ? e - s : 0), e - s);
+            if (ci.null_pages[pg] && p->op != PQ_PRED_IS_NULL) m = false;
+            if (!m) continue;
+            if (nk && keep[nk - 1].end == s)
+                keep[nk - 1].end = e;
+            else
+                keep[nk++] = (row_range){s, e};
+        }
+        /* intersection */
+        row_range *out = malloc((nk + r->nranges + 1) * sizeof *out);
+        if (!out) abort();
+        uint32_t no = 0, a = 0, b = 0;
+        while (a < r->nranges && b < nk) {
+            int64_t s = r->ranges[a].start > keep[b].start ? r->ranges[a].start : keep[b].start;
+            int64_t e = r->ranges[a].end < keep[b].end ? r->ranges[a].end : keep[b].end;
+            if (s < e) out[no++] = (row_range){s, e};
+            if (r->ranges[a].end < keep[b].end)
+                a++;
+            else
+                b++;
+        }
+        free(keep);
+        free(r->ranges);
+        r->ranges = out;
+        r->nranges = no;
+    }
+    return true;
+}
+
+/* ---- pages ---- */
+
+static bool cfail(pq_reader_t *r, cursor *c, floe_err *err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static bool cfail(pq_reader_t *r, cursor *c, floe_err *err, const char *fmt, ...) {
+    char msg[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' at byte %lld: %s", rname(r), c->elem->name,
+                        (long long)(c->chunk_start + (int64_t)c->pos), msg);
+}
+
+static void *grow_arr(void *p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return p;
+    size_t n = *cap ? *cap : 1024;
+    while (n < need) n *= 2;
+    p = realloc(p, n * elem);
+    if (!p) abort();
+    *cap = n;
+    return p;
+}
+
+/* Converts n physical values at src into vector values at dst. */
+static void convert(const cursor *c, const uint8_t *src, uint8_t *dst, uint32_t n) {
+    switch (c->conv) {
+    case CV_COPY:
+    case CV_BOOL: memcpy(dst, src, (size_t)n * (size_t)c->pwidth); return;
+    case CV_I32_TO_I64:
+        if (c->elem->type == PQ_FLOAT) {
+            for (uint32_t i = 0; i < n; i++) {
+                float f;
+                memcpy(&f, src + 4 * i, 4);
+                double d = f;
+                memcpy(dst + 8 * i, &d, 8);
+            }
+        } else if (c->vwidth == 16) {
+            for (uint32_t i = 0; i < n; i++) {
+                __int128 x;
+                if (c->pwidth == 4) {
+                    int32_t y;
+                    memcpy(&y, src + 4 * i, 4);
+                    x = y;
+                } else {
+                    int64_t y;
+                    memcpy(&y, src + 8 * i, 8);
+                    x = y;
+                }
+                memcpy(dst + 16 * i, &x, 16);
+            }
+        } else {
+            for (uint32_t i = 0; i < n; i++) {
+                int32_t y;
+                memcpy(&y, src + 4 * i, 4);
+                int64_t x = y;
+                memcpy(dst + 8 * i, &x, 8);
+            }
+        }
+        return;
+    case CV_U32_TO_I64:
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t y;
+            memcpy(&y, src + 4 * i, 4);
+            int64_t x = y;
+            memcpy(dst + 8 * i, &x, 8);
+        }
+        return;
+    case CV_MILLIS_I32:
+        for (uint32_t i = 0; i < n; i++) {
+            int32_t y;
+            memcpy(&y, src + 4 * i, 4);
+            int64_t x = (int64_t)y * 1000;
+            memcpy(dst + 8 * i, &x, 8);
+        }
+        return;
+    case CV_MILLIS_I64:
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t y;
+            memcpy(&y, src + 8 * i, 8);
+            int64_t x = (int64_t)((uint64_t)y * 1000);
+            memcpy(dst + 8 * i, &x, 8);
+        }
+        return;
+    case CV_INT96:
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t nanos;
+            int32_t julian;
+            memcpy(&nanos, src + 12 * i, 8);
+            memcpy(&julian, src + 12 * i + 8, 4);
+            int64_t us = ((int64_t)julian - 2440588) * 86400000000LL + nanos / 1000;
+            memcpy(dst + 8 * i, &us, 8);
+        }
+        return;
+    case CV_BE_DECIMAL:
+        for (uint32_t i = 0; i < n; i++) {
+            const uint8_t *b = src + (size_t)i * (size_t)c->pwidth;
+            __int128 x = (b[0] & 0x80) ? -1 : 0;
+            for (int k = 0; k < c->pwidth; k++) x = (__int128)(((unsigned __int128)x << 8) | b[k]);
+            if (c->vwidth == 4) {
+                int32_t y = (int32_t)x;
+                memcpy(dst + 4 * i, &y, 4);
+            } else if (c->vwidth == 8) {
+                int64_t y = (int64_t)x;
+                memcpy(dst + 8 * i, &y, 8);
+            } else {
+                memcpy(dst + 16 * i, &x, 16);
+            }
+        }
+        return;
+    case CV_FLOAT16:
+        for (uint32_t i = 0; i < n; i++) {
+            uint16_t h = (uint16_t)(src[2 * i] | src[2 * i + 1] << 8);
+            int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+            float f = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf((float)(m | 0x400), e - 25);
+            if (h & 0x8000) f = -f;
+            memcpy(dst + 4 * i, &f, 4);
+        }
+        return;
+    case CV_BYTES: return;
+    }
+}
+
+/* Decodes n PLAIN values (fixed or byte array) from p into the dictionary. */
+static bool load_dict(pq_reader_t *r, cursor *c, const uint8_t *p, size_t len, uint32_t n, floe_err *err) {
+    fmt_vec_reset(&c->dict);
+    if (c->conv == CV_BYTES || (c->elem->type == PQ_BYTE_ARRAY)) {
+        uint32_t *offs = malloc(((size_t)n + 1) * sizeof *offs);
+        if (!offs) abort();
+        buf_reset(&c->dict_bytes);
+        offs[0] = 0;
+        size_t used;
+        if (!pq_plain_decode_byte_array(p, len, n, offs, &c->dict_bytes, &used, err)) {
+            free(offs);
+            return floe_err_wrap(err, "%s: column '%s' dictionary page", rname(r), c->elem->name);
+        }
+        if (c->conv == CV_BE_DECIMAL) {
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t l = offs[i + 1] - offs[i];
+                const uint8_t *b = (const uint8_t *)c->dict_bytes.data + offs[i];
+                __int128 x = (l && (b[0] & 0x80)) ? -1 : 0;
+                for (uint32_t k = 0; k < l && k < 16; k++) x = (__int128)(((unsigned __int128)x << 8) | b[k]);
+                if (c->vwidth == 4) fmt_vec_append_i32(&c->dict, (int32_t)x);
+                else if (c->vwidth == 8) fmt_vec_append_i64(&c->dict, (int64_t)x);
+                else fmt_vec_append_i128(&c->dict, x);
+            }
+        } else {
+            for (uint32_t i = 0; i < n; i++)
+                fmt_vec_append_bytes(&c->dict, c->dict_bytes.data + offs[i], offs[i + 1] - offs[i]);
+        }
+        free(offs);
+    } else {
+        size_t need = (size_t)n * (size_t)c->pwidth;
+        if (c->elem->type == PQ_BOOLEAN) return cfail(r, c, err, "a boolean column has a dictionary page");
+        if (need > len) return cfail(r, c, err, "dictionary of %u values needs %zu bytes; the page has %zu", n, need, len);
+        fmt_vec_reserve(&c->dict, n);
+        convert(c, p, c->dict.values, n);
+        c->dict.len = n;
+    }
+    c->has_dict = true;
+    return true;
+}
+
+/* Decodes the value section of a data page: nval non-null values. */
+static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t *p, size_t len, uint32_t nval,
+                          floe_err *err) {
+    c->page_is_dict = false;
+    c->nval = nval;
+    c->val_pos = 0;
+    int t = c->elem->type;
+    switch (enc) {
+    case PQ_ENC_PLAIN_DICTIONARY:
+    case PQ_ENC_RLE_DICTIONARY: {
+        if (!c->has_dict) return cfail(r, c, err, "a dictionary-encoded page without a dictionary page");
+        if (nval && len < 1) return cfail(r, c, err, "dictionary page data lacks its bit width byte");
+        size_t cap = c->idx_cap;
+        c->idx = grow_arr(c->idx, &cap, nval ? nval : 1, sizeof *c->idx);
+        c->idx_cap = (uint32_t)cap;
+        if (nval) {
+            int bw = p[0];
+            if (bw > 32) return cfail(r, c, err, "dictionary index bit width %d; expected 0..32", bw);
+            if (!pq_rle_decode(p + 1, len - 1, bw, c->idx, nval, err))
+                return floe_err_wrap(err, "%s: column '%s' dictionary indices", rname(r), c->elem->name);
+            uint32_t nd = c->dict.len, bad = 0;
+            for (uint32_t i = 0; i < nval; i++) bad |= c->idx[i] >= nd;
+            if (bad) return cfail(r, c, err, "a dictionary index is out of range (the dictionary has %u entries)", nd);
+        }
+        c->page_is_dict = true;
+        return true;
+    }
+    case PQ_ENC_PLAIN:
+        if (t == PQ_BYTE_ARRAY) {
+            size_t cap = c->offs_cap;
+            c->offs = grow_arr(c->offs, &cap, (size_t)nval + 1, sizeof *c->offs);
+            c->offs_cap = (uint32_t)cap;
+            buf_reset(&c->bytes);
+            c->offs[0] = 0;
+            size_t used;
+            if (!pq_plain_decode_byte_array(p, len, nval, c->offs, &c->bytes, &used, err))
+                return floe_err_wrap(err, "%s: column '%s'", rname(r), c->elem->name);
+            c->bytes_p = (const uint8_t *)c->bytes.data;
+            return true;
+        }
+        if (t == PQ_BOOLEAN) {
+            c->vals = grow_arr(c->vals, &c->vals_cap, nval ? nval : 1, 1);
+            if (!pq_plain_decode_bool(p, len, c->vals, nval, err))
+                return floe_err_wrap(err, "%s: column '%s'", rname(r), c->elem->name);
+            return true;
+        }
+        if ((size_t)nval * (size_t)c->pwidth > len)
+            return cfail(r, c, err, "%u PLAIN values of %d bytes need %zu bytes; the page has %zu", nval, c->pwidth,
+                         (size_t)nval * (size_t)c->pwidth, len);
+        c->vals = grow_arr(c->vals, &c->vals_cap, (size_t)nval * (size_t)c->pwidth + 1, 1);
+        memcpy(c->vals, p, (size_t)nval * (size_t)c->pwidth);
+        return true;
+    case PQ_ENC_RLE:
+        if (t != PQ_BOOLEAN) return cfail(r, c, err, "RLE encoding on a %s column; expected it only for booleans", pq_type_name(t));
+        if (len < 4) return cfail(r, c, err, "RLE boolean data lacks its 4-byte length");
+        {
+            uint32_t l;
+            memcpy(&l, p, 4);
+            if (l > len - 4) return cfail(r, c, err, "RLE boolean length %u exceeds the page (%zu bytes)", l, len - 4);
+            c->vals = grow_arr(c->vals, &c->vals_cap, nval ? nval : 1, 1);
+            if (!pq_rle_decode_u8(p + 4, l, 1, c->vals, nval, err))
+                return floe_err_wrap(err, "%s: column '%s'", rname(r), c->elem->name);
+        }
+        return true;
+    case PQ_ENC_DELTA_BINARY_PACKED: {
+        size_t count, used;
+        if (t == PQ_INT32) {
+            c->vals = grow_arr(c->vals, &c->vals_cap, (size_t)nval * 4 + 4, 1);
+            if (!pq_delta_decode_i32(p, len, (int32_t *)c->vals, nval, &count, &used, err))
+                return floe_err_wrap(err, "%s: column '%s'", rname(r), c->elem->name);
+        } else if (t == PQ_INT64) {
+            c->vals = grow_arr(c->vals, &c->vals_cap, (size_t)nval * 8 + 8, 1);
+            if (!pq_delta_decode_i64(p, len, (int64_t *)c->vals, nval, &count, &used, err))
+                return floe_err_wrap(err, "%s: column '%s'", rname(r), c->elem->name);
+        } else {
+            return cfail(r, c, err, "DELTA_BINARY_PACKED on a %s column", pq_type_name(t));
+        }
+        if (count != nval) return cfail(r, c, err, "delta stream holds %zu values; the page has %u", count, nval);
+        return true;
+    }
+    case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY:
+    case PQ_ENC_DELTA_BYTE_ARRAY: {
+        if (t != PQ_BYTE_ARRAY && t != PQ_FIXED_LEN_BYTE_ARRAY)
+            return cfail(r, c, err, "%s on a %s column", pq_encoding_name(enc), pq_type_name(t));
+        size_t cap = c->offs_cap;
+        c->offs = grow_arr(c->offs, &cap, (size_t)nval + 1, sizeof *c->offs);
+        c->offs_cap = (uint32_t)cap;
+        buf_reset(&c->bytes);
+        c->offs[0] = 0;
+        bool ok = enc == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY ? pq_delta_length_decode(p, len, nval, c->offs, &c->bytes, err)
+                                                        : pq_delta_byte_array_decode(p, len, nval, c->offs, &c->bytes, err);
+        if (!ok) return floe_err_wrap(err, "%s: column '%s'", rname(r), c->elem->name);
+        c->bytes_p = (const uint8_t *)c->bytes.data;
+        if (t == PQ_FIXED_LEN_BYTE_ARRAY) {
+            /* fixed values delivered as byte arrays: repack */
+            for (uint32_t i = 0; i < nval; i++)
+                if (c->offs[i + 1] - c->offs[i] != (uint32_t)c->pwidth)
+                    return cfail(r, c, err, "value %u has %u bytes; the column is FIXED[%d]", i,
+                                 c->offs[i + 1] - c->offs[i], c->pwidth);
+            c->vals = grow_arr(c->vals, &c->vals_cap, (size_t)nval * (size_t)c->pwidth + 1, 1);
+            memcpy(c->vals, c->bytes.data, (size_t)nval * (size_t)c->pwidth);
+        }
+        return true;
+    }
+    case PQ_ENC_BYTE_STREAM_SPLIT:
+        if (t == PQ_BYTE_ARRAY || t == PQ_BOOLEAN) return cfail(r, c, err, "BYTE_STREAM_SPLIT on a %s column", pq_type_name(t));
+        c->vals = grow_arr(c->vals, &c->vals_cap, (size_t)nval * (size_t)c->pwidth + 1, 1);
+        if (!pq_byte_stream_split_decode(p, len, c->vals, nval, c->pwidth, err))
+            return floe_err_wrap(err, "%s: column '%s'", rname(r), c->elem->name);
+        return true;
+    default: return cfail(r, c, err, "unsupported encoding %s (%d)", pq_encoding_name(enc), enc);
+    }
+}
+
+/* Reads the whole column chunk for row group g. */
+static bool cursor_load(pq_reader_t *r, cursor *c, const pq_row_group *rg, floe_err *err) {
+    const pq_column_meta *cm = &rg->cols[c->col];
+    c->cm = cm;
+    int64_t start = cm->data_page_offset;
+    if (cm->dictionary_page_offset > 0 && cm->dictionary_page_offset < start) start = cm->dictionary_page_offset;
+    if (cm->total_compressed <= 0 && cm->num_values > 0)
+        return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' has %lld values but %lld bytes", rname(r), c->elem->name,
+                            (long long)cm->num_values, (long long)cm->total_compressed);
+    if (cm->total_compressed > (int64_t)1 << 31)
+        return floe_err_set(err, FLOE_ETOOLARGE, "%s: column '%s' chunk of %lld bytes exceeds 2 GiB", rname(r),
+                            c->elem->name, (long long)cm->total_compressed);
+    free(c->chunk);
+    c->chunk = malloc((size_t)cm->total_compressed + 1);
+    if (!c->chunk) abort();
+    if (!read_range(r, start, cm->total_compressed, c->chunk, "column chunk", err)) return false;
+    c->chunk_len = (size_t)cm->total_compressed;
+    c->chunk_start = start;
+    c->pos = 0;
+    c->values_left = cm->num_values;
+    c->has_dict = false;
+    c->nlev = c->lev_pos = 0;
+    c->nval = c->val_pos = 0;
+    c->row = 0;
+    c->has_oi = false;
+    c->next_page = 0;
+    if (r->nranges != 1 || r->ranges[0].start != 0 || r->ranges[0].end != rg->num_rows) {
+        /* pages may be skipped: load the offset index */
+        if (cm->offset_index_offset >= 0 && cm->offset_index_length > 0) {
+            uint8_t *b = arena_alloc(&r->scan, (size_t)cm->offset_index_length);
+            if (!read_range(r, cm->offset_index_offset, cm->offset_index_length, b, "offset index", err)) return false;
+            thrift_reader tr;
+            thrift_reader_init(&tr, b, (size_t)cm->offset_index_length, (size_t)cm->offset_index_offset, "offset index",
+                               err);
+            if (!pq_offset_index_decode(&tr, &r->scan, &c->oi)) return false;
+            c->has_oi = true;
+        }
+    }
+    return true;
+}
+
+/* Reads the next data page (after any dictionary page) into the cursor. */
+static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *skipped, floe_err *err) {
+    *skipped = 0;
+    for (;;) {
+        if (c->pos >= c->chunk_len) return cfail(r, c, err, "the column chunk ends before its %lld values",
+                                                 (long long)c->cm->num_values);
+        /* page skipping by the offset index */
+        if (c->has_oi && skip_rows > 0) {
+            while (c->next_page < c->oi.npages) {
+                const pq_page_location *pl = &c->oi.pages[c->next_page];
+                int64_t rows = (c->next_page + 1 < c->oi.npages ? c->oi.pages[c->next_page + 1].first_row
+                                                                 : r->rg_rows) - pl->first_row;
+                int64_t at = pl->offset - c->chunk_start;
+                if (pl->first_row != c->row || at < 0 || (uint64_t)at != c->pos || rows <= 0 || rows > skip_rows) break;
+                int64_t next = c->next_page + 1 < c->oi.npages ? c->oi.pages[c->next_page + 1].offset - c->chunk_start
+                                                               : (int64_t)c->chunk_len;
+                if (next < at || (uint64_t)next > c->chunk_len) break;
+                c->pos = (size_t)next;
+                c->row += rows;
+                skip_rows -= rows;
+                *skipped += rows;
+                c->next_page++;
+                r->stats.pages_skipped++;
+            }
+            if (*skipped) return true;
+        }
+        char what[300];
+        snprintf(what, sizeof what, "%s: column '%s' page header", rname(r), c->elem->name);
+        thrift_reader tr;
+        thrift_reader_init(&tr, c->chunk + c->pos, c->chunk_len - c->pos, (size_t)c->chunk_start + c->pos, what, err);
+        pq_page_header h;
+        if (!pq_page_header_decode(&tr, &h)) return false;
+        size_t hl = thrift_reader_pos(&tr);
+        if ((size_t)h.compressed_size > c->chunk_len - c->pos - hl)
+            return cfail(r, c, err, "page of %d bytes runs past the column chunk (%zu bytes left)", h.compressed_size,
+                         c->chunk_len - c->pos - hl);
+        const uint8_t *data = c->chunk + c->pos + hl;
+        size_t dlen = (size_t)h.compressed_size;
+        size_t page_at = c->pos;
+        c->pos += hl + dlen;
+        if (h.uncompressed_size > (64 << 20) * 16)
+            return cfail(r, c, err, "page claims %d uncompressed bytes; expected at most 1 GiB", h.uncompressed_size);
+        if (h.type == PQ_PAGE_DICTIONARY) {
+            if (c->has_dict) return cfail(r, c, err, "a second dictionary page");
+            if (h.encoding != PQ_ENC_PLAIN && h.encoding != PQ_ENC_PLAIN_DICTIONARY)
+                return cfail(r, c, err, "dictionary page encoded %s; expected PLAIN", pq_encoding_name(h.encoding));
+            const uint8_t *p = data;
+            size_t plen = dlen;
+            if (c->cm->codec != PQ_CODEC_UNCOMPRESSED) {
+                buf_reset(&c->page);
+                buf_reserve(&c->page, (size_t)h.uncompressed_size + 1);
+                if (!pq_decompress(c->cm->codec, data, dlen, c->page.data, (size_t)h.uncompressed_size, err))
+                    return floe_err_wrap(err, "%s: column '%s' dictionary page at byte %lld", rname(r), c->elem->name,
+                                         (long long)(c->chunk_start + (int64_t)page_at));
+                p = (const uint8_t *)c->page.data;
+                plen = (size_t)h.uncompressed_size;
+            }
+            if (h.num_values < 0 || (uint64_t)h.num_values > plen * 8 + 8)
+                return cfail(r, c, err, "dictionary of %d values cannot fit in %zu bytes", h.num_values, plen);
+            if (!load_dict(r, c, p, plen, (uint32_t)h.num_values, err)) return false;
+            continue;
+        }
+        if (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DATA_V2) continue; /* index pages and unknown kinds */
+        /* a data page */
+        bool v2 = h.type == PQ_PAGE_DATA_V2;
+        uint32_t nlev = (uint32_t)h.num_values;
+        if ((int64_t)nlev > c->values_left)
+            return cfail(r, c, err, "page has %u values; only %lld remain in the column chunk", nlev,
+                         (long long)c->values_left);
+        c->values_left -= nlev;
+        size_t cap = c->lev_cap;
+        if (c->max_def) c->defs = grow_arr(c->defs, &cap, nlev ? nlev : 1, 1);
+        cap = c->lev_cap;
+        if (c->max_rep) c->reps = grow_arr(c->reps, &cap, nlev ? nlev : 1, 1);
+        c->lev_cap = (uint32_t)cap;
+        const uint8_t *p;
+        size_t plen;
+        const uint8_t *rep_p = NULL, *def_p = NULL;
+        size_t rep_len = 0, def_len = 0;
+        if (v2) {
+            size_t lv = (size_t)h.rep_length + (size_t)h.def_length;
+            if (lv > dlen) return cfail(r, c, err, "level lengths (%d + %d) exceed the page (%zu bytes)", h.rep_length,
+                                        h.def_length, dlen);
+            rep_p = data, rep_len = (size_t)h.rep_length;
+            def_p = data + rep_len, def_len = (size_t)h.def_length;
+            if (h.is_compressed && c->cm->codec != PQ_CODEC_UNCOMPRESSED) {
+                if ((size_t)h.uncompressed_size < lv) return cfail(r, c, err, "uncompressed size is smaller than the levels");
+                buf_reset(&c->page);
+                size_t un = (size_t)h.uncompressed_size - lv;
+                buf_reserve(&c->page, un + 1);
+                if (!pq_decompress(c->cm->codec, data + lv, dlen - lv, c->page.data, un, err))
+                    return floe_err_wrap(err, "%s: column '%s' page at byte %lld", rname(r), c->elem->name,
+                                         (long long)(c->chunk_start + (int64_t)page_at));
+                p = (const uint8_t *)c->page.data, plen = un;
+            } else {
+                p = data + lv, plen = dlen - lv;
+            }
+        } else {
+            if (c->cm->codec != PQ_CODEC_UNCOMPRESSED) {
+                buf_reset(&c->page);
+                buf_reserve(&c->page, (size_t)h.uncompressed_size + 1);
+                if (!pq_decompress(c->cm->codec, data, dlen, c->page.data, (size_t)h.uncompressed_size, err))
+                    return floe_err_wrap(err, "%s: column '%s' page at byte %lld", rname(r), c->elem->name,
+                                         (long long)(c->chunk_start + (int64_t)page_at));
+                p = (const uint8_t *)c->page.data, plen = (size_t)h.uncompressed_size;
+            } else {
+                p = data, plen = dlen;
+            }
+            /* v1 levels carry a 4-byte length prefix */
+            if (c->max_rep) {
+                if (h.rep_encoding != PQ_ENC_RLE) return cfail(r, c, err, "repetition levels encoded %s; expected RLE", pq_encoding_name(h.rep_encoding));
+                uint32_t l;
+                if (plen < 4) return cfail(r, c, err, "page too short for its repetition levels");
+                memcpy(&l, p, 4);
+                if (l > plen - 4) return cfail(r, c, err, "repetition levels of %u bytes exceed the page", l);
+                rep_p = p + 4, rep_len = l;
+                p += 4 + l, plen -= 4 + (size_t)l;
+            }
+            if (c->max_def) {
+                if (h.def_encoding != PQ_ENC_RLE) return cfail(r, c, err, "definition levels encoded %s; expected RLE", pq_encoding_name(h.def_encoding));
+                uint32_t l;
+                if (plen < 4) return cfail(r, c, err, "page too short for its definition levels");
+                memcpy(&l, p, 4);
+                if (l > plen - 4) return cfail(r, c, err, "definition levels of %u bytes exceed the page", l);
+                def_p = p + 4, def_len = l;
+                p += 4 + l, plen -= 4 + (size_t)l;
+            }
+        }
+        if (c->max_rep && !pq_rle_decode_u8(rep_p, rep_len, pq_bit_width((uint64_t)c->max_rep), c->reps, nlev, err))
+            return floe_err_wrap(err, "%s: column '%s' repetition levels", rname(r), c->elem->name);
+        uint32_t nval = nlev;
+        if (c->max_def) {
+            if (!pq_rle_decode_u8(def_p, def_len, pq_bit_width((uint64_t)c->max_def), c->defs, nlev, err))
+                return floe_err_wrap(err, "%s: column '%s' definition levels", rname(r), c->elem->name);
+            nval = 0;
+            uint8_t md = (uint8_t)c->max_def, bad = 0;
+            for (uint32_t i = 0; i < nlev; i++) {
+                nval += c->defs[i] == md;
+                bad |= c->defs[i] > md;
+            }
+            if (bad) return cfail(r, c, err, "a definition level exceeds the maximum %d", c->max_def);
+        }
+        if (c->max_rep) {
+            uint8_t mr = (uint8_t)c->max_rep, bad = 0;
+            for (uint32_t i = 0; i < nlev; i++) bad |= c->reps[i] > mr;
+            if (bad || (nlev && c->reps[0] != 0))
+                return cfail(r, c, err, "repetition levels exceed %d or the page starts inside a row", c->max_rep);
+        }
+        if (!decode_values(r, c, h.encoding, p, plen, nval, err)) return false;
+        c->nlev = nlev;
+        c->lev_pos = 0;
+        c->next_page++;
+        r->stats.pages++;
+        return true;
+    }
+}
+
+/* ---- rows into vectors ---- */
+
+static bool ensure_levels(pq_reader_t *r, cursor *c, floe_err *err) {
+    if (c->lev_pos < c->nlev) return true;
+    int64_t skipped;
+    return next_page(r, c, 0, &skipped, err);
+}
+
+static void set_valid_range(fmt_vec_t *v, uint32_t from, uint32_t n) {
+    if (!v->validity) return;
+    for (uint32_t i = from; i < from + n; i++) fmt_bit_set(v->validity, i, true);
+}
+
+/* Appends the cursor's next non-null value to v (slow path: nested). */
+static void append_value(cursor *c, fmt_vec_t *v) {
+    uint32_t k = c->val_pos++;
+    if (c->elem->type == PQ_BYTE_ARRAY && c->conv == CV_BYTES) {
+        if (c->page_is_dict) {
+            uint32_t n;
+            const uint8_t *p = fmt_vec_bytes(&c->dict, c->idx[k], &n);
+            fmt_vec_append_bytes(v, p, n);
+        } else {
+            fmt_vec_append_bytes(v, c->bytes_p + c->offs[k], c->offs[k + 1] - c->offs[k]);
+        }
+        return;
+    }
+    fmt_vec_reserve(v, 1);
+    uint8_t *dst = (uint8_t *)v->values + (size_t)v->len * (size_t)c->vwidth;
+    if (c->page_is_dict) {
+        memcpy(dst, (const uint8_t *)c->dict.values + (size_t)c->idx[k] * (size_t)c->vwidth, (size_t)c->vwidth);
+    } else if (c->elem->type == PQ_BYTE_ARRAY) { /* decimal in byte arrays */
+        uint32_t l = c->offs[k + 1] - c->offs[k];
+        const uint8_t *b = c->bytes_p + c->offs[k];
+        __int128 x = (l && (b[0] & 0x80)) ? -1 : 0;
+        for (uint32_t i = 0; i < l && i < 16; i++) x = (__int128)(((unsigned __int128)x << 8) | b[i]);
+        if (c->vwidth == 4) {
+            int32_t y = (int32_t)x;
+            memcpy(dst, &y, 4);
+        } else if (c->vwidth == 8) {
+            int64_t y = (int64_t)x;
+            memcpy(dst, &y, 8);
+        } else {
+            memcpy(dst, &x, 16);
+        }
+    } else {
+        convert(c, c->vals + (size_t)k * (size_t)c->pwidth, dst, 1);
+    }
+    if (v->validity) fmt_bit_set(v->validity, v->len, true);
+    v->len++;
+}
+
+/* Flat column: n rows into v. */
+static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_err *err) {
+    bool bytes = c->elem->type == PQ_BYTE_ARRAY && c->conv == CV_BYTES;
+    while (n > 0) {
+        if (!ensure_levels(r, c, err)) return false;
+        uint32_t k = c->nlev - c->lev_pos;
+        if (k > n) k = n;
+        const uint8_t *defs = c->max_def ? c->defs + c->lev_pos : NULL;
+        uint8_t md = (uint8_t)c->max_def;
+        uint32_t nn = k;
+        if (defs) {
+            nn = 0;
+            for (uint32_t i = 0; i < k; i++) nn += defs[i] == md;
+        }
+        uint32_t base = v->len;
+        fmt_vec_reserve(v, k);
+        if (bytes && c->page_is_dict && (v->dict == &c->dict || (v->len == 0 && !v->dict))) {
+            /* keep dictionary form: indices into the chunk's dictionary */
+            if (v->idx_cap < v->len + k) {
+                uint32_t ncap = v->idx_cap ? v->idx_cap : 1024;
+                while (ncap < v->len + k) ncap *= 2;
+                v->values = realloc(v->values, (size_t)ncap * 4);
+                if (!v->values) abort();
+                v->idx_cap = ncap;
+            }
+            v->dict = &c->dict;
+            uint32_t *dst = (uint32_t *)v->values + base;
+            if (!defs || nn == k) {
+                memcpy(dst, c->idx + c->val_pos, (size_t)k * 4);
+                c->val_pos += k;
+            } else {
+                for (uint32_t i = 0; i < k; i++) dst[i] = defs[i] == md ? c->idx[c->val_pos++] : 0;
+            }
+            /* offsets stay as they are; fill them flat so a consumer that
+             * ignores dict sees empty strings, never garbage */
+            for (uint32_t i = 0; i < k; i++) v->offsets[base + i + 1] = v->offsets[base];
+        } else if (bytes) {
+            if (v->dict) {
+                /* the chunk left dictionary encoding mid-batch: materialize */
+                fmt_vec_t *d = v->dict;
+                uint32_t *ix = (uint32_t *)v->values;
+                v->dict = NULL;
+                uint32_t len = v->len;
+                v->len = 0;
+                v->bytes_len = 0;
+                v->offsets[0] = 0;
+                for (uint32_t i = 0; i < len; i++) {
+                    uint32_t l;
+                    const uint8_t *p = fmt_vec_valid(v, i) ? fmt_vec_bytes(d, ix[i], &l) : (l = 0, NULL);
+                    fmt_vec_reserve_bytes(v, l);
+                    if (l) memcpy(v->bytes + v->bytes_len, p, l);
+                    v->bytes_len += l;
+                    v->offsets[i + 1] = v->bytes_len;
+                }
+                v->len = len;
+                base = len;
+            }
+            for (uint32_t i = 0; i < k; i++) {
+                if (defs && defs[i] != md) {
+                    v->offsets[base + i + 1] = v->bytes_len;
+                    continue;
+                }
+                uint32_t l;
+                const uint8_t *p;
+                if (c->page_is_dict) {
+                    p = fmt_vec_bytes(&c->dict, c->idx[c->val_pos++], &l);
+                } else {
+                    uint32_t j = c->val_pos++;
+                    p = c->bytes_p + c->offs[j];
+                    l = c->offs[j + 1] - c->offs[j];
+                }
+                fmt_vec_reserve_bytes(v, l);
+                memcpy(v->bytes + v->bytes_len, p, l);
+                v->bytes_len += l;
+                v->offsets[base + i + 1] = v->bytes_len;
+            }
+        } else {
+            uint8_t *dst = (uint8_t *)v->values + (size_t)base * (size_t)c->vwidth;
+            size_t vw = (size_t)c->vwidth;
+            if (c->page_is_dict) {
+                const uint8_t *dv = c->dict.values;
+                for (uint32_t i = 0; i < k; i++) {
+                    if (defs && defs[i] != md) {
+                        memset(dst + i * vw, 0, vw);
+                        continue;
+                    }
+                    uint32_t x = c->idx[c->val_pos++];
+                    if (vw == 8)
+                        memcpy(dst + i * 8, dv + (size_t)x * 8, 8);
+                    else
+                        memcpy(dst + i * vw, dv + (size_t)x * vw, vw);
+                }
+            } else if (!defs || nn == k) {
+                convert(c, c->vals + (size_t)c->val_pos * (size_t)c->pwidth, dst, k);
+                c->val_pos += k;
+            } else {
+                for (uint32_t i = 0; i < k; i++) {
+                    if (defs[i] != md) {
+                        memset(dst + i * vw, 0, vw);
+                        continue;
+                    }
+                    convert(c, c->vals + (size_t)c->val_pos * (size_t)c->pwidth, dst + i * vw, 1);
+                    c->val_pos++;
+                }
+            }
+        }
+        if (defs && nn < k) {
+            fmt_vec_ensure_validity(v);
+            for (uint32_t i = 0; i < k; i++) fmt_bit_set(v->validity, base + i, defs[i] == md);
+            v->null_count += k - nn;
+        } else {
+            set_valid_range(v, base, k);
+        }
+        v->len = base + k;
+        c->lev_pos += k;
+        c->row += k;
+        n -= k;
+    }
+    return true;
+}
+
+/* Skips n rows of a flat column. */
+static bool flat_skip(pq_reader_t *r, cursor *c, int64_t n, floe_err *err) {
+    while (n > 0) {
+        if (c->lev_pos == c->nlev) {
+            int64_t skipped;
+            if (!next_page(r, c, n, &skipped, err)) return false;
+            n -= skipped;
+            continue;
+        }
+        uint32_t k = c->nlev - c->lev_pos;
+        if (k > n) k = (uint32_t)n;
+        uint32_t nn = k;
+        if (c->max_def) {
+            nn = 0;
+            for (uint32_t i = 0; i < k; i++) nn += c->defs[c->lev_pos + i] == c->max_def;
+        }
+        c->val_pos += nn;
+        c->lev_pos += k;
+        c->row += k;
+        n -= k;
+    }
+    return true;
+}
+
+static void push_struct(fmt_vec_t *v, bool valid) {
+    fmt_vec_reserve(v, 1);
+    if (!valid) {
+        fmt_vec_ensure_validity(v);
+        v->null_count++;
+    }
+    if (v->validity) fmt_bit_set(v->validity, v->len, valid);
+    v->len++;
+}
+
+/* A null at node d: one null slot in each vector this leaf owns below it,
+ * down to the first list or map. */
+static void null_from(cursor *c, fmt_vec_t **vecs, int d) {
+    for (int e = d; e < c->depth; e++) {
+        const fmt_field_t *f = c->path[e];
+        if (c->node[e].owner) {
+            if (f->type == FMT_STRUCT)
+                push_struct(vecs[e], false);
+            else
+                fmt_vec_append_null(vecs[e]);
+        }
+        if (f->type == FMT_LIST || f->type == FMT_MAP) break;
+    }
+}
+
+static bool fill(pq_reader_t *r, cursor *c, fmt_vec_t **vecs, int d, floe_err *err) {
+    if (!ensure_levels(r, c, err)) return false;
+    int16_t def = c->max_def ? c->defs[c->lev_pos] : 0;
+    const fmt_field_t *f = c->path[d];
+    if (!f->required && def < c->node[d].def) {
+        null_from(c, vecs, d);
+        c->lev_pos++;
+        return true;
+    }
+    switch (f->type) {
+    case FMT_STRUCT:
+        if (c->node[d].owner) push_struct(vecs[d], true);
+        return fill(r, c, vecs, d + 1, err);
+    case FMT_LIST:
+    case FMT_MAP:
+        if (def < c->node[d].def + 1) { /* present but empty */
+            c->lev_pos++;
+            if (c->node[d].owner) fmt_vec_close_list(vecs[d]);
+            return true;
+        }
+        for (;;) {
+            if (!fill(r, c, vecs, d + 1, err)) return false;
+            if (c->lev_pos == c->nlev && c->values_left == 0) break;
+            if (!ensure_levels(r, c, err)) return false;
+            if (c->reps[c->lev_pos] != c->node[d].rep) break;
+        }
+        if (c->node[d].owner) fmt_vec_close_list(vecs[d]);
+        return true;
+    default:
+        if (def == c->max_def) {
+            if (c->val_pos >= c->nval) return cfail(r, c, err, "more defined levels than values");
+            append_value(c, vecs[d]);
+        } else {
+            return cfail(r, c, err, "definition level %d below a required leaf (maximum %d)", def, c->max_def);
+        }
+        c->lev_pos++;
+        return true;
+    }
+}
+
+static bool nested_read(pq_reader_t *r, cursor *c, fmt_vec_t *top, uint32_t n, bool skip, floe_err *err) {
+    fmt_vec_t *vecs[MAX_DEPTH];
+    fmt_vec_t scratch[MAX_DEPTH];
+    if (skip) {
+        /* decode into throwaway vectors */
+        memset(scratch, 0, sizeof scratch);
+        fmt_vec_init(&scratch[0], c->path[0]);
+        top = &scratch[0];
+    }
+    vecs[0] = top;
+    for (int d = 0; d + 1 < c->depth; d++) vecs[d + 1] = &vecs[d]->children[c->child[d]];
+    bool ok = true;
+    for (uint32_t i = 0; i < n && ok; i++) {
+        ok = fill(r, c, vecs, 0, err);
+        c->row++;
+        if (ok && !(c->lev_pos == c->nlev && c->values_left == 0)) {
+            ok = ensure_levels(r, c, err);
+            if (ok && c->reps[c->lev_pos] != 0) ok = cfail(r, c, err, "a row does not end where the next begins");
+        }
+    }
+    if (skip) fmt_vec_free(&scratch[0]);
+    return ok;
+}
+
+static bool cursor_rows(pq_reader_t *r, cursor *c, fmt_vec_t *top, uint32_t n, floe_err *err) {
+    if (c->depth == 1) return flat_read(r, c, top, n, err);
+    return nested_read(r, c, top, n, false, err);
+}
+
+static bool cursor_skip(pq_reader_t *r, cursor *c, int64_t n, floe_err *err) {
+    if (c->depth == 1) return flat_skip(r, c, n, err);
+    while (n > 0) {
+        uint32_t k = n > 4096 ? 4096 : (uint32_t)n;
+        if (!nested_read(r, c, NULL, k, true, err)) return false;
+        n -= k;
+    }
+    return true;
+}
+
+static bool start_row_group(pq_reader_t *r, floe_err *err) {
+    while (r->rg < r->meta.nrow_groups) {
+        const pq_row_group *rg = &r->meta.row_groups[r->rg++];
+        r->stats.row_groups++;
+        if (rg->num_rows == 0) continue;
+        if (!rg_may_match(r, rg)) {
+            r->stats.row_groups_skipped++;
+            continue;
+        }
+        r->rg_rows = rg->num_rows;
+        r->rg_row = 0;
+        if (!select_ranges(r, rg, err)) return false;
+        if (r->nranges == 0) {
+            r->stats.row_groups_skipped++;
+            continue;
+        }
+        for (uint32_t i = 0; i < r->ncurs; i++)
+            if (!cursor_load(r, &r->curs[i], rg, err)) return false;
+        r->in_rg = true;
+        return true;
+    }
+    return true;
+}
+
+bool pq_reader_next(pq_reader_t *r, fmt_batch_t **out, floe_err *err) {
+    floe_err_clear(err);
+    *out = &r->batch;
+    r->batch.nrows = 0;
+    if (!r->scanning) return floe_err_set(err, FLOE_EINVAL, "%s: pq_reader_next before pq_reader_scan", rname(r));
+    for (;;) {
+        if (!r->in_rg) {
+            if (!start_row_group(r, err)) return false;
+            if (!r->in_rg) return false; /* the end */
+        }
+        if (r->range_i >= r->nranges) {
+            r->in_rg = false;
+            continue;
+        }
+        row_range rr = r->ranges[r->range_i];
+        if (r->rg_row < rr.start) {
+            for (uint32_t i = 0; i < r->ncurs; i++)
+                if (!cursor_skip(r, &r->curs[i], rr.start - r->rg_row, err)) return false;
+            r->rg_row = rr.start;
+        }
+        int64_t left = rr.end - r->rg_row;
+        if (left <= 0) {
+            r->range_i++;
+            continue;
+        }
+        uint32_t n = left < r->opts.batch_rows ? (uint32_t)left : r->opts.batch_rows;
+        fmt_batch_reset(&r->batch);
+        for (uint32_t i = 0; i < r->nouts; i++) {
+            out_col *oc = &r->outs[i];
+            fmt_vec_t *v = &r->batch.cols[i];
+            if (oc->top < 0) {
+                for (uint32_t k = 0; k < n; k++) fmt_vec_append_null(v);
+                continue;
+            }
+            for (uint32_t k = 0; k < oc->ncur; k++)
+                if (!cursor_rows(r, &r->curs[oc->first + k], v, n, err)) return false;
+        }
+        r->rg_row += n;
+        if (r->rg_row >= rr.end) r->range_i++;
+        r->batch.nrows = n;
+        return true;
+    }
+}
