@@ -1657,7 +1657,7 @@ static bool nested_read(pq_reader_t *r, cursor *c, fmt_vec_t *top, uint32_t n, b
         c->row++;
         if (ok && !(c->lev_pos == c->nlev && c->values_left == 0)) {
             ok = ensure_levels(r, c, err);
-            if (ok && c->reps[c->lev_pos] != 0) ok = cfail(r, c, err, "a row does not end where the next begins");
+            if (ok && c->max_rep && c->reps[c->lev_pos] != 0) ok = cfail(r, c, err, "a row does not end where the next begins");
         }
     }
     if (skip) fmt_vec_free(&scratch[0]);

@@ -1130,13 +1130,14 @@ static uint64_t rg_estimate(const pq_writer_t *w) {
 }
 
 /* Checks a batch against the schema: lengths, and no nulls where required. */
-static bool check_vec(const fmt_vec_t *v, const fmt_field_t *f, uint32_t len, const char *path, floe_err *err) {
+static bool check_vec(const fmt_vec_t *v, const fmt_field_t *f, uint32_t len, const char *path, const fmt_vec_t *parent,
+                      floe_err *err) {
     if (v->len != len)
         return floe_err_set(err, FLOE_EINVAL, "parquet writer: column '%s' has %u values; expected %u", path, v->len,
                             len);
     if (f->required && v->validity)
         for (uint32_t i = 0; i < len; i++)
-            if (!fmt_vec_valid(v, i))
+            if (!fmt_vec_valid(v, i) && (!parent || fmt_vec_valid(parent, i)))
                 return floe_err_set(err, FLOE_EINVAL,
                                     "parquet writer: column '%s' is required (not null) but value %u is null", path, i);
     if (f->type == FMT_STRUCT) {
@@ -1144,13 +1145,13 @@ static bool check_vec(const fmt_vec_t *v, const fmt_field_t *f, uint32_t len, co
             return floe_err_set(err, FLOE_EINVAL, "parquet writer: struct '%s' has %u children; expected %d", path,
                                 v->nchildren, f->nchildren);
         for (int32_t i = 0; i < f->nchildren; i++)
-            if (!check_vec(&v->children[i], &f->children[i], len, f->children[i].name, err)) return false;
+            if (!check_vec(&v->children[i], &f->children[i], len, f->children[i].name, v, err)) return false;
     } else if (f->type == FMT_LIST || f->type == FMT_MAP) {
         if (!v->offsets || v->nchildren < (uint32_t)f->nchildren)
             return floe_err_set(err, FLOE_EINVAL, "parquet writer: list or map '%s' lacks offsets or children", path);
         uint32_t n = v->offsets[len];
         for (int32_t i = 0; i < f->nchildren; i++)
-            if (!check_vec(&v->children[i], &f->children[i], n, f->children[i].name, err)) return false;
+            if (!check_vec(&v->children[i], &f->children[i], n, f->children[i].name, NULL, err)) return false;
     }
     return true;
 }
@@ -1161,7 +1162,8 @@ bool pq_writer_write(pq_writer_t *w, const fmt_batch_t *b, floe_err *err) {
         return floe_err_set(err, FLOE_EINVAL, "parquet writer: batch has %u columns; the schema has %d", b->ncols,
                             w->schema->root.nchildren);
     for (uint32_t i = 0; i < b->ncols; i++)
-        if (!check_vec(&b->cols[i], &w->schema->root.children[i], b->nrows, w->schema->root.children[i].name, err))
+        if (!check_vec(&b->cols[i], &w->schema->root.children[i], b->nrows, w->schema->root.children[i].name, NULL,
+                       err))
             return false;
     uint32_t row = 0;
     while (row < b->nrows) {
