@@ -37,7 +37,7 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/asan/%.o)
 FUZZ_LIB  := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps test unit e2e fuzz-short fuzz bench run fmt clean asan
+.PHONY: all deps test unit e2e fuzz-short fuzz bench bench-parquet run fmt clean asan
 # Keep object files that pattern rules build on the way to a binary.
 .SECONDARY:
 
@@ -76,7 +76,7 @@ $(BUILD)/fuzz/%.o: %.c
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(BASEFLAGS) $(WARN) -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(BASEFLAGS) $(WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 unit: $(BUILD)/asan/unit-tests
 	$(BUILD)/asan/unit-tests --jobs 2
@@ -96,8 +96,18 @@ test: deps
 	$(MAKE) fuzz-short
 	$(MAKE) e2e
 
-bench: deps $(BUILD)/floe
+REL_LIB   := $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
+
+$(BUILD)/bench/pqbench: bench/parquet/pqbench.c $(REL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+bench: deps $(BUILD)/floe $(BUILD)/bench/pqbench
 	BUILD=$(BUILD) bench/s3/run.sh
+	BUILD=$(BUILD) bench/parquet/run.sh
+
+bench-parquet: deps $(BUILD)/floe $(BUILD)/bench/pqbench
+	BUILD=$(BUILD) bench/parquet/run.sh
 
 run: deps $(BUILD)/floe
 	$(BUILD)/floe serve --data ./data
