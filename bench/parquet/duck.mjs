@@ -16,8 +16,8 @@ const now = () => Number(process.hrtime.bigint()) / 1e9;
 if (mode === 'write') {
   const n = Number(a3), threads = Number(a4);
   await con.run(`SET threads = ${threads}`);
-  await con.run(`CREATE TABLE t AS SELECT i AS id, 'S' || (i * 7919 % 50) AS symbol, 100 + (i % 1000) / 100 AS price,
-     (i % 97) + 0.5 AS qty, make_timestamptz(1767225600000000 + i * 1000) AS ts, i % 3 = 0 AS side,
+  await con.run(`CREATE TABLE t AS SELECT i AS id, 'S' || (i * 7919 % 50) AS symbol, (100 + (i % 1000) / 100)::DOUBLE AS price,
+     ((i % 97) + 0.5)::DOUBLE AS qty, make_timestamptz(1767225600000000 + i * 1000) AS ts, i % 3 = 0 AS side,
      CASE WHEN i % 10 = 0 THEN 'note ' || (i % 1000) END AS note FROM range(${n}) r(i)`);
   const t0 = now();
   await con.run(`COPY t TO '${file}' (FORMAT parquet, COMPRESSION zstd)`);

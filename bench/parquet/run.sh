@@ -18,20 +18,21 @@ best() { # best seconds over REPS runs of a command printing JSON
     for _ in $(seq "$REPS"); do
         out=$("$@")
         s=$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["seconds"])' "$out")
-        if [ -z "$b" ] || python3 -c "import sys;sys.exit(0 if $s < $b else 1)"; then b=$s; last=$out; fi
+        if [ -z "$b" ] || python3 -c "import sys;sys.exit(0 if $s < $b else 1)"; then b=$s; echo "$out" >"$work/last.json"; fi
     done
     echo "$b"
 }
 field() { python3 -c 'import json,sys;print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+last() { cat "$work/last.json"; }
 
 echo "bench/parquet: $ROWS rows, best of $REPS" >&2
-fw=$(best "$PQ" write "$work/floe.parquet" "$ROWS"); fbytes=$(field "$last" bytes)
+fw=$(best "$PQ" write "$work/floe.parquet" "$ROWS"); fbytes=$(field "$(last)" bytes)
 d1=$(best node bench/parquet/duck.mjs write "$work/duck1.parquet" "$ROWS" 1)
-d2=$(best node bench/parquet/duck.mjs write "$work/duck.parquet" "$ROWS" 2); dbytes=$(field "$last" bytes)
-fr_f=$(best "$PQ" read "$work/floe.parquet"); agg_f=$last
-fr_d=$(best "$PQ" read "$work/duck.parquet"); agg_fd=$last
-dr_d=$(best node bench/parquet/duck.mjs read "$work/duck.parquet" 2); agg_d=$last
-dr_f=$(best node bench/parquet/duck.mjs read "$work/floe.parquet" 2); agg_df=$last
+d2=$(best node bench/parquet/duck.mjs write "$work/duck.parquet" "$ROWS" 2); dbytes=$(field "$(last)" bytes)
+fr_f=$(best "$PQ" read "$work/floe.parquet"); agg_f=$(last)
+fr_d=$(best "$PQ" read "$work/duck.parquet"); agg_fd=$(last)
+dr_d=$(best node bench/parquet/duck.mjs read "$work/duck.parquet" 2); agg_d=$(last)
+dr_f=$(best node bench/parquet/duck.mjs read "$work/floe.parquet" 2); agg_df=$(last)
 dr1_d=$(best node bench/parquet/duck.mjs read "$work/duck.parquet" 1)
 
 # the same rows on both sides: aggregates must agree
@@ -55,7 +56,7 @@ print(f"| measure ({n:,} rows) | Floe | DuckDB 1.5 | ratio | target |")
 print("|---|---|---|---|---|")
 print(f"| write, zstd, vs DuckDB threads=1 | {r(fw):.2f} M rows/s | {r(d1):.2f} M rows/s | {d1/fw:.2f}x | >= 1.0x |")
 print(f"| write, zstd, vs DuckDB threads=2 | {r(fw):.2f} M rows/s | {r(d2):.2f} M rows/s | {d2/fw:.2f}x | >= 1.0x |")
-print(f"| file size | {fb/1e6:.1f} MB | {db/1e6:.1f} MB | {fb/db:.2f}x | <= 1.1x |")
+print(f"| file size | {fb/1e6:.2f} MB | {db/1e6:.2f} MB | {fb/db:.2f}x | <= 1.1x |")
 print(f"| full decode, DuckDB's file (Floe 1 thread, DuckDB threads=2) | {r(frd):.1f} M rows/s | {r(drd):.1f} M rows/s | {drd/frd:.2f}x | >= 1.0x |")
 print(f"| full decode, DuckDB's file (DuckDB threads=1) | {r(frd):.1f} M rows/s | {r(dr1):.1f} M rows/s | {dr1/frd:.2f}x | |")
 print(f"| full decode, Floe's file | {r(frf):.1f} M rows/s | {r(drf):.1f} M rows/s | {drf/frf:.2f}x | |")
