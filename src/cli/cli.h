@@ -8,5 +8,6 @@
 #define FLOE_VERSION "0.1.0"
 
 int cli_serve(int argc, char **argv);
+int cli_avro(int argc, char **argv);
 
 #endif
