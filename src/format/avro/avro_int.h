@@ -50,6 +50,11 @@ void avro_write_long(buf_t *b, int64_t v);
 bool avro_encode(buf_t *b, const avro_type_t *t, const avro_value_t *v, arena_t *tmp, buf_t *path, int depth,
                  floe_err *err);
 
+/* The branch of union u a bare value (not an avro_union) goes in: the first
+ * of its kind (and name, for named types); NULL goes in the null branch.
+ * -1 when none fits. */
+int avro_branch_for(const avro_type_t *u, const avro_value_t *v);
+
 /* The name a union branch takes in the JSON encoding: the full name of a
  * named type, else the kind ("int", "array"). */
 const char *avro_branch_name(const avro_type_t *t);

@@ -294,6 +294,12 @@ static bool branch_fits(const avro_type_t *b, const avro_value_t *v) {
     return true;
 }
 
+int avro_branch_for(const avro_type_t *u, const avro_value_t *v) {
+    for (size_t i = 0; i < u->nbranches; i++)
+        if (v ? branch_fits(u->branches[i], v) : u->branches[i]->kind == AVRO_NULL) return (int)i;
+    return -1;
+}
+
 static const char *value_kind_name(const avro_value_t *v) {
     if (v->type && v->type->fullname) return v->type->fullname;
     return avro_kind_name(v->kind);
@@ -310,8 +316,7 @@ static bool encode_union(buf_t *b, const avro_type_t *t, const avro_value_t *v, 
         branch = v->u.branch;
         inner = v->u.value;
     } else {
-        for (size_t i = 0; i < t->nbranches && branch < 0; i++)
-            if (v ? branch_fits(t->branches[i], v) : t->branches[i]->kind == AVRO_NULL) branch = (int64_t)i;
+        branch = avro_branch_for(t, v);
         if (branch < 0) {
             buf_t want = BUF_INIT;
             for (size_t i = 0; i < t->nbranches; i++)

@@ -42,7 +42,12 @@ const char *avro_kind_name(avro_kind k) {
     return "unknown";
 }
 
-static const char *where(parse_ctx *c) { return c->path.len ? c->path.data : "(top)"; }
+/* The path for a message; a very deep one keeps its last 160 characters. */
+static const char *where(parse_ctx *c) {
+    if (!c->path.len) return "(top)";
+    if (c->path.len <= 160) return c->path.data;
+    return c->path.data + c->path.len - 160;
+}
 
 static const char *json_kind(json_t *j) {
     switch (json_typeof(j)) {
@@ -64,7 +69,8 @@ __attribute__((format(printf, 2, 3))) static avro_type_t *fail(parse_ctx *c, con
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    floe_err_set(c->err, FLOE_EINVAL, "%s: schema at %s: %s", c->what, where(c), msg);
+    floe_err_set(c->err, FLOE_EINVAL, "%s: schema at %s%s: %s", c->what, c->path.len > 160 ? "..." : "", where(c),
+                 msg);
     return NULL;
 }
 
@@ -497,8 +503,13 @@ fail:
 }
 
 avro_schema_t *avro_schema_parse(const char *text, size_t len, const char *what, floe_err *err) {
-    json_t *j = json_parse(text, len, what ? what : "schema", err);
-    if (!j) return NULL;
+    json_error_t je;
+    json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        floe_err_set(err, FLOE_EINVAL, "%s: invalid JSON at line %d column %d: %s", what ? what : "schema", je.line,
+                     je.column, je.text);
+        return NULL;
+    }
     avro_schema_t *s = avro_schema_from_json(j, what, err);
     json_decref(j);
     return s;

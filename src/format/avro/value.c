@@ -301,6 +301,17 @@ static void to_json(const avro_value_t *v, const avro_type_t *t, buf_t *out, int
         buf_puts(out, "null");
         return;
     }
+    if (t && t->kind == AVRO_UNION && v->kind != AVRO_UNION) {
+        /* a bare value built for a union field: print it as the writer
+         * would store it */
+        int b = avro_branch_for(t, v);
+        if (b >= 0) {
+            avro_value_t wrapped = {.kind = AVRO_UNION, .type = t, .u = {.branch = b, .value = (avro_value_t *)v}};
+            union_to_json(&wrapped, t, out, depth);
+            return;
+        }
+        t = NULL;
+    }
     switch (v->kind) {
     case AVRO_NULL: buf_puts(out, "null"); break;
     case AVRO_BOOLEAN: buf_puts(out, v->b ? "true" : "false"); break;

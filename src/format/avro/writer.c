@@ -89,7 +89,7 @@ void avro_writer_free(avro_writer_t *w) {
 }
 
 bool avro_writer_meta(avro_writer_t *w, const char *key, const void *value, size_t len, floe_err *err) {
-    if (w->header_done || w->finished)
+    if (w->header_done || w->finished || w->total > 0)
         return floe_err_set(err, FLOE_EINVAL, "avro writer: metadata \"%s\" comes too late; set it before appending",
                             key);
     if (!strncmp(key, "avro.", 5))
