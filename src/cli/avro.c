@@ -192,7 +192,7 @@ static bool write_records(avro_writer_t *wr, const avro_type_t *root, const char
         snprintf(what, sizeof what, "%s line %zu", in, lineno);
         if (strspn(p, " \t\r") < n) {
             json_error_t je;
-            json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+            json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
             if (!j) {
                 floe_err_set(err, FLOE_EINVAL, "%s: invalid JSON at column %d: %s", what, je.column, je.text);
                 goto fail;
