@@ -16,17 +16,11 @@
 #include "base/json.h"
 #include "format/avro/avro_int.h"
 
-typedef struct named_entry {
-    const char *fullname;
-    avro_type_t *type;
-    struct named_entry *next;
-} named_entry;
-
 typedef struct parse_ctx {
     arena_t *a;
     const char *what;
-    buf_t path; /* where we are inside the schema */
-    named_entry *named;
+    buf_t path;          /* where we are inside the schema */
+    json_t *names;       /* full name -> index in nodes of its definition */
     avro_type_t **nodes; /* every node made, for the passes after parsing */
     size_t nnodes, cap;
     floe_err *err;
@@ -69,8 +63,7 @@ __attribute__((format(printf, 2, 3))) static avro_type_t *fail(parse_ctx *c, con
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    floe_err_set(c->err, FLOE_EINVAL, "%s: schema at %s%s: %s", c->what, c->path.len > 160 ? "..." : "", where(c),
-                 msg);
+    floe_err_set(c->err, FLOE_EINVAL, "%s: schema at %s%s: %s", c->what, c->path.len > 160 ? "..." : "", where(c), msg);
     return NULL;
 }
 
@@ -123,9 +116,16 @@ static bool valid_full_name(const char *s) {
 }
 
 static avro_type_t *lookup_named(parse_ctx *c, const char *fullname) {
-    for (named_entry *e = c->named; e; e = e->next)
-        if (!strcmp(e->fullname, fullname)) return e->type;
-    return NULL;
+    json_t *idx = json_object_get(c->names, fullname);
+    return idx ? c->nodes[json_integer_value(idx)] : NULL;
+}
+
+/* Adds key to the set; false when it was there already. Hash-based, so a
+ * schema with many fields, symbols or branches costs linear time. */
+static bool set_add(json_t *set, const char *key) {
+    if (json_object_get(set, key)) return false;
+    json_object_set_new(set, key, json_null());
+    return true;
 }
 
 static avro_type_t *new_type(parse_ctx *c, avro_kind k, json_t *j) {
@@ -212,11 +212,8 @@ static bool define_named(parse_ctx *c, avro_type_t *t, json_t *obj, const char *
              t->fullname);
         return false;
     }
-    named_entry *e = arena_alloc(c->a, sizeof *e);
-    e->fullname = t->fullname;
-    e->type = t;
-    e->next = c->named;
-    c->named = e;
+    /* t is the node made last: define_named runs right after new_type */
+    json_object_set_new(c->names, t->fullname, json_integer((json_int_t)(c->nnodes - 1)));
     return opt_string(c, obj, "doc", &t->doc);
 }
 
@@ -234,6 +231,8 @@ static avro_type_t *resolve_name(parse_ctx *c, json_t *j, const char *name, cons
     return t;
 }
 
+static bool parse_fields(parse_ctx *c, avro_type_t *t, json_t *fields, json_t *seen, int depth);
+
 static avro_type_t *parse_record(parse_ctx *c, json_t *obj, const char *ns, int depth) {
     avro_type_t *t = new_type(c, AVRO_RECORD, obj);
     if (!define_named(c, t, obj, ns)) return NULL;
@@ -243,6 +242,13 @@ static avro_type_t *parse_record(parse_ctx *c, json_t *obj, const char *ns, int 
                     fields ? json_kind(fields) : "nothing");
     t->nfields = json_array_size(fields);
     t->fields = arena_zalloc(c->a, (t->nfields ? t->nfields : 1) * sizeof *t->fields);
+    json_t *seen = json_object();
+    bool ok = parse_fields(c, t, fields, seen, depth);
+    json_decref(seen);
+    return ok ? t : NULL;
+}
+
+static bool parse_fields(parse_ctx *c, avro_type_t *t, json_t *fields, json_t *seen, int depth) {
     for (size_t i = 0; i < t->nfields; i++) {
         json_t *jf = json_array_get(fields, i);
         size_t old = path_push(c, ".fields[%zu]", i);
@@ -253,21 +259,19 @@ static avro_type_t *parse_record(parse_ctx *c, json_t *obj, const char *ns, int 
         if (!json_is_string(jn) || !valid_simple_name(json_string_value(jn), strlen(json_string_value(jn))))
             return fail(c, "a field needs \"name\", a valid Avro name ([A-Za-z_][A-Za-z0-9_]*)");
         f->name = json_string_value(jn);
-        for (size_t k = 0; k < i; k++)
-            if (!strcmp(t->fields[k].name, f->name))
-                return fail(c, "record \"%s\" has two fields named \"%s\"", t->fullname, f->name);
-        if (!opt_string(c, jf, "doc", &f->doc)) return NULL;
-        if (!opt_int32(c, jf, "field-id", &f->has_id, &f->id)) return NULL;
+        if (!set_add(seen, f->name)) return fail(c, "record \"%s\" has two fields named \"%s\"", t->fullname, f->name);
+        if (!opt_string(c, jf, "doc", &f->doc)) return false;
+        if (!opt_int32(c, jf, "field-id", &f->has_id, &f->id)) return false;
         f->default_value = json_object_get(jf, "default");
         json_t *jt = json_object_get(jf, "type");
         if (!jt) return fail(c, "field \"%s\" needs \"type\"", f->name);
         size_t old2 = path_push(c, ".type");
         f->type = parse_type(c, jt, t->namespace, depth + 1);
-        if (!f->type) return NULL;
+        if (!f->type) return false;
         path_pop(c, old2);
         path_pop(c, old);
     }
-    return t;
+    return true;
 }
 
 static avro_type_t *parse_enum(parse_ctx *c, json_t *obj, const char *ns) {
@@ -279,16 +283,21 @@ static avro_type_t *parse_enum(parse_ctx *c, json_t *obj, const char *ns) {
                     syms ? json_kind(syms) : "nothing");
     t->nsymbols = json_array_size(syms);
     t->symbols = arena_zalloc(c->a, (t->nsymbols ? t->nsymbols : 1) * sizeof *t->symbols);
+    json_t *seen = json_object();
     for (size_t i = 0; i < t->nsymbols; i++) {
         json_t *s = json_array_get(syms, i);
-        if (!json_is_string(s) || !valid_simple_name(json_string_value(s), strlen(json_string_value(s))))
+        if (!json_is_string(s) || !valid_simple_name(json_string_value(s), strlen(json_string_value(s)))) {
+            json_decref(seen);
             return fail(c, "enum \"%s\" symbols[%zu] must be a valid Avro name ([A-Za-z_][A-Za-z0-9_]*)", t->fullname,
                         i);
+        }
         t->symbols[i] = json_string_value(s);
-        for (size_t k = 0; k < i; k++)
-            if (!strcmp(t->symbols[k], t->symbols[i]))
-                return fail(c, "enum \"%s\" lists the symbol \"%s\" twice", t->fullname, t->symbols[i]);
+        if (!set_add(seen, t->symbols[i])) {
+            json_decref(seen);
+            return fail(c, "enum \"%s\" lists the symbol \"%s\" twice", t->fullname, t->symbols[i]);
+        }
     }
+    json_decref(seen);
     return t;
 }
 
@@ -302,27 +311,30 @@ static avro_type_t *parse_fixed(parse_ctx *c, json_t *obj, const char *ns) {
     return t;
 }
 
+static bool parse_branches(parse_ctx *c, avro_type_t *t, json_t *arr, const char *ns, int depth, json_t *seen) {
+    for (size_t i = 0; i < t->nbranches; i++) {
+        size_t old = path_push(c, "[%zu]", i);
+        avro_type_t *b = parse_type(c, json_array_get(arr, i), ns, depth + 1);
+        if (!b) return false;
+        if (b->kind == AVRO_UNION) return fail(c, "a union may not hold another union directly");
+        /* named types are told apart by name, the others by kind */
+        if (!set_add(seen, avro_branch_name(b)))
+            return fail(c, "the union already has a %s branch; a union holds each type once", avro_branch_name(b));
+        t->branches[i] = b;
+        path_pop(c, old);
+    }
+    return true;
+}
+
 static avro_type_t *parse_union(parse_ctx *c, json_t *arr, const char *ns, int depth) {
     avro_type_t *t = new_type(c, AVRO_UNION, arr);
     t->nbranches = json_array_size(arr);
     if (t->nbranches == 0) return fail(c, "a union needs at least one branch");
     t->branches = arena_zalloc(c->a, t->nbranches * sizeof *t->branches);
-    for (size_t i = 0; i < t->nbranches; i++) {
-        size_t old = path_push(c, "[%zu]", i);
-        avro_type_t *b = parse_type(c, json_array_get(arr, i), ns, depth + 1);
-        if (!b) return NULL;
-        if (b->kind == AVRO_UNION) return fail(c, "a union may not hold another union directly");
-        for (size_t k = 0; k < i; k++) {
-            const avro_type_t *o = t->branches[k];
-            bool named = b->kind == AVRO_RECORD || b->kind == AVRO_ENUM || b->kind == AVRO_FIXED;
-            if (named ? (o->fullname && !strcmp(o->fullname, b->fullname)) : o->kind == b->kind)
-                return fail(c, "the union already has a %s branch (at [%zu]); a union holds each type once",
-                            avro_branch_name(b), k);
-        }
-        t->branches[i] = b;
-        path_pop(c, old);
-    }
-    return t;
+    json_t *seen = json_object();
+    bool ok = parse_branches(c, t, arr, ns, depth, seen);
+    json_decref(seen);
+    return ok ? t : NULL;
 }
 
 /* Sets t->logical when the attribute names a logical type valid on t;
@@ -491,9 +503,10 @@ avro_schema_t *avro_schema_from_json(json_t *json, const char *what, floe_err *e
     }
     arena_init(&s->arena, 8192);
     s->json = json_incref(json);
-    parse_ctx c = {.a = &s->arena, .what = what ? what : "schema", .err = err};
+    parse_ctx c = {.a = &s->arena, .what = what ? what : "schema", .names = json_object(), .err = err};
     s->root = parse_type(&c, json, NULL, 0);
     buf_free(&c.path);
+    json_decref(c.names);
     if (!s->root) goto fail;
     fill_min_bytes(&c);
     return s;

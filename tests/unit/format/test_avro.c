@@ -923,3 +923,24 @@ Test(avro, decompression_bombs_are_refused) {
     buf_free(&packed);
     buf_free(&out);
 }
+
+/* Wide schemas parse in linear time: duplicate checks and name lookups are
+ * hashed. 50,000 fields, symbols, branches and named types. */
+Test(avro, wide_schemas_parse_quickly, .timeout = 10) {
+    buf_t s = BUF_INIT;
+    buf_puts(&s, "{\"type\":\"record\",\"name\":\"wide\",\"fields\":[");
+    for (int i = 0; i < 50000; i++)
+        buf_printf(&s, "%s{\"name\":\"f%d\",\"type\":{\"type\":\"fixed\",\"name\":\"x%d\",\"size\":1}}", i ? "," : "",
+                   i, i);
+    buf_puts(&s, ",{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"e\",\"symbols\":[");
+    for (int i = 0; i < 50000; i++) buf_printf(&s, "%s\"S%d\"", i ? "," : "", i);
+    buf_puts(&s, "]}},{\"name\":\"u\",\"type\":[");
+    for (int i = 0; i < 50000; i++) buf_printf(&s, "%s\"x%d\"", i ? "," : "", i);
+    buf_puts(&s, "]}]}");
+    avro_schema_t *sc = parse(s.data);
+    cr_expect_eq(sc->root->nfields, 50002);
+    cr_expect_eq(sc->root->fields[50001].type->nbranches, 50000);
+    cr_expect_eq(sc->root->min_bytes, 50000 + 1 + 2);
+    avro_schema_free(sc);
+    buf_free(&s);
+}
