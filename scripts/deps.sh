@@ -11,7 +11,7 @@ DEBS=(
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libexpat1-dev
   libfyaml-dev libsqlite3-dev libssl-dev libpq-dev libhiredis-dev
   libzstd-dev libsnappy-dev zlib1g-dev libxxhash-dev liblz4-dev libbrotli-dev
-  libcriterion-dev python3-avro
+  libcriterion-dev python3-avro python3-snappy python3-zstandard
   awscli python3-boto3 rclone s3cmd nginx redis-server
   curl hyperfine procps
 )

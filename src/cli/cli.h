@@ -9,5 +9,6 @@
 
 int cli_serve(int argc, char **argv);
 int cli_parquet(int argc, char **argv);
+int cli_avro(int argc, char **argv);
 
 #endif

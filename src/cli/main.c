@@ -12,6 +12,7 @@ static void usage(FILE *f) {
                "commands:\n"
                "  serve      run the object store (S3 API) and the service ports\n"
                "  parquet    convert JSON lines or CSV to Parquet; inspect and cat Parquet files\n"
+               "  avro       print or write Avro container files (Iceberg manifests)\n"
                "  version    print the version\n\n"
                "Run 'floe <command> --help' for the command's flags.\n");
 }
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "parquet")) return cli_parquet(argc - 2, argv + 2);
+    if (!strcmp(cmd, "avro")) return cli_avro(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("floe %s\n", FLOE_VERSION);
         return 0;
