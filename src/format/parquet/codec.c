@@ -264,6 +264,24 @@ static bool gzip_decompress(const void *in, size_t n, void *out, size_t out_len,
     return true;
 }
 
+/* The streaming API, for its reasons: cut short, more output, or corrupt. */
+static bool brotli_decompress(const void *in, size_t n, void *out, size_t out_len, floe_err *err) {
+    BrotliDecoderState *st = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+    if (!st) return floe_err_set(err, FLOE_ENOMEM, "BROTLI page: cannot create a decoder");
+    const uint8_t *next_in = in;
+    uint8_t *next_out = out;
+    size_t avail_in = n, avail_out = out_len;
+    BrotliDecoderResult r = BrotliDecoderDecompressStream(st, &avail_in, &next_in, &avail_out, &next_out, NULL);
+    const char *why = r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT    ? "the stream is cut short"
+                      : r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT ? "it yields more bytes"
+                      : r == BROTLI_DECODER_RESULT_ERROR ? BrotliDecoderErrorString(BrotliDecoderGetErrorCode(st))
+                                                         : NULL;
+    BrotliDecoderDestroyInstance(st);
+    if (why) return corrupt(err, "BROTLI", n, out_len, why);
+    if (avail_out != 0) return size_mismatch(err, "BROTLI", n, out_len - avail_out, out_len);
+    return true;
+}
+
 static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
@@ -312,16 +330,7 @@ bool pq_decompress(pq_codec c, const void *in, size_t n, void *out, size_t out_l
         if (r != out_len) return size_mismatch(err, "ZSTD", n, r, out_len);
         return true;
     }
-    case PQ_CODEC_BROTLI: {
-        size_t len = out_len;
-        BrotliDecoderResult r = BrotliDecoderDecompress(n, in, &len, out);
-        if (r != BROTLI_DECODER_RESULT_SUCCESS)
-            return corrupt(err, "BROTLI", n, out_len,
-                           r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT ? "the stream is cut short"
-                                                                       : "the stream is corrupt or yields more bytes");
-        if (len != out_len) return size_mismatch(err, "BROTLI", n, len, out_len);
-        return true;
-    }
+    case PQ_CODEC_BROTLI: return brotli_decompress(in, n, out, out_len, err);
     case PQ_CODEC_LZ4_RAW:
     case PQ_CODEC_LZ4: {
         const char *name = c == PQ_CODEC_LZ4 ? "LZ4" : "LZ4_RAW";
