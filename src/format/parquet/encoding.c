@@ -26,9 +26,11 @@
  * - BYTE_STREAM_SPLIT has constant-width transposes for 4 and 8 bytes.
  *
  * Decoders are lenient where the spec tells readers to be (arbitrary padding
- * bits, arbitrary bit widths of unused miniblocks, bit-packed runs past n)
- * and where no meaning is lost (a last miniblock or bit-packed run cut short
- * after the last value it holds), and strict everywhere else.
+ * bits, arbitrary bit widths of unused miniblocks, bit-packed runs past n),
+ * where no meaning is lost (a last miniblock or bit-packed run cut short
+ * after the last value it holds), and where a real writer breaks a rule
+ * (DuckDB's INT32 delta miniblocks of width 33 and more; see
+ * tests/unit/format/data/encoding/duckdb.txt), and strict everywhere else.
  */
 #include "format/parquet/pq_encoding.h"
 
@@ -388,7 +390,10 @@ static ALWAYS_INLINE bool delta_body(const uint8_t *p, size_t len, const delta_s
                                      bool is64, const char *what, size_t base, size_t *used, floe_err *err) {
     int32_t *out32 = outv;
     int64_t *out64 = outv;
-    int maxw = is64 ? 64 : 32;
+    /* INT32 streams may hold widths up to 64: the spec forbids it, but
+     * DuckDB (1.5) computes INT32 deltas in 64 bits and writes width 33
+     * when they span more than 2^32. The low 32 bits still add up right. */
+    const int maxw = 64;
     uint64_t total = s->total, i = 0;
     uint64_t last = s->first;
     uint32_t last32 = (uint32_t)s->first;
@@ -423,8 +428,7 @@ static ALWAYS_INLINE bool delta_body(const uint8_t *p, size_t len, const delta_s
         for (uint64_t m = 0; m < s->miniblocks && i < total; m++) {
             int w = widths[m];
             if (w > maxw)
-                return floe_err_set(err, FLOE_EINVAL,
-                                    "%s at byte %zu: miniblock %" PRIu64 " has bit width %d, over the %d of the type",
+                return floe_err_set(err, FLOE_EINVAL, "%s at byte %zu: miniblock %" PRIu64 " has bit width %d, over %d",
                                     what, base + (size_t)(widths + m - p), m, w, maxw);
             uint64_t k = total - i < s->per_miniblock ? total - i : s->per_miniblock;
             size_t need = (size_t)((k * (uint64_t)w + 7) / 8);
@@ -447,7 +451,13 @@ static ALWAYS_INLINE bool delta_body(const uint8_t *p, size_t len, const delta_s
                     }
                 } else {
                     uint32_t d[DELTA_CHUNK], md = (uint32_t)min_delta;
-                    pq_unpack_u32(p + off, len - off, w, d, cn);
+                    if (w <= 32) {
+                        pq_unpack_u32(p + off, len - off, w, d, cn);
+                    } else {
+                        uint64_t wide[DELTA_CHUNK];
+                        pq_unpack_u64(p + off, len - off, w, wide, cn);
+                        for (size_t j = 0; j < cn; j++) d[j] = (uint32_t)wide[j];
+                    }
                     int32_t *o = out32 + i + c;
                     for (size_t j = 0; j < cn; j++) {
                         last32 += d[j] + md;

@@ -23,6 +23,7 @@
 #include "format/parquet/pq_encoding.h"
 
 #define CASES "tests/unit/format/data/encoding/cases.txt"
+#define DUCKDB_CASES "tests/unit/format/data/encoding/duckdb.txt"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -314,22 +315,24 @@ static void check_encoder(const tcase *c) {
     buf_free(&bytes);
 }
 
-Test(encoding_cases, table) {
-    FILE *f = fopen(CASES, "r");
-    cr_assert(f, "cannot open %s (tests run from the repository root)", CASES);
-    char line[4096];
+/* Runs every case in one file; returns how many there were. */
+static int run_case_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "cannot open %s (tests run from the repository root)", path);
+    char *line = NULL;
+    size_t cap = 0;
     int lineno = 0, cases = 0;
-    while (fgets(line, sizeof line, f)) {
+    while (getline(&line, &cap, f) > 0) {
         lineno++;
         line[strcspn(line, "\n")] = '\0';
         if (line[0] == '#' || line[0] == '\0') continue;
-        tcase c = {CASES, lineno, NULL, NULL, NULL, NULL};
+        tcase c = {path, lineno, NULL, NULL, NULL, NULL};
         char *rest = line;
         c.kind = strsep(&rest, "\t");
         c.params = strsep(&rest, "\t");
         c.input = strsep(&rest, "\t");
         c.expected = rest;
-        cr_assert(c.expected, "%s:%d: expected kind<TAB>params<TAB>input<TAB>expected", CASES, lineno);
+        cr_assert(c.expected, "%s:%d: expected kind<TAB>params<TAB>input<TAB>expected", path, lineno);
         size_t kl = strlen(c.kind);
         if (kl > 4 && strcmp(c.kind + kl - 4, "_enc") == 0)
             check_encoder(&c);
@@ -337,8 +340,21 @@ Test(encoding_cases, table) {
             check_decoder(&c);
         cases++;
     }
+    free(line);
     fclose(f);
+    return cases;
+}
+
+Test(encoding_cases, table) {
+    int cases = run_case_file(CASES);
     cr_expect_gt(cases, 100, "only %d cases in %s", cases, CASES);
+}
+
+/* Pages DuckDB wrote (tests/e2e/gen_encoding_vectors.mjs), with the values
+ * DuckDB reads back from them. */
+Test(encoding_cases, duckdb_pages) {
+    int cases = run_case_file(DUCKDB_CASES);
+    cr_expect_geq(cases, 20, "only %d cases in %s", cases, DUCKDB_CASES);
 }
 
 /* ---- bit-packing kernels ---------------------------------------------- */
