@@ -76,7 +76,7 @@ $(BUILD)/fuzz/%.o: %.c
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(BASEFLAGS) $(WARN) -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(BASEFLAGS) $(WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 unit: $(BUILD)/asan/unit-tests
 	$(BUILD)/asan/unit-tests --jobs 2
