@@ -286,19 +286,31 @@ static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* Hadoop's framing: [u32be decompressed size][u32be compressed size][block],
- * repeated. True when the frames parse and fill out exactly. */
+/* Hadoop's BlockCompressorStream framing: blocks of [u32be decompressed
+ * size] followed by chunks of [u32be compressed size][LZ4 block] until the
+ * block's size is reached (parquet-mr writes one chunk a block; Hadoop may
+ * write more). True when the frames parse and fill out exactly. */
 static bool lz4_hadoop(const uint8_t *in, size_t n, uint8_t *out, size_t out_len) {
     size_t ip = 0, op = 0;
-    while (n - ip >= 8) {
-        uint32_t d = be32(in + ip), c = be32(in + ip + 4);
-        ip += 8;
-        if (c > n - ip || d > out_len - op || c > INT_MAX || d > INT_MAX) return false;
-        if (LZ4_decompress_safe((const char *)in + ip, (char *)out + op, (int)c, (int)d) != (int)d) return false;
-        ip += c;
-        op += d;
+    if (n == 0) return false;
+    while (ip < n) {
+        if (n - ip < 4) return false;
+        uint32_t d = be32(in + ip);
+        ip += 4;
+        if (d > out_len - op || d > INT_MAX) return false;
+        size_t block_end = op + d;
+        while (op < block_end) {
+            if (n - ip < 4) return false;
+            uint32_t c = be32(in + ip);
+            ip += 4;
+            if (c > n - ip || c > INT_MAX) return false;
+            int r = LZ4_decompress_safe((const char *)in + ip, (char *)out + op, (int)c, (int)(block_end - op));
+            if (r < 0) return false;
+            ip += c;
+            op += (size_t)r;
+        }
     }
-    return ip == n && op == out_len && n > 0;
+    return op == out_len;
 }
 
 bool pq_decompress(pq_codec c, const void *in, size_t n, void *out, size_t out_len, floe_err *err) {
@@ -308,7 +320,7 @@ bool pq_decompress(pq_codec c, const void *in, size_t n, void *out, size_t out_l
     switch (c) {
     case PQ_CODEC_UNCOMPRESSED:
         if (n != out_len) return size_mismatch(err, "UNCOMPRESSED", n, n, out_len);
-        memcpy(out, in, n);
+        memmove(out, in, n);
         return true;
     case PQ_CODEC_SNAPPY: {
         size_t len = 0;
