@@ -1,22 +1,24 @@
 // gen_encoding_vectors.mjs: has DuckDB write a Parquet file with its v2
-// encodings (DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY,
-// BYTE_STREAM_SPLIT, RLE dictionary indices and levels), cuts the raw value
-// sections out of its pages, and prints them as cases for
-// tests/unit/format/data/encoding/duckdb.txt (the format of cases.txt), with
+// encodings (DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, BYTE_STREAM_SPLIT,
+// RLE dictionary indices and levels) and hyparquet-writer one with
+// DELTA_BYTE_ARRAY and others, cuts the raw value sections out of their
+// pages, and prints them as cases for
+// tests/unit/format/data/encoding/peers.txt (the format of cases.txt), with
 // the values DuckDB itself reads back from the file as the expected result.
 //
 //   cd tests/e2e && npm ci
-//   node gen_encoding_vectors.mjs > ../unit/format/data/encoding/duckdb.txt
+//   node gen_encoding_vectors.mjs > ../unit/format/data/encoding/peers.txt
 //
 // Not a test itself (run.sh runs test_*.mjs only); its output is checked in.
 import { DuckDBInstance } from '@duckdb/node-api'
 import { parquetMetadata } from 'hyparquet'
 import { parquetHeader } from 'hyparquet/src/column.js'
+import { parquetWriteFile } from 'hyparquet-writer'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const ROWS = 700
+const ROWS = 400
 const dir = mkdtempSync(join(tmpdir(), 'floe-enc-'))
 const file = join(dir, 'v.parquet')
 
@@ -44,63 +46,89 @@ await con.run(`COPY (${select}) TO '${file}' (FORMAT parquet, PARQUET_VERSION v2
 const rows = (await con.runAndReadAll(`SELECT * FROM read_parquet('${file}')`)).getRows()
 const version = (await con.runAndReadAll('SELECT version()')).getRows()[0][0]
 
-const buf = readFileSync(file)
-const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
-const meta = parquetMetadata(ab)
-const hex = (u8) => Buffer.from(u8).toString('hex')
-
 console.log(`# Pages written by DuckDB ${version} (COPY ... PARQUET_VERSION v2,`)
-console.log('# COMPRESSION uncompressed), cut out of the file by tests/e2e/gen_encoding_vectors.mjs;')
+console.log('# COMPRESSION uncompressed) and by hyparquet-writer (explicit encodings,')
+console.log('# UNCOMPRESSED), cut out of the files by tests/e2e/gen_encoding_vectors.mjs;')
 console.log('# expected values are what DuckDB reads back. Format: see cases.txt.')
+dump(file, `DuckDB ${version}`, rows)
 
-const names = meta.row_groups[0].columns.map((c) => c.meta_data.path_in_schema.join('.'))
-for (const [ci, chunk] of meta.row_groups[0].columns.entries()) {
-  const md = chunk.meta_data
-  const name = names[ci]
-  let offset = Number(md.dictionary_page_offset ?? md.data_page_offset)
-  const end = Number(md.data_page_offset) + Number(md.total_compressed_size) - (md.dictionary_page_offset ? Number(md.data_page_offset) - Number(md.dictionary_page_offset) : 0)
-  let dict = null
-  let row = 0
-  let page = 0
-  while (offset < Number(md.dictionary_page_offset ?? md.data_page_offset) + Number(md.total_compressed_size)) {
-    const reader = { view: new DataView(ab), offset }
-    const h = parquetHeader(reader)
-    const data = new Uint8Array(ab, reader.offset, h.compressed_page_size)
-    offset = reader.offset + h.compressed_page_size
-    if (h.type === 'DICTIONARY_PAGE') {
-      dict = plainDict(data, h.dictionary_page_header.num_values, md.type)
-      continue
+// hyparquet-writer, with encodings chosen per column: the only peer here
+// that writes DELTA_BYTE_ARRAY.
+const file2 = join(dir, 'h.parquet')
+const N2 = 300
+const range = Array.from({ length: N2 }, (_, i) => i)
+parquetWriteFile({
+  filename: file2,
+  codec: 'UNCOMPRESSED',
+  columnData: [
+    { name: 'url', type: 'STRING', encoding: 'DELTA_BYTE_ARRAY', data: range.map((i) => `https://example.com/item/${Math.floor(i / 3)}/${i % 3}`) },
+    { name: 'word', type: 'STRING', encoding: 'DELTA_BYTE_ARRAY', data: range.map((i) => ['axis', 'axle', 'babble', 'babyhood', ''][i % 5] + (i % 7 === 0 ? String(i) : '')) },
+    { name: 'name', type: 'STRING', encoding: 'DELTA_LENGTH_BYTE_ARRAY', data: range.map((i) => `n${(i * 7919) % 1000}`) },
+    { name: 'big', type: 'INT64', encoding: 'DELTA_BINARY_PACKED', data: range.map((i) => (i === 1 ? -9223372036854775808n : i === 2 ? 9223372036854775807n : BigInt(i) * 1000003n - 77n)) },
+    { name: 'small', type: 'INT32', encoding: 'DELTA_BINARY_PACKED', data: range.map((i) => ((i * 2654435761) % 65536) - 32768) },
+    { name: 'dbl', type: 'DOUBLE', encoding: 'BYTE_STREAM_SPLIT', data: range.map((i) => i / 3 - 50) },
+  ],
+})
+const rows2 = (await con.runAndReadAll(`SELECT * FROM read_parquet('${file2}')`)).getRows()
+dump(file2, 'hyparquet-writer', rows2)
+
+function dump(path, writer, rows) {
+  const buf = readFileSync(path)
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
+  const meta = parquetMetadata(ab)
+
+  const names = meta.row_groups[0].columns.map((c) => c.meta_data.path_in_schema.join('.'))
+  for (const [ci, chunk] of meta.row_groups[0].columns.entries()) {
+    const md = chunk.meta_data
+    const name = names[ci]
+    const start = Number(md.dictionary_page_offset ?? md.data_page_offset)
+    let offset = start
+    let dict = null
+    let row = 0
+    let page = 0
+    while (offset < start + Number(md.total_compressed_size)) {
+      const reader = { view: new DataView(ab), offset }
+      const h = parquetHeader(reader)
+      const data = new Uint8Array(ab, reader.offset, h.compressed_page_size)
+      offset = reader.offset + h.compressed_page_size
+      if (h.type === 'DICTIONARY_PAGE') {
+        dict = plainDict(data, h.dictionary_page_header.num_values, md.type)
+        continue
+      }
+      let n, levels, values, encoding
+      if (h.type === 'DATA_PAGE_V2') {
+        const v2 = h.data_page_header_v2
+        const rl = v2.repetition_levels_byte_length
+        n = v2.num_values
+        levels = data.subarray(rl, rl + v2.definition_levels_byte_length)
+        values = data.subarray(rl + v2.definition_levels_byte_length)
+        encoding = v2.encoding
+      } else if (h.type === 'DATA_PAGE') {
+        // v1: no repetition levels (flat schema); definition levels (every
+        // column here is OPTIONAL) with a 4-byte length
+        const dv = new DataView(data.buffer, data.byteOffset, data.byteLength)
+        const l = dv.getUint32(0, true)
+        n = h.data_page_header.num_values
+        levels = data.subarray(4, 4 + l)
+        values = data.subarray(4 + l)
+        encoding = h.data_page_header.encoding
+      } else {
+        throw new Error(`${name}: page type ${h.type}`)
+      }
+      const col = rows.slice(row, row + n).map((r) => r[ci])
+      row += n
+      const present = col.filter((v) => v !== null)
+      console.log(`\n# ${writer}, ${name}: ${h.type} ${page++}, ${n} values (${n - present.length} null), ${encoding}`)
+      if (levels.length) console.log(['rle_u8', 'w=1', hex(levels), col.map((v) => (v === null ? 0 : 1)).join(' ')].join('\t'))
+      console.log(valueCase(name, md.type, encoding, values, present, dict))
     }
-    let n, levels, values, encoding
-    if (h.type === 'DATA_PAGE_V2') {
-      const v2 = h.data_page_header_v2
-      const start = v2.repetition_levels_byte_length
-      n = v2.num_values
-      levels = data.subarray(start, start + v2.definition_levels_byte_length)
-      values = data.subarray(start + v2.definition_levels_byte_length)
-      encoding = v2.encoding
-    } else if (h.type === 'DATA_PAGE') {
-      // v1: no repetition levels (flat schema); definition levels (every
-      // DuckDB column is OPTIONAL) with a 4-byte length
-      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength)
-      const l = dv.getUint32(0, true)
-      n = h.data_page_header.num_values
-      levels = data.subarray(4, 4 + l)
-      values = data.subarray(4 + l)
-      encoding = h.data_page_header.encoding
-    } else {
-      throw new Error(`${name}: page type ${h.type}`)
-    }
-    const col = rows.slice(row, row + n).map((r) => r[ci])
-    row += n
-    const present = col.filter((v) => v !== null)
-    console.log(`\n# ${name}: ${h.type} ${page++}, ${n} values (${n - present.length} null), ${encoding}`)
-    if (levels.length) console.log(['rle_u8', 'w=1', hex(levels), col.map((v) => (v === null ? 0 : 1)).join(' ')].join('\t'))
-    console.log(valueCase(name, md.type, encoding, values, present, dict))
   }
-  void end
 }
 rmSync(dir, { recursive: true })
+
+function hex(u8) {
+  return Buffer.from(u8).toString('hex')
+}
 
 function plainDict(data, n, type) {
   const out = []

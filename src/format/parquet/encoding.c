@@ -30,7 +30,7 @@
  * where no meaning is lost (a last miniblock or bit-packed run cut short
  * after the last value it holds), and where a real writer breaks a rule
  * (DuckDB's INT32 delta miniblocks of width 33 and more; see
- * tests/unit/format/data/encoding/duckdb.txt), and strict everywhere else.
+ * tests/unit/format/data/encoding/peers.txt), and strict everywhere else.
  */
 #include "format/parquet/pq_encoding.h"
 
