@@ -17,21 +17,13 @@
 
 #include "base/buf.h"
 #include "format/parquet/pq_encoding.h"
+#include "format_test.h"
 
 #define CODEC_CASES "tests/unit/format/data/encoding/codecs.txt"
 
 static const pq_codec writable[] = {PQ_CODEC_UNCOMPRESSED, PQ_CODEC_SNAPPY, PQ_CODEC_GZIP,
                                     PQ_CODEC_ZSTD,         PQ_CODEC_BROTLI, PQ_CODEC_LZ4_RAW};
 #define NWRITABLE (sizeof writable / sizeof writable[0])
-
-static uint64_t rng_state = 1;
-static uint64_t rng(void) {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
 
 /* Page-like data: runs and a small alphabet when compressible, else noise. */
 static void fill(uint8_t *p, size_t n, bool compressible) {
@@ -48,22 +40,6 @@ static bool codec_by_name(const char *name, pq_codec *c) {
     return false;
 }
 
-static void parse_hex(const char *s, buf_t *out) {
-    if (strcmp(s, "-") == 0) return;
-    while (*s) {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        unsigned b;
-        cr_assert(sscanf(s, "%2x", &b) == 1, "bad hex at '%s'", s);
-        s += 2;
-        size_t rep = 1;
-        if (*s == '*') rep = strtoul(s + 1, (char **)&s, 10);
-        for (size_t i = 0; i < rep; i++) buf_putc(out, (char)b);
-    }
-}
-
 Test(encoding_codec, table) {
     FILE *f = fopen(CODEC_CASES, "r");
     cr_assert(f, "cannot open %s (tests run from the repository root)", CODEC_CASES);
@@ -78,7 +54,7 @@ Test(encoding_codec, table) {
         pq_codec c;
         cr_assert(codec_by_name(name, &c), "%s:%d: unknown codec %s", CODEC_CASES, lineno, name);
         buf_t in = BUF_INIT, want = BUF_INIT;
-        parse_hex(input, &in);
+        hex_parse(CODEC_CASES, lineno, input, &in);
         size_t out_len = strtoul(outlen, NULL, 10);
         /* exact-size buffers, so ASan sees any read or write past them */
         uint8_t *src = malloc(in.len ? in.len : 1), *dst = malloc(out_len ? out_len : 1);
@@ -91,7 +67,7 @@ Test(encoding_codec, table) {
             cr_expect(strstr(err.msg, rest + 7), "%s:%d: message '%s' lacks '%s'", CODEC_CASES, lineno, err.msg,
                       rest + 7);
         } else {
-            parse_hex(rest, &want);
+            hex_parse(CODEC_CASES, lineno, rest, &want);
             cr_expect(ok, "%s:%d: %s failed: %s", CODEC_CASES, lineno, name, err.msg);
             cr_expect(ok && want.len == out_len && (out_len == 0 || memcmp(dst, want.data, out_len) == 0),
                       "%s:%d: %s decompressed to other bytes", CODEC_CASES, lineno, name);

@@ -21,30 +21,12 @@
 #include "base/buf.h"
 #include "format/parquet/bitpack_int.h"
 #include "format/parquet/pq_encoding.h"
+#include "format_test.h"
 
 #define CASES "tests/unit/format/data/encoding/cases.txt"
 #define PEER_CASES "tests/unit/format/data/encoding/peers.txt"
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static uint64_t rng_state;
-static void rng_seed(uint64_t s) { rng_state = s * 0x9e3779b97f4a7c15ULL + 1; }
-static uint64_t rng(void) {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
-static uint64_t rng_below(uint64_t n) { return n ? rng() % n : 0; }
-
-/* A copy of p in a buffer of exactly n bytes, so ASan catches overreads. */
-static uint8_t *exact_copy(const void *p, size_t n) {
-    uint8_t *q = malloc(n ? n : 1);
-    cr_assert(q);
-    if (n) memcpy(q, p, n);
-    return q;
-}
 
 static const size_t sizes[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 127, 128, 129, 255, 256, 257, 1000, 4099};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
@@ -67,21 +49,7 @@ static bool param(const tcase *c, const char *key, long long *out) {
     return false;
 }
 
-static void parse_hex(const tcase *c, const char *s, buf_t *out) {
-    if (strcmp(s, "-") == 0) return;
-    while (*s) {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        unsigned b;
-        cr_assert(sscanf(s, "%2x", &b) == 1, "%s:%d: bad hex at '%s'", c->file, c->line, s);
-        s += 2;
-        size_t rep = 1;
-        if (*s == '*') rep = strtoul(s + 1, (char **)&s, 10);
-        for (size_t i = 0; i < rep; i++) buf_putc(out, (char)b);
-    }
-}
+static void parse_hex(const tcase *c, const char *s, buf_t *out) { hex_parse(c->file, c->line, s, out); }
 
 /* Decimal values ("5*8" repeats) as int64 bits; unsigned values above
  * INT64_MAX parse too. */
