@@ -37,7 +37,7 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/asan/%.o)
 FUZZ_LIB  := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps test unit e2e fuzz-short fuzz bench bench-parquet run fmt clean asan
+.PHONY: all deps test unit e2e fuzz-short fuzz bench bench-parquet run fmt clean asan bench-encoding pq-page-seeds
 # Keep object files that pattern rules build on the way to a binary.
 .SECONDARY:
 
@@ -108,6 +108,24 @@ bench: deps $(BUILD)/floe $(BUILD)/bench/pqbench
 
 bench-parquet: deps $(BUILD)/floe $(BUILD)/bench/pqbench
 	BUILD=$(BUILD) bench/parquet/run.sh
+
+# Parquet encoding micro-benchmark (not part of make test or make bench):
+# values/s for the RLE, delta and byte-array decoders and encoders.
+REL_LIB := $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
+$(BUILD)/bench/encoding_bench: bench/parquet/encoding_bench.c $(REL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+bench-encoding: $(BUILD)/bench/encoding_bench
+	$(BUILD)/bench/encoding_bench
+
+# Rewrites the fuzz_pq_page seed corpus from Floe's own encoders.
+$(BUILD)/gen_pq_page_seeds: tests/fuzz/gen_pq_page_seeds.c $(REL_LIB)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+pq-page-seeds: $(BUILD)/gen_pq_page_seeds
+	rm -rf tests/fuzz/corpus/pq_page
+	$(BUILD)/gen_pq_page_seeds tests/fuzz/corpus/pq_page
 
 run: deps $(BUILD)/floe
 	$(BUILD)/floe serve --data ./data

@@ -264,23 +264,53 @@ static bool gzip_decompress(const void *in, size_t n, void *out, size_t out_len,
     return true;
 }
 
+/* The streaming API, for its reasons: cut short, more output, or corrupt. */
+static bool brotli_decompress(const void *in, size_t n, void *out, size_t out_len, floe_err *err) {
+    BrotliDecoderState *st = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+    if (!st) return floe_err_set(err, FLOE_ENOMEM, "BROTLI page: cannot create a decoder");
+    const uint8_t *next_in = in;
+    uint8_t *next_out = out;
+    size_t avail_in = n, avail_out = out_len;
+    BrotliDecoderResult r = BrotliDecoderDecompressStream(st, &avail_in, &next_in, &avail_out, &next_out, NULL);
+    const char *why = r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT    ? "the stream is cut short"
+                      : r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT ? "it yields more bytes"
+                      : r == BROTLI_DECODER_RESULT_ERROR ? BrotliDecoderErrorString(BrotliDecoderGetErrorCode(st))
+                                                         : NULL;
+    BrotliDecoderDestroyInstance(st);
+    if (why) return corrupt(err, "BROTLI", n, out_len, why);
+    if (avail_out != 0) return size_mismatch(err, "BROTLI", n, out_len - avail_out, out_len);
+    return true;
+}
+
 static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* Hadoop's framing: [u32be decompressed size][u32be compressed size][block],
- * repeated. True when the frames parse and fill out exactly. */
+/* Hadoop's BlockCompressorStream framing: blocks of [u32be decompressed
+ * size] followed by chunks of [u32be compressed size][LZ4 block] until the
+ * block's size is reached (parquet-mr writes one chunk a block; Hadoop may
+ * write more). True when the frames parse and fill out exactly. */
 static bool lz4_hadoop(const uint8_t *in, size_t n, uint8_t *out, size_t out_len) {
     size_t ip = 0, op = 0;
-    while (n - ip >= 8) {
-        uint32_t d = be32(in + ip), c = be32(in + ip + 4);
-        ip += 8;
-        if (c > n - ip || d > out_len - op || c > INT_MAX || d > INT_MAX) return false;
-        if (LZ4_decompress_safe((const char *)in + ip, (char *)out + op, (int)c, (int)d) != (int)d) return false;
-        ip += c;
-        op += d;
+    if (n == 0) return false;
+    while (ip < n) {
+        if (n - ip < 4) return false;
+        uint32_t d = be32(in + ip);
+        ip += 4;
+        if (d > out_len - op || d > INT_MAX) return false;
+        size_t block_end = op + d;
+        while (op < block_end) {
+            if (n - ip < 4) return false;
+            uint32_t c = be32(in + ip);
+            ip += 4;
+            if (c > n - ip || c > INT_MAX) return false;
+            int r = LZ4_decompress_safe((const char *)in + ip, (char *)out + op, (int)c, (int)(block_end - op));
+            if (r < 0) return false;
+            ip += c;
+            op += (size_t)r;
+        }
     }
-    return ip == n && op == out_len && n > 0;
+    return op == out_len;
 }
 
 bool pq_decompress(pq_codec c, const void *in, size_t n, void *out, size_t out_len, floe_err *err) {
@@ -290,7 +320,7 @@ bool pq_decompress(pq_codec c, const void *in, size_t n, void *out, size_t out_l
     switch (c) {
     case PQ_CODEC_UNCOMPRESSED:
         if (n != out_len) return size_mismatch(err, "UNCOMPRESSED", n, n, out_len);
-        memcpy(out, in, n);
+        memmove(out, in, n);
         return true;
     case PQ_CODEC_SNAPPY: {
         size_t len = 0;
@@ -312,16 +342,7 @@ bool pq_decompress(pq_codec c, const void *in, size_t n, void *out, size_t out_l
         if (r != out_len) return size_mismatch(err, "ZSTD", n, r, out_len);
         return true;
     }
-    case PQ_CODEC_BROTLI: {
-        size_t len = out_len;
-        BrotliDecoderResult r = BrotliDecoderDecompress(n, in, &len, out);
-        if (r != BROTLI_DECODER_RESULT_SUCCESS)
-            return corrupt(err, "BROTLI", n, out_len,
-                           r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT ? "the stream is cut short"
-                                                                       : "the stream is corrupt or yields more bytes");
-        if (len != out_len) return size_mismatch(err, "BROTLI", n, len, out_len);
-        return true;
-    }
+    case PQ_CODEC_BROTLI: return brotli_decompress(in, n, out, out_len, err);
     case PQ_CODEC_LZ4_RAW:
     case PQ_CODEC_LZ4: {
         const char *name = c == PQ_CODEC_LZ4 ? "LZ4" : "LZ4_RAW";

@@ -26,9 +26,11 @@
  * - BYTE_STREAM_SPLIT has constant-width transposes for 4 and 8 bytes.
  *
  * Decoders are lenient where the spec tells readers to be (arbitrary padding
- * bits, arbitrary bit widths of unused miniblocks, bit-packed runs past n)
- * and where no meaning is lost (a last miniblock or bit-packed run cut short
- * after the last value it holds), and strict everywhere else.
+ * bits, arbitrary bit widths of unused miniblocks, bit-packed runs past n),
+ * where no meaning is lost (a last miniblock or bit-packed run cut short
+ * after the last value it holds), and where a real writer breaks a rule
+ * (DuckDB's INT32 delta miniblocks of width 33 and more; see
+ * tests/unit/format/data/encoding/peers.txt), and strict everywhere else.
  */
 #include "format/parquet/pq_encoding.h"
 
@@ -36,6 +38,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "format/parquet/bitpack_int.h"
 
@@ -92,6 +97,28 @@ static inline uint64_t zigzag_encode(int64_t v) { return ((uint64_t)v << 1) ^ (u
 static inline uint64_t zigzag_decode(uint64_t v) { return (v >> 1) ^ (0 - (v & 1)); }
 
 /* ---- RLE / bit-packed hybrid ------------------------------------------ */
+
+/* o[0..count) = v, where o has room for `room` >= count values: stores of
+ * 8 values at a time, the last of which may spill past count into room
+ * the decoder will overwrite later, instead of a loop of single stores. */
+static ALWAYS_INLINE void fill_u32(uint32_t *o, size_t count, size_t room, uint32_t v) {
+#ifdef __SSE2__
+    __m128i x = _mm_set1_epi32((int)v);
+    size_t k = 0;
+    for (; k + 8 <= count; k += 8) {
+        _mm_storeu_si128((__m128i *)(void *)(o + k), x);
+        _mm_storeu_si128((__m128i *)(void *)(o + k + 4), x);
+    }
+    if (k < count && room - k >= 8) {
+        _mm_storeu_si128((__m128i *)(void *)(o + k), x);
+        _mm_storeu_si128((__m128i *)(void *)(o + k + 4), x);
+        return;
+    }
+    for (; k < count; k++) o[k] = v;
+#else
+    for (size_t k = 0; k < count; k++) o[k] = v;
+#endif
+}
 
 /* The whole decoder, for 1-byte (es 1) or 4-byte output. */
 static ALWAYS_INLINE bool rle_decode_impl(const uint8_t *p, size_t len, int bw, void *outv, size_t n, size_t es,
@@ -156,8 +183,7 @@ static ALWAYS_INLINE bool rle_decode_impl(const uint8_t *p, size_t len, int bw, 
             if (es == 1) {
                 memset(out8 + i, (int)v, count);
             } else {
-                uint32_t *o = out32 + i;
-                for (size_t k = 0; k < count; k++) o[k] = v;
+                fill_u32(out32 + i, count, left, v);
             }
             pos += vbytes;
             i += count;
@@ -263,6 +289,18 @@ bool pq_plain_decode_bool(const uint8_t *p, size_t len, uint8_t *out, size_t n, 
     return true;
 }
 
+/* Value bytes are mostly short: a value of up to COPY_SLACK bytes is moved
+ * as a fixed COPY_SLACK-byte block (two 16-byte moves, no call, no branch
+ * on the length) when the source has that many readable bytes; the
+ * destination must always have COPY_SLACK bytes of room. */
+#define COPY_SLACK 32
+static ALWAYS_INLINE void copy_short(uint8_t *dst, const uint8_t *src, size_t n, size_t src_room) {
+    if (n <= COPY_SLACK && src_room >= COPY_SLACK)
+        memcpy(dst, src, COPY_SLACK);
+    else
+        memcpy(dst, src, n);
+}
+
 bool pq_plain_decode_byte_array(const uint8_t *p, size_t len, size_t n, uint32_t *offsets, buf_t *bytes, size_t *used,
                                 floe_err *err) {
     size_t start = bytes->len, pos = 0;
@@ -290,8 +328,9 @@ bool pq_plain_decode_byte_array(const uint8_t *p, size_t len, size_t n, uint32_t
             bytes->len = start;
             return floe_err_set(err, FLOE_ETOOLARGE, "PLAIN BYTE_ARRAY: value %zu takes the output over 4 GiB", i);
         }
-        if (bytes->cap - bytes->len <= l) buf_reserve(bytes, l > len - pos ? l : len - pos);
-        memcpy(bytes->data + bytes->len, p + pos + 4, l);
+        if (bytes->cap - bytes->len <= (size_t)l + COPY_SLACK)
+            buf_reserve(bytes, (l > len - pos ? l : len - pos) + COPY_SLACK);
+        copy_short((uint8_t *)bytes->data + bytes->len, p + pos + 4, l, len - pos - 4);
         bytes->len += l;
         offsets[i + 1] = (uint32_t)bytes->len;
         pos += 4 + (size_t)l;
@@ -351,7 +390,10 @@ static ALWAYS_INLINE bool delta_body(const uint8_t *p, size_t len, const delta_s
                                      bool is64, const char *what, size_t base, size_t *used, floe_err *err) {
     int32_t *out32 = outv;
     int64_t *out64 = outv;
-    int maxw = is64 ? 64 : 32;
+    /* INT32 streams may hold widths up to 64: the spec forbids it, but
+     * DuckDB (1.5) computes INT32 deltas in 64 bits and writes width 33
+     * when they span more than 2^32. The low 32 bits still add up right. */
+    const int maxw = 64;
     uint64_t total = s->total, i = 0;
     uint64_t last = s->first;
     uint32_t last32 = (uint32_t)s->first;
@@ -386,8 +428,7 @@ static ALWAYS_INLINE bool delta_body(const uint8_t *p, size_t len, const delta_s
         for (uint64_t m = 0; m < s->miniblocks && i < total; m++) {
             int w = widths[m];
             if (w > maxw)
-                return floe_err_set(err, FLOE_EINVAL,
-                                    "%s at byte %zu: miniblock %" PRIu64 " has bit width %d, over the %d of the type",
+                return floe_err_set(err, FLOE_EINVAL, "%s at byte %zu: miniblock %" PRIu64 " has bit width %d, over %d",
                                     what, base + (size_t)(widths + m - p), m, w, maxw);
             uint64_t k = total - i < s->per_miniblock ? total - i : s->per_miniblock;
             size_t need = (size_t)((k * (uint64_t)w + 7) / 8);
@@ -410,7 +451,13 @@ static ALWAYS_INLINE bool delta_body(const uint8_t *p, size_t len, const delta_s
                     }
                 } else {
                     uint32_t d[DELTA_CHUNK], md = (uint32_t)min_delta;
-                    pq_unpack_u32(p + off, len - off, w, d, cn);
+                    if (w <= 32) {
+                        pq_unpack_u32(p + off, len - off, w, d, cn);
+                    } else {
+                        uint64_t wide[DELTA_CHUNK];
+                        pq_unpack_u64(p + off, len - off, w, wide, cn);
+                        for (size_t j = 0; j < cn; j++) d[j] = (uint32_t)wide[j];
+                    }
                     int32_t *o = out32 + i + c;
                     for (size_t j = 0; j < cn; j++) {
                         last32 += d[j] + md;
@@ -580,13 +627,21 @@ bool pq_delta_byte_array_decode(const uint8_t *p, size_t len, size_t n, uint32_t
         total += prev;
         if (!output_fits(start, total, what, err)) goto done;
     }
-    buf_reserve(bytes, (size_t)total);
+    buf_reserve(bytes, (size_t)total + COPY_SLACK);
     uint8_t *base = (uint8_t *)bytes->data, *dst = base + start;
-    const uint8_t *src = p + data;
+    const uint8_t *src = p + data, *end = p + len;
     for (size_t i = 0; i < n; i++) {
         uint32_t pre = prefix[i], suf = suffix[i];
-        if (pre) memcpy(dst, base + offsets[i - 1], pre); /* pre > 0 only when i > 0 */
-        memcpy(dst + pre, src, suf);
+        /* pre > 0 only when i > 0; the previous value ends where dst starts,
+         * so a short prefix can be moved as a whole block */
+        if (pre) {
+            const uint8_t *before = base + offsets[i - 1];
+            if (pre <= COPY_SLACK)
+                memmove(dst, before, COPY_SLACK); /* overlaps when the previous value is short */
+            else
+                memcpy(dst, before, pre);
+        }
+        copy_short(dst + pre, src, suf, (size_t)(end - src));
         src += suf;
         dst += pre + suf;
         offsets[i + 1] = offsets[i] + pre + suf;
@@ -630,6 +685,54 @@ static ALWAYS_INLINE void bss_gather(const uint8_t *restrict p, size_t stride, u
         for (size_t j = 0; j < W; j++) out[i * W + j] = p[j * stride + i];
 }
 
+/* Widths 4 and 8 interleave 16 values at a time with SSE2 unpacks (bytes,
+ * then 16-bit pairs, then 32-bit quads), which every x86-64 has. */
+static void bss_gather4(const uint8_t *restrict p, size_t stride, uint8_t *restrict out, size_t n) {
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        __m128i s[4], ab_lo, ab_hi, cd_lo, cd_hi;
+        for (int j = 0; j < 4; j++) s[j] = _mm_loadu_si128((const __m128i *)(const void *)(p + (size_t)j * stride + i));
+        ab_lo = _mm_unpacklo_epi8(s[0], s[1]);
+        ab_hi = _mm_unpackhi_epi8(s[0], s[1]);
+        cd_lo = _mm_unpacklo_epi8(s[2], s[3]);
+        cd_hi = _mm_unpackhi_epi8(s[2], s[3]);
+        __m128i *o = (__m128i *)(void *)(out + 4 * i);
+        _mm_storeu_si128(o, _mm_unpacklo_epi16(ab_lo, cd_lo));
+        _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(ab_lo, cd_lo));
+        _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(ab_hi, cd_hi));
+        _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(ab_hi, cd_hi));
+    }
+#endif
+    bss_gather(p + i, stride, out + 4 * i, n - i, 4);
+}
+
+static void bss_gather8(const uint8_t *restrict p, size_t stride, uint8_t *restrict out, size_t n) {
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        __m128i s[8], t[8], u[8];
+        for (int j = 0; j < 8; j++) s[j] = _mm_loadu_si128((const __m128i *)(const void *)(p + (size_t)j * stride + i));
+        for (int j = 0; j < 4; j++) { /* t[2j]: values 0-7 of streams 2j, 2j+1; t[2j+1]: values 8-15 */
+            t[2 * j] = _mm_unpacklo_epi8(s[2 * j], s[2 * j + 1]);
+            t[2 * j + 1] = _mm_unpackhi_epi8(s[2 * j], s[2 * j + 1]);
+        }
+        for (int h = 0; h < 2; h++) { /* u[4h+k]: values 4k..4k+3 of streams 4h..4h+3 */
+            u[4 * h + 0] = _mm_unpacklo_epi16(t[4 * h + 0], t[4 * h + 2]);
+            u[4 * h + 1] = _mm_unpackhi_epi16(t[4 * h + 0], t[4 * h + 2]);
+            u[4 * h + 2] = _mm_unpacklo_epi16(t[4 * h + 1], t[4 * h + 3]);
+            u[4 * h + 3] = _mm_unpackhi_epi16(t[4 * h + 1], t[4 * h + 3]);
+        }
+        __m128i *o = (__m128i *)(void *)(out + 8 * i);
+        for (int k = 0; k < 4; k++) {
+            _mm_storeu_si128(o + 2 * k, _mm_unpacklo_epi32(u[k], u[4 + k]));
+            _mm_storeu_si128(o + 2 * k + 1, _mm_unpackhi_epi32(u[k], u[4 + k]));
+        }
+    }
+#endif
+    bss_gather(p + i, stride, out + 8 * i, n - i, 8);
+}
+
 static ALWAYS_INLINE void bss_scatter(const uint8_t *restrict vals, uint8_t *restrict dst, size_t n, size_t W) {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < W; j++) dst[j * n + i] = vals[i * W + j];
@@ -660,9 +763,9 @@ bool pq_byte_stream_split_decode(const uint8_t *p, size_t len, void *out, size_t
         return floe_err_set(err, FLOE_EINVAL, "BYTE_STREAM_SPLIT: %zu bytes hold %zu values of %zu bytes, %zu expected",
                             len, stride, w, n);
     if (w == 4)
-        bss_gather(p, stride, out, n, 4);
+        bss_gather4(p, stride, out, n);
     else if (w == 8)
-        bss_gather(p, stride, out, n, 8);
+        bss_gather8(p, stride, out, n);
     else if (w == 2)
         bss_gather(p, stride, out, n, 2);
     else

@@ -21,29 +21,12 @@
 #include "base/buf.h"
 #include "format/parquet/bitpack_int.h"
 #include "format/parquet/pq_encoding.h"
+#include "format_test.h"
 
 #define CASES "tests/unit/format/data/encoding/cases.txt"
+#define PEER_CASES "tests/unit/format/data/encoding/peers.txt"
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static uint64_t rng_state;
-static void rng_seed(uint64_t s) { rng_state = s * 0x9e3779b97f4a7c15ULL + 1; }
-static uint64_t rng(void) {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
-static uint64_t rng_below(uint64_t n) { return n ? rng() % n : 0; }
-
-/* A copy of p in a buffer of exactly n bytes, so ASan catches overreads. */
-static uint8_t *exact_copy(const void *p, size_t n) {
-    uint8_t *q = malloc(n ? n : 1);
-    cr_assert(q);
-    if (n) memcpy(q, p, n);
-    return q;
-}
 
 static const size_t sizes[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 127, 128, 129, 255, 256, 257, 1000, 4099};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
@@ -66,21 +49,7 @@ static bool param(const tcase *c, const char *key, long long *out) {
     return false;
 }
 
-static void parse_hex(const tcase *c, const char *s, buf_t *out) {
-    if (strcmp(s, "-") == 0) return;
-    while (*s) {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        unsigned b;
-        cr_assert(sscanf(s, "%2x", &b) == 1, "%s:%d: bad hex at '%s'", c->file, c->line, s);
-        s += 2;
-        size_t rep = 1;
-        if (*s == '*') rep = strtoul(s + 1, (char **)&s, 10);
-        for (size_t i = 0; i < rep; i++) buf_putc(out, (char)b);
-    }
-}
+static void parse_hex(const tcase *c, const char *s, buf_t *out) { hex_parse(c->file, c->line, s, out); }
 
 /* Decimal values ("5*8" repeats) as int64 bits; unsigned values above
  * INT64_MAX parse too. */
@@ -314,22 +283,24 @@ static void check_encoder(const tcase *c) {
     buf_free(&bytes);
 }
 
-Test(encoding_cases, table) {
-    FILE *f = fopen(CASES, "r");
-    cr_assert(f, "cannot open %s (tests run from the repository root)", CASES);
-    char line[4096];
+/* Runs every case in one file; returns how many there were. */
+static int run_case_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "cannot open %s (tests run from the repository root)", path);
+    char *line = NULL;
+    size_t cap = 0;
     int lineno = 0, cases = 0;
-    while (fgets(line, sizeof line, f)) {
+    while (getline(&line, &cap, f) > 0) {
         lineno++;
         line[strcspn(line, "\n")] = '\0';
         if (line[0] == '#' || line[0] == '\0') continue;
-        tcase c = {CASES, lineno, NULL, NULL, NULL, NULL};
+        tcase c = {path, lineno, NULL, NULL, NULL, NULL};
         char *rest = line;
         c.kind = strsep(&rest, "\t");
         c.params = strsep(&rest, "\t");
         c.input = strsep(&rest, "\t");
         c.expected = rest;
-        cr_assert(c.expected, "%s:%d: expected kind<TAB>params<TAB>input<TAB>expected", CASES, lineno);
+        cr_assert(c.expected, "%s:%d: expected kind<TAB>params<TAB>input<TAB>expected", path, lineno);
         size_t kl = strlen(c.kind);
         if (kl > 4 && strcmp(c.kind + kl - 4, "_enc") == 0)
             check_encoder(&c);
@@ -337,8 +308,21 @@ Test(encoding_cases, table) {
             check_decoder(&c);
         cases++;
     }
+    free(line);
     fclose(f);
+    return cases;
+}
+
+Test(encoding_cases, table) {
+    int cases = run_case_file(CASES);
     cr_expect_gt(cases, 100, "only %d cases in %s", cases, CASES);
+}
+
+/* Pages DuckDB and hyparquet-writer wrote (tests/e2e/gen_encoding_vectors.mjs),
+ * with the values DuckDB reads back from them. */
+Test(encoding_cases, peer_pages) {
+    int cases = run_case_file(PEER_CASES);
+    cr_expect_geq(cases, 25, "only %d cases in %s", cases, PEER_CASES);
 }
 
 /* ---- bit-packing kernels ---------------------------------------------- */
