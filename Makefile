@@ -111,7 +111,6 @@ bench-parquet: deps $(BUILD)/floe $(BUILD)/bench/pqbench
 
 # Parquet encoding micro-benchmark (not part of make test or make bench):
 # values/s for the RLE, delta and byte-array decoders and encoders.
-REL_LIB := $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
 $(BUILD)/bench/encoding_bench: bench/parquet/encoding_bench.c $(REL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
