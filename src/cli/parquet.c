@@ -23,7 +23,7 @@ static void usage(FILE *f) {
                "                       [--row-group-rows N] [--page-rows N] [--no-dictionary] [--bloom col,...]\n"
                "      IN is .jsonl (or .json, .ndjson) or .csv; '-' reads JSON lines from stdin.\n"
                "  floe parquet inspect FILE [--format text|json]\n"
-               "  floe parquet cat FILE [--columns a,b] [--format json|csv] [--limit N]\n");
+               "  floe parquet cat FILE [--columns a,b] [--format json|csv] [--limit N] [--binary-as-string]\n");
 }
 
 static int fail(const floe_err *err) {
@@ -365,7 +365,7 @@ static int cmd_inspect(int argc, char **argv) {
 
 static int cmd_cat(int argc, char **argv) {
     const char *path = NULL, *columns = NULL;
-    bool csv = false;
+    bool csv = false, as_string = false;
     uint64_t limit = UINT64_MAX;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--format") && i + 1 < argc) {
@@ -376,6 +376,8 @@ static int cmd_cat(int argc, char **argv) {
             }
         } else if (!strcmp(argv[i], "--columns") && i + 1 < argc) {
             columns = argv[++i];
+        } else if (!strcmp(argv[i], "--binary-as-string")) {
+            as_string = true;
         } else if (!strcmp(argv[i], "--limit") && i + 1 < argc && str_to_u64(argv[i + 1], &limit)) {
             i++;
         } else if (argv[i][0] == '-') {
@@ -398,7 +400,7 @@ static int cmd_cat(int argc, char **argv) {
     buf_t o = BUF_INIT;
     if (!r) goto done;
     const fmt_schema_t *s = pq_reader_schema(r);
-    pq_reader_opts opts = {0};
+    pq_reader_opts opts = {.binary_as_string = as_string};
     if (columns) {
         char *list = strdup(columns), *save = NULL;
         ids = calloc(strlen(columns) + 1, sizeof *ids);

@@ -260,7 +260,7 @@ static bool map_primitive(pq_reader_t *r, const pq_schema_elem *e, fmt_field_t *
     case PQ_BYTE_ARRAY:
         if (lt->kind == PQ_LT_DECIMAL || ct == PQ_CT_DECIMAL) break;
         if (lt->kind == PQ_LT_STRING || lt->kind == PQ_LT_ENUM || lt->kind == PQ_LT_JSON || ct == PQ_CT_UTF8 ||
-            ct == PQ_CT_ENUM || ct == PQ_CT_JSON || r->opts.binary_as_string)
+            ct == PQ_CT_ENUM || ct == PQ_CT_JSON)
             f->type = FMT_STRING;
         else
             f->type = FMT_BINARY;
@@ -632,6 +632,16 @@ static bool same_shape(const fmt_field_t *a, const fmt_field_t *b) {
     return true;
 }
 
+/* A copy of f (in a) with unannotated binary read as string. */
+static void binary_to_string(fmt_field_t *f, arena_t *a) {
+    if (f->type == FMT_BINARY) f->type = FMT_STRING;
+    if (!f->nchildren) return;
+    fmt_field_t *c = arena_alloc(a, (size_t)f->nchildren * sizeof *c);
+    memcpy(c, f->children, (size_t)f->nchildren * sizeof *c);
+    f->children = c;
+    for (int32_t i = 0; i < f->nchildren; i++) binary_to_string(&c[i], a);
+}
+
 bool pq_reader_scan(pq_reader_t *r, const pq_reader_opts *opts, const fmt_schema_t *want, floe_err *err) {
     scan_free(r);
     arena_init(&r->scan, 65536);
@@ -662,6 +672,7 @@ bool pq_reader_scan(pq_reader_t *r, const pq_reader_opts *opts, const fmt_schema
             return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' (field id %d) is %s in the file but %s was asked for",
                                 rname(r), ff->name, ff->id, fmt_type_name(ff->type), fmt_type_name(wf->type));
         ofields[i] = wf ? *wf : *ff;
+        if (!wf && r->opts.binary_as_string) binary_to_string(&ofields[i], &r->scan);
         r->outs[i].field = &ofields[i];
         r->outs[i].top = ff ? top : -1;
         if (ff) total += count_leaves(ff);

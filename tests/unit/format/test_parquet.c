@@ -364,3 +364,44 @@ Test(parquet, corrupt_files_fail_with_offsets) {
     buf_free(&f);
     arena_free(&a);
 }
+
+Test(parquet, binary_as_string_on_request) {
+    arena_t a;
+    arena_init(&a, 4096);
+    fmt_schema_t s;
+    floe_err err = {0};
+    cr_assert(fmt_schema_parse("b binary, l list<binary>", &a, &s, &err));
+    buf_t f = BUF_INIT;
+    pq_writer_t *w = pq_writer_new(&s, NULL, (pq_sink){mem_sink, &f}, &err);
+    cr_assert(w, "%s", err.msg);
+    fmt_batch_t b;
+    fmt_batch_init(&b, &s);
+    fmt_vec_append_bytes(&b.cols[0], "hey", 3);
+    fmt_vec_append_bytes(&b.cols[1].children[0], "x", 1);
+    fmt_vec_close_list(&b.cols[1]);
+    b.nrows = 1;
+    cr_assert(pq_writer_write(w, &b, &err), "%s", err.msg);
+    cr_assert(pq_writer_close(w, NULL, &a, &err), "%s", err.msg);
+    pq_writer_free(w);
+    fmt_batch_free(&b);
+    for (int as_string = 0; as_string < 2; as_string++) {
+        pq_source src = pq_source_mem(f.data, f.len, "bin.parquet");
+        pq_reader_t *r = pq_reader_open(&src, &err);
+        cr_assert(r, "%s", err.msg);
+        pq_reader_opts o = {.binary_as_string = as_string};
+        cr_assert(pq_reader_scan(r, &o, NULL, &err), "%s", err.msg);
+        fmt_batch_t *out;
+        cr_assert(pq_reader_next(r, &out, &err), "%s", err.msg);
+        fmt_type want = as_string ? FMT_STRING : FMT_BINARY;
+        cr_assert_eq(out->cols[0].field->type, want);
+        cr_assert_eq(out->cols[1].children[0].field->type, want);
+        uint32_t n;
+        const uint8_t *p = fmt_vec_bytes(&out->cols[0], 0, &n);
+        cr_assert(n == 3 && !memcmp(p, "hey", 3));
+        cr_assert_eq(pq_reader_schema(r)->root.children[0].type, FMT_BINARY); /* the file's schema is untouched */
+        pq_reader_free(r);
+        pq_source_close(&src);
+    }
+    buf_free(&f);
+    arena_free(&a);
+}
