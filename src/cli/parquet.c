@@ -144,6 +144,7 @@ static int cmd_convert(int argc, char **argv) {
         floe_err_errno(&err, errno, "renaming %s to %s", tmp, out);
         goto fail;
     }
+    if (!fs_fsync_parent(out, &err)) goto fail;
     fprintf(stderr, "floe parquet: wrote %lld rows, %lld bytes, %u row groups to %s\n", (long long)m.row_count,
             (long long)m.file_size, m.nsplits, out);
     rc = 0;
@@ -161,6 +162,14 @@ fail:
 }
 
 /* ---- inspect ---- */
+
+/* Opens path and reads its footer; on failure nothing stays open. */
+static pq_reader_t *open_file(const char *path, pq_source *src, floe_err *err) {
+    if (!pq_source_file(path, src, err)) return NULL;
+    pq_reader_t *r = pq_reader_open(src, err);
+    if (!r) pq_source_close(src);
+    return r;
+}
 
 static const fmt_field_t *leaf_field(const fmt_field_t *f, uint32_t *k) {
     if (fmt_type_is_primitive(f->type)) return (*k)-- == 0 ? f : NULL;
@@ -231,12 +240,8 @@ static int cmd_inspect(int argc, char **argv) {
     }
     floe_err err = {0};
     pq_source src;
-    if (!pq_source_file(path, &src, &err)) return fail(&err);
-    pq_reader_t *r = pq_reader_open(&src, &err);
-    if (!r) {
-        pq_source_close(&src);
-        return fail(&err);
-    }
+    pq_reader_t *r = open_file(path, &src, &err);
+    if (!r) return fail(&err);
     const pq_file_meta *m = pq_reader_meta(r);
     const fmt_schema_t *s = pq_reader_schema(r);
     buf_t o = BUF_INIT;
@@ -393,12 +398,11 @@ static int cmd_cat(int argc, char **argv) {
     }
     floe_err err = {0};
     pq_source src;
-    if (!pq_source_file(path, &src, &err)) return fail(&err);
-    pq_reader_t *r = pq_reader_open(&src, &err);
+    pq_reader_t *r = open_file(path, &src, &err);
+    if (!r) return fail(&err);
     int rc = 1;
     int32_t *ids = NULL;
     buf_t o = BUF_INIT;
-    if (!r) goto done;
     const fmt_schema_t *s = pq_reader_schema(r);
     pq_reader_opts opts = {.binary_as_string = as_string};
     if (columns) {

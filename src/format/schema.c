@@ -262,7 +262,7 @@ static bool parse_type(parser *ps, fmt_field_t *f) {
 
 /* Iceberg's fresh ids: each struct's (or list's, map's) own children first,
  * then their descendants, breadth first. */
-static void assign_ids(fmt_field_t *root, arena_t *a, int32_t *next) {
+static void assign_ids(fmt_field_t *root, int32_t *next) {
     size_t cap = 64, head = 0, tail = 0;
     fmt_field_t **q = malloc(cap * sizeof *q);
     q[tail++] = root;
@@ -275,7 +275,6 @@ static void assign_ids(fmt_field_t *root, arena_t *a, int32_t *next) {
         }
     }
     free(q);
-    (void)a;
 }
 
 bool fmt_schema_parse(const char *text, arena_t *a, fmt_schema_t *out, floe_err *err) {
@@ -288,7 +287,7 @@ bool fmt_schema_parse(const char *text, arena_t *a, fmt_schema_t *out, floe_err 
     if (!*ps.p) return floe_err_set(err, FLOE_EINVAL, "schema is empty; expected 'name type, name type, ...'");
     if (!parse_struct_fields(&ps, &out->root, 0, false)) return false;
     int32_t next = 1;
-    assign_ids(&out->root, a, &next);
+    assign_ids(&out->root, &next);
     out->max_field_id = next - 1;
     return true;
 }

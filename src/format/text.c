@@ -100,8 +100,7 @@ bool fmt_parse_time(const char *s, int64_t *micros) {
     return n && !s[n];
 }
 
-bool fmt_parse_timestamp(const char *s, bool utc_default, int64_t *micros) {
-    (void)utc_default;
+bool fmt_parse_timestamp(const char *s, int64_t *micros) {
     int64_t days, t = 0;
     if (parse_ymd(s, &days) != 10) return false;
     const char *p = s + 10;
@@ -271,7 +270,7 @@ static bool put_text(fmt_text_reader_t *r, fmt_vec_t *v, const fmt_field_t *f, c
     case FMT_TIMESTAMP_NS:
     case FMT_TIMESTAMPTZ_NS: {
         int64_t t;
-        if (!fmt_parse_timestamp(z, f->type == FMT_TIMESTAMPTZ, &t))
+        if (!fmt_parse_timestamp(z, &t))
             return verr(r, col, z, err, "a timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM])");
         if (f->type == FMT_TIMESTAMP_NS || f->type == FMT_TIMESTAMPTZ_NS) t *= 1000;
         fmt_vec_append_i64(v, t);
@@ -291,18 +290,12 @@ static bool put_text(fmt_text_reader_t *r, fmt_vec_t *v, const fmt_field_t *f, c
         fmt_vec_append_bytes(v, s, n);
         return true;
     case FMT_UUID: {
+        /* 8-4-4-4-12 hex digits */
+        static const int at[5] = {0, 9, 14, 19, 24}, len[5] = {8, 4, 4, 4, 12};
         uint8_t u[16];
-        int k = 0;
-        for (const char *p = z; *p && k < 32; p++) {
-            if (*p == '-' && (p - z == 8 || p - z == 13 || p - z == 18 || p - z == 23)) continue;
-            if (!isxdigit((unsigned char)*p) || !p[1] || !isxdigit((unsigned char)p[1])) break;
-            char hx[3] = {p[0], p[1], 0};
-            u[k / 2] = (uint8_t)strtoul(hx, NULL, 16);
-            k += 2;
-            p++;
-        }
-        if (k != 32 || n != 36 || z[8] != '-' || z[13] != '-' || z[18] != '-' || z[23] != '-')
-            return verr(r, col, z, err, "a UUID (8-4-4-4-12 hex digits)");
+        bool ok = n == 36 && z[8] == '-' && z[13] == '-' && z[18] == '-' && z[23] == '-';
+        for (int g = 0, o = 0; g < 5 && ok; o += len[g] / 2, g++) ok = str_unhex(z + at[g], (size_t)len[g], u + o);
+        if (!ok) return verr(r, col, z, err, "a UUID (8-4-4-4-12 hex digits)");
         fmt_vec_append_bytes(v, u, 16);
         return true;
     }
@@ -709,7 +702,9 @@ void fmt_value_text(buf_t *out, const fmt_field_t *f, const uint8_t *p, uint32_t
         return;
     case FMT_STRING: buf_append(out, p, n); return;
     default: /* binary, fixed: hex */
-        for (uint32_t i = 0; i < n; i++) buf_printf(out, "%02x", p[i]);
+        buf_reserve(out, 2 * (size_t)n + 1);
+        str_hex(p, n, out->data + out->len);
+        out->len += 2 * (size_t)n;
         return;
     }
 }

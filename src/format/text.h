@@ -56,7 +56,7 @@ void fmt_value_text(buf_t *out, const fmt_field_t *f, const uint8_t *p, uint32_t
 
 /* Parsing helpers shared with statistics printing. */
 bool fmt_parse_date(const char *s, int32_t *days);
-bool fmt_parse_timestamp(const char *s, bool utc_default, int64_t *micros);
+bool fmt_parse_timestamp(const char *s, int64_t *micros); /* no zone suffix: UTC */
 bool fmt_parse_time(const char *s, int64_t *micros);
 bool fmt_parse_decimal(const char *s, int32_t precision, int32_t scale, __int128 *out);
 

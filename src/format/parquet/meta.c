@@ -57,6 +57,14 @@ static bool want(thrift_reader *r, uint8_t t, uint8_t expected, const char *fiel
     return thrift_fail(r, "field %s has type %u; expected %u", field, t, expected);
 }
 
+/* A list<struct> field: reads its header into *n. */
+static bool struct_list(thrift_reader *r, uint8_t t, const char *field, uint32_t *n) {
+    uint8_t et;
+    if (!want(r, t, THRIFT_LIST, field) || !thrift_read_list(r, &et, n)) return false;
+    if (et != THRIFT_STRUCT) return thrift_fail(r, "%s holds type %u; expected structs", field, et);
+    return true;
+}
+
 /* ---- Statistics ---- */
 
 bool pq_stats_decode(thrift_reader *r, pq_stats *s) {
@@ -254,7 +262,7 @@ static void schema_elem_encode(thrift_writer *w, const pq_schema_elem *e) {
 
 /* ---- ColumnMetaData / ColumnChunk / RowGroup ---- */
 
-static bool kv_list_decode(thrift_reader *r, arena_t *a, pq_kv **out, uint32_t *nout);
+static bool kv_list_decode(thrift_reader *r, uint8_t t, arena_t *a, pq_kv **out, uint32_t *nout);
 
 static bool column_meta_decode(thrift_reader *r, arena_t *a, pq_column_meta *c) {
     if (!thrift_struct_begin(r)) return false;
@@ -315,7 +323,7 @@ static bool column_meta_decode(thrift_reader *r, arena_t *a, pq_column_meta *c) 
         case 8: {
             pq_kv *kv;
             uint32_t nkv;
-            ok = want(r, t, THRIFT_LIST, "ColumnMetaData.key_value_metadata") && kv_list_decode(r, a, &kv, &nkv);
+            ok = kv_list_decode(r, t, a, &kv, &nkv);
             break;
         }
         default: ok = thrift_skip(r, t);
@@ -366,18 +374,14 @@ static bool row_group_decode(thrift_reader *r, arena_t *a, pq_row_group *g) {
     g->file_offset = -1;
     if (!thrift_struct_begin(r)) return false;
     int16_t id;
-    uint8_t t, et;
+    uint8_t t;
     uint32_t n;
     while (thrift_field_next(r, &id, &t)) {
         bool ok = true;
         switch (id) {
         case 1:
-            ok = want(r, t, THRIFT_LIST, "RowGroup.columns") && thrift_read_list(r, &et, &n);
+            ok = struct_list(r, t, "RowGroup.columns", &n);
             if (!ok) break;
-            if (et != THRIFT_STRUCT) {
-                ok = thrift_fail(r, "RowGroup.columns holds type %u; expected structs", et);
-                break;
-            }
             g->cols = arena_zalloc(a, (n ? n : 1) * sizeof *g->cols);
             g->ncols = n;
             for (uint32_t i = 0; i < n && ok; i++) ok = column_chunk_decode(r, a, &g->cols[i]);
@@ -394,11 +398,9 @@ static bool row_group_decode(thrift_reader *r, arena_t *a, pq_row_group *g) {
     return !r->failed;
 }
 
-static bool kv_list_decode(thrift_reader *r, arena_t *a, pq_kv **out, uint32_t *nout) {
-    uint8_t et;
+static bool kv_list_decode(thrift_reader *r, uint8_t lt, arena_t *a, pq_kv **out, uint32_t *nout) {
     uint32_t n;
-    if (!thrift_read_list(r, &et, &n)) return false;
-    if (et != THRIFT_STRUCT) return thrift_fail(r, "key_value_metadata holds type %u; expected structs", et);
+    if (!struct_list(r, lt, "key_value_metadata", &n)) return false;
     pq_kv *kv = arena_zalloc(a, (n ? n : 1) * sizeof *kv);
     for (uint32_t i = 0; i < n; i++) {
         if (!thrift_struct_begin(r)) return false;
@@ -434,29 +436,21 @@ bool pq_meta_decode(const uint8_t *p, size_t n, size_t base, const char *name, a
         switch (id) {
         case 1: ok = rd_i32(&r, t, &m->version); break;
         case 2:
-            ok = has_schema = want(&r, t, THRIFT_LIST, "FileMetaData.schema") && thrift_read_list(&r, &et, &cnt);
+            ok = has_schema = struct_list(&r, t, "FileMetaData.schema", &cnt);
             if (!ok) break;
-            if (et != THRIFT_STRUCT) {
-                ok = thrift_fail(&r, "schema holds type %u; expected structs", et);
-                break;
-            }
             m->schema = arena_zalloc(a, (cnt ? cnt : 1) * sizeof *m->schema);
             m->nschema = cnt;
             for (uint32_t i = 0; i < cnt && ok; i++) ok = schema_elem_decode(&r, a, &m->schema[i]);
             break;
         case 3: ok = has_rows = rd_i64(&r, t, &m->num_rows); break;
         case 4:
-            ok = has_rgs = want(&r, t, THRIFT_LIST, "FileMetaData.row_groups") && thrift_read_list(&r, &et, &cnt);
+            ok = has_rgs = struct_list(&r, t, "FileMetaData.row_groups", &cnt);
             if (!ok) break;
-            if (et != THRIFT_STRUCT) {
-                ok = thrift_fail(&r, "row_groups holds type %u; expected structs", et);
-                break;
-            }
             m->row_groups = arena_zalloc(a, (cnt ? cnt : 1) * sizeof *m->row_groups);
             m->nrow_groups = cnt;
             for (uint32_t i = 0; i < cnt && ok; i++) ok = row_group_decode(&r, a, &m->row_groups[i]);
             break;
-        case 5: ok = want(&r, t, THRIFT_LIST, "key_value_metadata") && kv_list_decode(&r, a, &m->kv, &m->nkv); break;
+        case 5: ok = kv_list_decode(&r, t, a, &m->kv, &m->nkv); break;
         case 6: ok = rd_str(&r, t, a, &m->created_by); break;
         case 7: {
             ok = want(&r, t, THRIFT_LIST, "column_orders") && thrift_read_list(&r, &et, &cnt);
@@ -776,17 +770,13 @@ bool pq_offset_index_decode(thrift_reader *r, arena_t *a, pq_offset_index *oi) {
     bool has = false;
     if (!thrift_struct_begin(r)) return false;
     int16_t id;
-    uint8_t t, et;
+    uint8_t t;
     uint32_t n;
     while (thrift_field_next(r, &id, &t)) {
         bool ok = true;
         if (id == 1) {
-            ok = has = want(r, t, THRIFT_LIST, "OffsetIndex.page_locations") && thrift_read_list(r, &et, &n);
+            ok = has = struct_list(r, t, "OffsetIndex.page_locations", &n);
             if (!ok) break;
-            if (et != THRIFT_STRUCT) {
-                ok = thrift_fail(r, "page_locations hold type %u; expected structs", et);
-                break;
-            }
             oi->npages = n;
             oi->pages = arena_zalloc(a, (n ? n : 1) * sizeof *oi->pages);
             for (uint32_t i = 0; i < n && ok; i++) {

@@ -939,6 +939,22 @@ static void *grow_arr(void *p, size_t *cap, size_t need, size_t elem) {
     return p;
 }
 
+/* A big-endian two's complement decimal of len bytes into a vector slot of
+ * vwidth bytes (int32, int64 or int128). */
+static void put_be_decimal(uint8_t *dst, int vwidth, const uint8_t *b, uint32_t len) {
+    __int128 x = (len && (b[0] & 0x80)) ? -1 : 0;
+    for (uint32_t k = 0; k < len && k < 16; k++) x = (__int128)(((unsigned __int128)x << 8) | b[k]);
+    if (vwidth == 4) {
+        int32_t y = (int32_t)x;
+        memcpy(dst, &y, 4);
+    } else if (vwidth == 8) {
+        int64_t y = (int64_t)x;
+        memcpy(dst, &y, 8);
+    } else {
+        memcpy(dst, &x, 16);
+    }
+}
+
 /* Converts n physical values at src into vector values at dst. */
 static void convert(const cursor *c, const uint8_t *src, uint8_t *dst, uint32_t n) {
     switch (c->conv) {
@@ -1010,20 +1026,9 @@ static void convert(const cursor *c, const uint8_t *src, uint8_t *dst, uint32_t 
         }
         return;
     case CV_BE_DECIMAL:
-        for (uint32_t i = 0; i < n; i++) {
-            const uint8_t *b = src + (size_t)i * (size_t)c->pwidth;
-            __int128 x = (b[0] & 0x80) ? -1 : 0;
-            for (int k = 0; k < c->pwidth; k++) x = (__int128)(((unsigned __int128)x << 8) | b[k]);
-            if (c->vwidth == 4) {
-                int32_t y = (int32_t)x;
-                memcpy(dst + 4 * i, &y, 4);
-            } else if (c->vwidth == 8) {
-                int64_t y = (int64_t)x;
-                memcpy(dst + 8 * i, &y, 8);
-            } else {
-                memcpy(dst + 16 * i, &x, 16);
-            }
-        }
+        for (uint32_t i = 0; i < n; i++)
+            put_be_decimal(dst + (size_t)i * (size_t)c->vwidth, c->vwidth, src + (size_t)i * (size_t)c->pwidth,
+                           (uint32_t)c->pwidth);
         return;
     case CV_FLOAT16:
         for (uint32_t i = 0; i < n; i++) {
@@ -1052,15 +1057,11 @@ static bool load_dict(pq_reader_t *r, cursor *c, const uint8_t *p, size_t len, u
             return floe_err_wrap(err, "%s: column '%s' dictionary page", rname(r), c->elem->name);
         }
         if (c->conv == CV_BE_DECIMAL) {
-            for (uint32_t i = 0; i < n; i++) {
-                uint32_t l = offs[i + 1] - offs[i];
-                const uint8_t *b = (const uint8_t *)c->dict_bytes.data + offs[i];
-                __int128 x = (l && (b[0] & 0x80)) ? -1 : 0;
-                for (uint32_t k = 0; k < l && k < 16; k++) x = (__int128)(((unsigned __int128)x << 8) | b[k]);
-                if (c->vwidth == 4) fmt_vec_append_i32(&c->dict, (int32_t)x);
-                else if (c->vwidth == 8) fmt_vec_append_i64(&c->dict, (int64_t)x);
-                else fmt_vec_append_i128(&c->dict, x);
-            }
+            fmt_vec_reserve(&c->dict, n);
+            for (uint32_t i = 0; i < n; i++)
+                put_be_decimal((uint8_t *)c->dict.values + (size_t)i * (size_t)c->vwidth, c->vwidth,
+                               (const uint8_t *)c->dict_bytes.data + offs[i], offs[i + 1] - offs[i]);
+            c->dict.len = n;
         } else {
             for (uint32_t i = 0; i < n; i++)
                 fmt_vec_append_bytes(&c->dict, c->dict_bytes.data + offs[i], offs[i + 1] - offs[i]);
@@ -1233,6 +1234,23 @@ static bool cursor_load(pq_reader_t *r, cursor *c, const pq_row_group *rg, floe_
     return true;
 }
 
+/* The page's bytes after decompression: in[0..n) itself when the chunk is
+ * uncompressed, else out_len bytes decompressed into c->page. */
+static bool page_bytes(pq_reader_t *r, cursor *c, const uint8_t *in, size_t n, size_t out_len, size_t page_at,
+                       const uint8_t **p, size_t *plen, floe_err *err) {
+    if (c->cm->codec == PQ_CODEC_UNCOMPRESSED) {
+        *p = in, *plen = n;
+        return true;
+    }
+    buf_reset(&c->page);
+    buf_reserve(&c->page, out_len + 1);
+    if (!pq_decompress(c->cm->codec, in, n, c->page.data, out_len, err))
+        return floe_err_wrap(err, "%s: column '%s' page at byte %lld", rname(r), c->elem->name,
+                             (long long)(c->chunk_start + (int64_t)page_at));
+    *p = (const uint8_t *)c->page.data, *plen = out_len;
+    return true;
+}
+
 /* Reads the next data page (after any dictionary page) into the cursor. */
 static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *skipped, floe_err *err) {
     *skipped = 0;
@@ -1279,17 +1297,9 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
             if (c->has_dict) return cfail(r, c, err, "a second dictionary page");
             if (h.encoding != PQ_ENC_PLAIN && h.encoding != PQ_ENC_PLAIN_DICTIONARY)
                 return cfail(r, c, err, "dictionary page encoded %s; expected PLAIN", pq_encoding_name(h.encoding));
-            const uint8_t *p = data;
-            size_t plen = dlen;
-            if (c->cm->codec != PQ_CODEC_UNCOMPRESSED) {
-                buf_reset(&c->page);
-                buf_reserve(&c->page, (size_t)h.uncompressed_size + 1);
-                if (!pq_decompress(c->cm->codec, data, dlen, c->page.data, (size_t)h.uncompressed_size, err))
-                    return floe_err_wrap(err, "%s: column '%s' dictionary page at byte %lld", rname(r), c->elem->name,
-                                         (long long)(c->chunk_start + (int64_t)page_at));
-                p = (const uint8_t *)c->page.data;
-                plen = (size_t)h.uncompressed_size;
-            }
+            const uint8_t *p;
+            size_t plen;
+            if (!page_bytes(r, c, data, dlen, (size_t)h.uncompressed_size, page_at, &p, &plen, err)) return false;
             if (h.num_values < 0 || (uint64_t)h.num_values > plen * 8 + 8)
                 return cfail(r, c, err, "dictionary of %d values cannot fit in %zu bytes", h.num_values, plen);
             if (!load_dict(r, c, p, plen, (uint32_t)h.num_values, err)) return false;
@@ -1320,27 +1330,13 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
             def_p = data + rep_len, def_len = (size_t)h.def_length;
             if (h.is_compressed && c->cm->codec != PQ_CODEC_UNCOMPRESSED) {
                 if ((size_t)h.uncompressed_size < lv) return cfail(r, c, err, "uncompressed size is smaller than the levels");
-                buf_reset(&c->page);
-                size_t un = (size_t)h.uncompressed_size - lv;
-                buf_reserve(&c->page, un + 1);
-                if (!pq_decompress(c->cm->codec, data + lv, dlen - lv, c->page.data, un, err))
-                    return floe_err_wrap(err, "%s: column '%s' page at byte %lld", rname(r), c->elem->name,
-                                         (long long)(c->chunk_start + (int64_t)page_at));
-                p = (const uint8_t *)c->page.data, plen = un;
+                if (!page_bytes(r, c, data + lv, dlen - lv, (size_t)h.uncompressed_size - lv, page_at, &p, &plen, err))
+                    return false;
             } else {
                 p = data + lv, plen = dlen - lv;
             }
         } else {
-            if (c->cm->codec != PQ_CODEC_UNCOMPRESSED) {
-                buf_reset(&c->page);
-                buf_reserve(&c->page, (size_t)h.uncompressed_size + 1);
-                if (!pq_decompress(c->cm->codec, data, dlen, c->page.data, (size_t)h.uncompressed_size, err))
-                    return floe_err_wrap(err, "%s: column '%s' page at byte %lld", rname(r), c->elem->name,
-                                         (long long)(c->chunk_start + (int64_t)page_at));
-                p = (const uint8_t *)c->page.data, plen = (size_t)h.uncompressed_size;
-            } else {
-                p = data, plen = dlen;
-            }
+            if (!page_bytes(r, c, data, dlen, (size_t)h.uncompressed_size, page_at, &p, &plen, err)) return false;
             /* v1 levels carry a 4-byte length prefix */
             if (c->max_rep) {
                 if (h.rep_encoding != PQ_ENC_RLE) return cfail(r, c, err, "repetition levels encoded %s; expected RLE", pq_encoding_name(h.rep_encoding));
@@ -1421,19 +1417,7 @@ static void append_value(cursor *c, fmt_vec_t *v) {
     if (c->page_is_dict) {
         memcpy(dst, (const uint8_t *)c->dict.values + (size_t)c->idx[k] * (size_t)c->vwidth, (size_t)c->vwidth);
     } else if (c->elem->type == PQ_BYTE_ARRAY) { /* decimal in byte arrays */
-        uint32_t l = c->offs[k + 1] - c->offs[k];
-        const uint8_t *b = c->bytes_p + c->offs[k];
-        __int128 x = (l && (b[0] & 0x80)) ? -1 : 0;
-        for (uint32_t i = 0; i < l && i < 16; i++) x = (__int128)(((unsigned __int128)x << 8) | b[i]);
-        if (c->vwidth == 4) {
-            int32_t y = (int32_t)x;
-            memcpy(dst, &y, 4);
-        } else if (c->vwidth == 8) {
-            int64_t y = (int64_t)x;
-            memcpy(dst, &y, 8);
-        } else {
-            memcpy(dst, &x, 16);
-        }
+        put_be_decimal(dst, c->vwidth, c->bytes_p + c->offs[k], c->offs[k + 1] - c->offs[k]);
     } else {
         convert(c, c->vals + (size_t)k * (size_t)c->pwidth, dst, 1);
     }

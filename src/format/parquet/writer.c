@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "base/fs.h"
 #include "format/parquet/pq_int.h"
 
 #ifndef FLOE_VERSION
@@ -141,14 +142,7 @@ void pq_writer_opts_default(pq_writer_opts *o) {
 /* ---- sinks ---- */
 
 static bool fd_write(void *ctx, const void *p, size_t n, floe_err *err) {
-    int fd = (int)(intptr_t)ctx;
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t k = write(fd, b, n);
-        if (k < 0) return floe_err_errno(err, errno, "writing parquet output");
-        b += k;
-        n -= (size_t)k;
-    }
+    if (!fs_write_full((int)(intptr_t)ctx, p, n)) return floe_err_errno(err, errno, "writing parquet output");
     return true;
 }
 
@@ -280,7 +274,6 @@ static void build(pq_writer_t *w, const fmt_field_t *f, const char *name, bool h
         w->cols[w->ncols++] = c;
         return;
     }
-    size_t ei = (size_t)(e - w->meta.schema);
     if (f->type == FMT_STRUCT) {
         e->num_children = f->nchildren;
         for (int32_t i = 0; i < f->nchildren; i++) {
@@ -296,7 +289,6 @@ static void build(pq_writer_t *w, const fmt_field_t *f, const char *name, bool h
     e->converted = is_list ? PQ_CT_LIST : PQ_CT_MAP;
     e->logical.kind = is_list ? PQ_LT_LIST : PQ_LT_MAP;
     pq_schema_elem *g = add_elem(w);
-    (void)ei;
     g->name = is_list ? "list" : "key_value";
     g->repetition = PQ_REPEATED;
     g->num_children = is_list ? 1 : 2;
@@ -336,9 +328,6 @@ pq_writer_t *pq_writer_new(const fmt_schema_t *schema, const pq_writer_opts *opt
     memset(&proto, 0, sizeof proto);
     for (int32_t i = 0; i < schema->root.nchildren; i++) {
         const fmt_field_t *f = &schema->root.children[i];
-        if (!fmt_type_is_primitive(f->type)) {
-            /* depth guard: MAX_DEPTH levels of nesting */
-        }
         build(w, f, f->name, true, &proto, 0, 0);
     }
     for (uint32_t i = 0; i < w->ncols; i++)
@@ -470,8 +459,8 @@ static void bounds_free(bounds *b) {
 
 /* ---- converting one vector value into its Parquet plain bytes ---- */
 
-/* Fills out (>= 16 bytes) with the plain bytes of a fixed-size value and
- * returns their count. */
+/* Fills out (>= 16 bytes) with the plain bytes of a numeric value (decimals
+ * in FIXED become big-endian) and returns their count. */
 static uint32_t fixed_value(const col_writer *c, const fmt_vec_t *v, uint32_t i, uint8_t *out) {
     const uint8_t *src = (const uint8_t *)v->values + (size_t)i * (size_t)c->width;
     if (c->phys == PQ_FIXED_LEN_BYTE_ARRAY && c->field->type == FMT_DECIMAL) {
@@ -484,14 +473,7 @@ static uint32_t fixed_value(const col_writer *c, const fmt_vec_t *v, uint32_t i,
         }
         return (uint32_t)c->type_len;
     }
-    if (c->phys == PQ_INT32 && c->width == 8) { /* not expected */
-        int64_t x;
-        memcpy(&x, src, 8);
-        int32_t y = (int32_t)x;
-        memcpy(out, &y, 4);
-        return 4;
-    }
-    uint32_t n = c->phys == PQ_FIXED_LEN_BYTE_ARRAY ? (uint32_t)c->type_len : stat_width(c);
+    uint32_t n = stat_width(c);
     memcpy(out, src, n);
     return n;
 }
@@ -667,28 +649,24 @@ static void dict_check(col_writer *c) {
     c->nslots = 0;
 }
 
+/* RLE levels with the 4-byte length prefix data page v1 puts before them. */
+static void put_levels(buf_t *body, const uint8_t *levels, uint32_t n, int16_t max) {
+    size_t at = body->len;
+    uint32_t len = 0;
+    buf_append(body, &len, 4);
+    pq_rle_encode_u8(body, levels, n, pq_bit_width((uint64_t)max));
+    len = (uint32_t)(body->len - at - 4);
+    memcpy(body->data + at, &len, 4);
+}
+
 static bool flush_page(pq_writer_t *w, col_writer *c, floe_err *err) {
     if (c->nlevels == 0 && c->page_nonnull == 0) return true;
     dict_check(c);
     buf_t *body = &w->scratch;
     buf_reset(body);
     /* v1 levels: rep then def, each with a 4-byte length prefix */
-    if (c->max_rep) {
-        size_t at = body->len;
-        uint32_t zero = 0;
-        buf_append(body, &zero, 4);
-        pq_rle_encode_u8(body, c->reps, c->nlevels, pq_bit_width((uint64_t)c->max_rep));
-        uint32_t len = (uint32_t)(body->len - at - 4);
-        memcpy(body->data + at, &len, 4);
-    }
-    if (c->max_def) {
-        size_t at = body->len;
-        uint32_t zero = 0;
-        buf_append(body, &zero, 4);
-        pq_rle_encode_u8(body, c->defs, c->nlevels, pq_bit_width((uint64_t)c->max_def));
-        uint32_t len = (uint32_t)(body->len - at - 4);
-        memcpy(body->data + at, &len, 4);
-    }
+    if (c->max_rep) put_levels(body, c->reps, c->nlevels, c->max_rep);
+    if (c->max_def) put_levels(body, c->defs, c->nlevels, c->max_def);
     int32_t encoding = PQ_ENC_PLAIN;
     if (c->dict_on) {
         encoding = PQ_ENC_RLE_DICTIONARY;
@@ -838,6 +816,7 @@ static void emit(col_writer *c, const fmt_vec_t *v, int d, uint32_t i, int16_t d
             tmp[0] = ((const uint8_t *)v->values)[i] ? 1 : 0;
             push_value(c, tmp, 1);
         } else if (c->phys == PQ_FIXED_LEN_BYTE_ARRAY && c->field->type != FMT_DECIMAL) {
+            /* uuid and fixed[n] (n may exceed tmp): straight from the vector */
             push_value(c, (const uint8_t *)v->values + (size_t)i * (size_t)c->width, (uint32_t)c->type_len);
         } else {
             uint32_t n = fixed_value(c, v, i, tmp);
@@ -1241,11 +1220,9 @@ bool pq_writer_close(pq_writer_t *w, pq_file_metrics *m, arena_t *a, floe_err *e
     uint32_t flen = (uint32_t)footer.len;
     buf_append(&footer, &flen, 4);
     buf_append(&footer, "PAR1", 4);
-    int64_t footer_at = w->offset;
     bool ok = sink_write(w, footer.data, footer.len, err);
     buf_free(&footer);
     if (!ok) return false;
-    (void)footer_at;
     if (m) {
         memset(m, 0, sizeof *m);
         m->row_count = w->total_rows;
