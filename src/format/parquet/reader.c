@@ -1517,6 +1517,15 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
                     else
                         memcpy(dst + i * vw, dv + (size_t)x * vw, vw);
                 }
+            } else if (c->elem->type == PQ_BYTE_ARRAY) { /* decimals in byte arrays */
+                for (uint32_t i = 0; i < k; i++) {
+                    if (defs && defs[i] != md) {
+                        memset(dst + i * vw, 0, vw);
+                        continue;
+                    }
+                    uint32_t j = c->val_pos++;
+                    put_be_decimal(dst + i * vw, c->vwidth, c->bytes_p + c->offs[j], c->offs[j + 1] - c->offs[j]);
+                }
             } else if (!defs || nn == k) {
                 convert(c, c->vals + (size_t)c->val_pos * (size_t)c->pwidth, dst, k);
                 c->val_pos += k;
