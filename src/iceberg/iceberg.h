@@ -1,0 +1,484 @@
+/*
+ * iceberg.h: the Apache Iceberg table spec (format v2; v1 read) as Floe
+ * models it.
+ *
+ *   values      typed literals: partition values, bounds, filter constants;
+ *               the spec's single-value binary form (Appendix D) and JSON
+ *               form, and the human form used in partition paths.
+ *   transforms  identity, bucket[N] (murmur3_x86_32, Appendix B), truncate[W],
+ *               year, month, day, hour, void; partition specs, sort orders,
+ *               partition paths ("ts_day=2026-03-28/id_bucket=5").
+ *   metadata    table metadata JSON (v1 and v2 read, v2 written): schemas,
+ *               specs, sort orders, snapshots, refs, logs, properties.
+ *   manifests   manifest files and manifest lists in Avro, with the spec's
+ *               field ids and key-value metadata, and sequence-number and
+ *               snapshot-id inheritance on read.
+ *   metrics     Parquet writer metrics turned into manifest column stats
+ *               (single-value bounds, truncated per the metrics mode).
+ *   expressions filters: parse, bind to a schema, project through partition
+ *               transforms (inclusive and strict), evaluate against partition
+ *               tuples, column metrics and rows; residuals.
+ *
+ * The table operations (create, append, overwrite, delete, evolution, refs,
+ * time travel, maintenance, scan planning) build on these in table.c and
+ * friends, and commit through the catalog interface (src/catalog/).
+ *
+ * Everything a parse or build returns lives in the arena passed to it.
+ * Schemas are the format layer's fmt_schema_t (format/schema.h): the same
+ * type model and field ids that Parquet and Avro use.
+ */
+#ifndef FLOE_ICEBERG_ICEBERG_H
+#define FLOE_ICEBERG_ICEBERG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "format/schema.h"
+#include "format/vector.h"
+
+/* =============================================================== values */
+
+/* A typed value. type is a primitive fmt_type; precision and scale apply to
+ * decimals, length to fixed. The payload:
+ *   boolean                                   b
+ *   int, date                                 i64 (int32 range)
+ *   long, time, timestamp(tz), timestamp(tz)_ns  i64
+ *   float, double                             f64 (a float is stored widened)
+ *   decimal                                   dec (unscaled)
+ *   string, binary, fixed, uuid               bytes/len (not NUL-terminated;
+ *                                             strings are UTF-8)
+ */
+typedef struct ice_value {
+    fmt_type type;
+    bool is_null;
+    int32_t precision, scale, length;
+    union {
+        bool b;
+        int64_t i64;
+        double f64;
+        __int128 dec;
+    } v;
+    const uint8_t *bytes;
+    uint32_t len;
+} ice_value;
+
+/* Constructors for tests and code (no allocation; bytes are borrowed). */
+ice_value ice_value_null(fmt_type t);
+ice_value ice_value_long(fmt_type t, int64_t v); /* any integer-like type */
+ice_value ice_value_double(fmt_type t, double v);
+ice_value ice_value_bytes(fmt_type t, const void *p, uint32_t n);
+ice_value ice_value_str(const char *s);
+
+/* Sets the type fields (type, precision, scale, length) from a field. */
+void ice_value_set_type(ice_value *v, const fmt_field_t *f);
+
+/* Total order for values of the same type, as Iceberg orders them: signed
+ * numbers, unsigned lexicographic bytes for strings/binary/fixed/uuid;
+ * for floats -NaN < -inf < ... < -0 < 0 < ... < inf < NaN. Nulls first. */
+int ice_value_compare(const ice_value *a, const ice_value *b);
+bool ice_value_equal(const ice_value *a, const ice_value *b);
+
+/* Appendix D: single-value binary serialization (bounds, partition field
+ * summaries). Decoding checks the length for the type. */
+void ice_value_to_binary(const ice_value *v, buf_t *out);
+bool ice_value_from_binary(const fmt_field_t *type, const uint8_t *p, uint32_t n, arena_t *a, ice_value *out,
+                           floe_err *err);
+
+/* The spec's JSON single-value serialization (defaults, partition values in
+ * metadata): numbers, "2026-03-28", "22:31:08.123456", ISO timestamps,
+ * hex for binary/fixed, decimal strings "14.20", uuid strings. */
+json_t *ice_value_to_json(const ice_value *v);
+bool ice_value_from_json(const fmt_field_t *type, json_t *j, arena_t *a, ice_value *out, floe_err *err);
+
+/* Human form: what partition paths and CLI output show. Dates 2026-03-28,
+ * months 2026-03, hours 2026-03-28-14, timestamps ISO-8601, strings as is,
+ * binary as hex, null as "null". The transform decides which form a
+ * partition value takes; see ice_partition_value_format. */
+void ice_value_format(const ice_value *v, buf_t *out);
+
+/* Parses a literal written by a person ("42", "3.5", "2026-03-28",
+ * "2026-03-28T10:00:00Z", "BTC") as a value of the field's type.
+ * Errors name the text and the type expected. */
+bool ice_value_parse(const fmt_field_t *type, const char *text, size_t n, arena_t *a, ice_value *out, floe_err *err);
+
+/* Reads row i of a column vector (primitive columns; dictionary form too). */
+void ice_value_from_vec(const fmt_vec_t *col, uint32_t i, ice_value *out);
+
+/* ============================================================ transforms */
+
+typedef enum ice_transform_kind {
+    ICE_TR_IDENTITY,
+    ICE_TR_BUCKET,   /* param: number of buckets */
+    ICE_TR_TRUNCATE, /* param: width */
+    ICE_TR_YEAR,
+    ICE_TR_MONTH,
+    ICE_TR_DAY,
+    ICE_TR_HOUR,
+    ICE_TR_VOID,
+    ICE_TR_UNKNOWN, /* read from metadata and kept, never applied */
+} ice_transform_kind;
+
+typedef struct ice_transform {
+    ice_transform_kind kind;
+    int32_t param;
+    const char *text; /* the name as read, for unknown transforms */
+} ice_transform;
+
+/* "identity", "bucket[16]", "truncate[4]", "year", ..., "void". */
+bool ice_transform_parse(const char *s, ice_transform *out, floe_err *err);
+void ice_transform_format(const ice_transform *t, buf_t *out);
+/* The result type of t applied to source; false (with a message naming the
+ * transform and the type) when t does not apply to it. */
+bool ice_transform_result_type(const ice_transform *t, const fmt_field_t *source, fmt_field_t *out, floe_err *err);
+/* Applies t to one value; out gets the result type. Null in, null out. */
+void ice_transform_apply(const ice_transform *t, const ice_value *in, ice_value *out);
+/* Applies t to rows [0, col->len) of a primitive column, writing the int32
+ * results (year/month/day/hour ordinals, buckets, dates, ints) to out and
+ * a null flag per row to nulls. Only for transforms whose result is an int
+ * or date (bucket, year, month, day, hour, identity on int/date). Returns
+ * false when the combination is not vectorised; call ice_transform_apply. */
+bool ice_transform_apply_i32(const ice_transform *t, const fmt_vec_t *col, int32_t *out, uint8_t *nulls);
+/* Whether t(a) <= t(b) whenever a <= b (for sort orders and projection). */
+bool ice_transform_preserves_order(const ice_transform *t);
+
+/* murmur3_x86_32 with seed 0, as bucket uses it. */
+uint32_t ice_murmur3_32(const void *p, size_t n);
+/* bucket hash of a value per Appendix B (ints as longs, dates as ints,
+ * decimals as minimal big-endian unscaled bytes, ...). */
+uint32_t ice_bucket_hash(const ice_value *v);
+
+/* =============================================== partition specs, sorting */
+
+typedef struct ice_partition_field {
+    int32_t source_id;
+    int32_t field_id; /* partition field ids start at 1000 */
+    const char *name;
+    ice_transform transform;
+} ice_partition_field;
+
+typedef struct ice_partition_spec {
+    int32_t spec_id;
+    ice_partition_field *fields;
+    int32_t nfields;
+} ice_partition_spec;
+
+/* Parses the CLI form "day(ts), bucket(16, id), truncate(4, sym), sym,
+ * hour(ts) as ts_hr" against a schema. Names default to the spec's
+ * conventions (ts_day, id_bucket, sym_trunc, sym); field ids are assigned
+ * from last_partition_id + 1 (999 for a new table, so the first is 1000). */
+bool ice_partition_spec_parse(const char *text, const fmt_schema_t *schema, int32_t last_partition_id, arena_t *a,
+                              ice_partition_spec *out, floe_err *err);
+/* The partition tuple's type: a struct of the result types, with the
+ * partition field ids. */
+bool ice_partition_type(const ice_partition_spec *spec, const fmt_schema_t *schema, arena_t *a, fmt_field_t *out,
+                        floe_err *err);
+/* "ts_day=2026-03-28/id_bucket=5": names and values URL-escaped, values in
+ * the human form for their transform (null as "null"). */
+void ice_partition_path(const ice_partition_spec *spec, const fmt_schema_t *schema, const ice_value *tuple,
+                        buf_t *out);
+/* The human form of one partition value (day → 2026-03-28, month → 2026-03,
+ * hour → 2026-03-28-14, year → 2026, others as ice_value_format). */
+void ice_partition_value_format(const ice_transform *t, const ice_value *v, buf_t *out);
+bool ice_partition_spec_is_unpartitioned(const ice_partition_spec *spec); /* no fields, or all void */
+
+typedef struct ice_sort_field {
+    int32_t source_id;
+    ice_transform transform;
+    bool descending;
+    bool nulls_first;
+} ice_sort_field;
+
+typedef struct ice_sort_order {
+    int32_t order_id; /* 0 is the unsorted order */
+    ice_sort_field *fields;
+    int32_t nfields;
+} ice_sort_order;
+
+/* ============================================================= metadata */
+
+typedef struct ice_kv {
+    const char *key;
+    const char *value;
+} ice_kv;
+
+typedef struct ice_snapshot {
+    int64_t snapshot_id;
+    int64_t parent_id; /* -1: none */
+    int64_t sequence_number;
+    int64_t timestamp_ms;
+    const char *manifest_list; /* v1 tables may instead list manifests: */
+    const char **v1_manifests;
+    int32_t nv1_manifests;
+    const char *operation; /* summary["operation"]: append, replace, overwrite, delete */
+    ice_kv *summary;       /* the whole summary, operation included */
+    int32_t nsummary;
+    int32_t schema_id; /* -1: absent */
+} ice_snapshot;
+
+typedef struct ice_ref {
+    const char *name;
+    int64_t snapshot_id;
+    bool is_tag;
+    int64_t max_ref_age_ms;      /* -1: unset */
+    int64_t max_snapshot_age_ms; /* -1: unset (branches only) */
+    int32_t min_snapshots_to_keep; /* -1: unset (branches only) */
+} ice_ref;
+
+typedef struct ice_log_entry {
+    int64_t timestamp_ms;
+    int64_t snapshot_id;      /* snapshot-log */
+    const char *metadata_file; /* metadata-log */
+} ice_log_entry;
+
+typedef struct ice_table_meta {
+    int32_t format_version;
+    const char *table_uuid;
+    const char *location;
+    int64_t last_sequence_number;
+    int64_t last_updated_ms;
+    int32_t last_column_id;
+
+    fmt_schema_t *schemas; /* schema_id set on each */
+    int32_t nschemas;
+    int32_t current_schema_id;
+
+    ice_partition_spec *specs;
+    int32_t nspecs;
+    int32_t default_spec_id;
+    int32_t last_partition_id;
+
+    ice_sort_order *sort_orders;
+    int32_t nsort_orders;
+    int32_t default_sort_order_id;
+
+    ice_kv *properties;
+    int32_t nproperties;
+
+    int64_t current_snapshot_id; /* -1: no snapshot (v1's absent or -1 too) */
+    ice_snapshot *snapshots;
+    int32_t nsnapshots;
+    ice_log_entry *snapshot_log;
+    int32_t nsnapshot_log;
+    ice_log_entry *metadata_log;
+    int32_t nmetadata_log;
+
+    ice_ref *refs; /* v2 writes "main" for the current snapshot */
+    int32_t nrefs;
+
+    /* statistics, partition-statistics and unknown keys, kept as read and
+     * written back unchanged (may be NULL) */
+    json_t *extra;
+} ice_table_meta;
+
+/* Parses metadata JSON, v1 or v2 (v1 fields upgraded: schema → schemas,
+ * partition-spec → specs, no refs → main from current-snapshot-id). Errors
+ * name the file (what) and the key. */
+bool ice_meta_parse(const char *json, size_t n, const char *what, arena_t *a, ice_table_meta *out, floe_err *err);
+/* Writes v2 JSON with every field the spec requires. */
+void ice_meta_write(const ice_table_meta *m, buf_t *out);
+
+/* Lookups; NULL / -1 when absent. */
+const fmt_schema_t *ice_meta_schema(const ice_table_meta *m, int32_t schema_id);
+const fmt_schema_t *ice_meta_current_schema(const ice_table_meta *m);
+const ice_partition_spec *ice_meta_spec(const ice_table_meta *m, int32_t spec_id);
+const ice_snapshot *ice_meta_snapshot(const ice_table_meta *m, int64_t snapshot_id);
+const ice_ref *ice_meta_ref(const ice_table_meta *m, const char *name);
+const char *ice_meta_property(const ice_table_meta *m, const char *key);
+
+/* Schema JSON ({"type":"struct","schema-id":0,"fields":[...]}) both ways;
+ * the same for specs and sort orders. */
+json_t *ice_schema_to_json(const fmt_schema_t *s);
+bool ice_schema_from_json(json_t *j, arena_t *a, fmt_schema_t *out, floe_err *err);
+json_t *ice_spec_to_json(const ice_partition_spec *s);
+bool ice_spec_from_json(json_t *j, arena_t *a, ice_partition_spec *out, floe_err *err);
+json_t *ice_sort_order_to_json(const ice_sort_order *o);
+bool ice_sort_order_from_json(json_t *j, arena_t *a, ice_sort_order *out, floe_err *err);
+
+/* ============================================================ manifests */
+
+typedef enum { ICE_CONTENT_DATA = 0, ICE_CONTENT_POSITION_DELETES = 1, ICE_CONTENT_EQUALITY_DELETES = 2 } ice_content;
+typedef enum { ICE_STATUS_EXISTING = 0, ICE_STATUS_ADDED = 1, ICE_STATUS_DELETED = 2 } ice_entry_status;
+
+/* Column stats of one data file, per field id; -1 for an absent count. */
+typedef struct ice_col_stats {
+    int32_t field_id;
+    int64_t column_size;
+    int64_t value_count;
+    int64_t null_count;
+    int64_t nan_count;
+    const uint8_t *lower, *upper; /* single-value binary; NULL: absent */
+    uint32_t lower_len, upper_len;
+} ice_col_stats;
+
+typedef struct ice_data_file {
+    ice_content content;
+    const char *file_path;
+    const char *file_format; /* "PARQUET", "AVRO", "ORC" */
+    int32_t spec_id;         /* from the manifest that lists it */
+    ice_value *partition;    /* one per spec field */
+    int32_t npartition;
+    int64_t record_count;
+    int64_t file_size_in_bytes;
+    ice_col_stats *stats;
+    int32_t nstats;
+    int64_t *split_offsets;
+    int32_t nsplit_offsets;
+    int32_t *equality_ids;
+    int32_t nequality_ids;
+    int32_t sort_order_id; /* -1: absent */
+} ice_data_file;
+
+typedef struct ice_manifest_entry {
+    ice_entry_status status;
+    int64_t snapshot_id;          /* after inheritance */
+    int64_t sequence_number;      /* data sequence number, after inheritance */
+    int64_t file_sequence_number; /* after inheritance */
+    ice_data_file file;
+} ice_manifest_entry;
+
+typedef struct ice_field_summary {
+    bool contains_null;
+    int8_t contains_nan; /* -1: unknown */
+    const uint8_t *lower, *upper; /* single-value binary; NULL: absent */
+    uint32_t lower_len, upper_len;
+} ice_field_summary;
+
+typedef struct ice_manifest_file {
+    const char *manifest_path;
+    int64_t manifest_length;
+    int32_t partition_spec_id;
+    ice_content content; /* DATA, or deletes (1) */
+    int64_t sequence_number;
+    int64_t min_sequence_number;
+    int64_t added_snapshot_id;
+    int32_t added_files_count, existing_files_count, deleted_files_count;
+    int64_t added_rows_count, existing_rows_count, deleted_rows_count;
+    ice_field_summary *partitions;
+    int32_t npartitions;
+} ice_manifest_file;
+
+/* Writes a manifest (Avro container, deflate) holding entries, with the
+ * key-value metadata the spec requires (schema, schema-id, partition-spec,
+ * partition-spec-id, format-version, content). An entry's snapshot_id or
+ * sequence numbers of -1 are written as null, to be inherited. Fills
+ * summary (all but manifest_path, manifest_length, sequence numbers and
+ * added_snapshot_id, which the caller knows) with counts and partition
+ * field summaries. */
+bool ice_manifest_write(const ice_table_meta *m, const fmt_schema_t *schema, const ice_partition_spec *spec,
+                        ice_content content, const ice_manifest_entry *entries, size_t n, buf_t *out,
+                        ice_manifest_file *summary, arena_t *a, floe_err *err);
+/* Reads a manifest; mf supplies inheritance (snapshot id, sequence
+ * numbers) and the spec id. The partition tuple is decoded with the spec
+ * read from the file's metadata, or with spec when given. */
+bool ice_manifest_read(const void *p, size_t n, const char *what, const ice_manifest_file *mf,
+                       const ice_table_meta *m, arena_t *a, ice_manifest_entry **out, size_t *nout, floe_err *err);
+
+bool ice_manifest_list_write(int64_t snapshot_id, int64_t parent_id, int64_t sequence_number,
+                             const ice_manifest_file *files, size_t n, buf_t *out, floe_err *err);
+bool ice_manifest_list_read(const void *p, size_t n, const char *what, arena_t *a, ice_manifest_file **out,
+                            size_t *nout, floe_err *err);
+
+/* ============================================================== metrics */
+
+#include "format/parquet/parquet.h"
+
+/* write.metadata.metrics.default / .column.<name>: none, counts,
+ * truncate(N), full. The default is truncate(16). */
+typedef struct ice_metrics_mode {
+    enum { ICE_METRICS_NONE, ICE_METRICS_COUNTS, ICE_METRICS_TRUNCATE, ICE_METRICS_FULL } kind;
+    int32_t length;
+} ice_metrics_mode;
+
+bool ice_metrics_mode_parse(const char *s, ice_metrics_mode *out, floe_err *err);
+/* The manifest stats of one Parquet file: Parquet plain bounds become
+ * single-value binary (decimals to minimal big-endian), strings and binary
+ * truncated per mode (the upper bound rounded up so it stays an upper
+ * bound, or dropped when it cannot be), NaN counts kept, column sizes
+ * summed per field id. props are the table properties, for per-column
+ * modes. */
+bool ice_metrics_from_parquet(const fmt_schema_t *schema, const pq_file_metrics *pm, const ice_table_meta *props,
+                              arena_t *a, ice_data_file *out, floe_err *err);
+
+/* ========================================================== expressions */
+
+typedef enum ice_expr_op {
+    ICE_EX_TRUE,
+    ICE_EX_FALSE,
+    ICE_EX_AND,
+    ICE_EX_OR,
+    ICE_EX_NOT,
+    ICE_EX_EQ,
+    ICE_EX_NE,
+    ICE_EX_LT,
+    ICE_EX_LE,
+    ICE_EX_GT,
+    ICE_EX_GE,
+    ICE_EX_IN,
+    ICE_EX_NOT_IN,
+    ICE_EX_IS_NULL,
+    ICE_EX_NOT_NULL,
+    ICE_EX_IS_NAN,
+    ICE_EX_NOT_NAN,
+    ICE_EX_STARTS_WITH,
+    ICE_EX_NOT_STARTS_WITH,
+} ice_expr_op;
+
+typedef struct ice_expr ice_expr;
+struct ice_expr {
+    ice_expr_op op;
+    ice_expr *left, *right; /* and, or (both); not (left) */
+    /* predicates */
+    const char *column;       /* as written (unbound) */
+    int32_t field_id;         /* bound: source field id, or partition field id after projection */
+    const fmt_field_t *field; /* bound: its type */
+    ice_value *lits;          /* one for comparisons and starts_with; n for in */
+    int32_t nlits;
+    /* literals as written, before binding */
+    const char **texts;
+};
+
+/* Parses "symbol = 'BTC' and ts >= '2026-03-28' or not (px < 10)", with
+ * =, ==, !=, <>, <, <=, >, >=, in (...), not in (...), is null, is not null,
+ * is nan, is not nan, starts_with(col, 'x') / col like 'x%', and, or, not,
+ * parentheses, true, false. Columns may be dotted (nested) or "quoted". */
+bool ice_expr_parse(const char *text, arena_t *a, ice_expr **out, floe_err *err);
+/* Binds column names to the schema's fields and literals to their types.
+ * An unknown column or a literal that does not fit is an error naming both. */
+bool ice_expr_bind(const ice_expr *e, const fmt_schema_t *schema, bool case_sensitive, arena_t *a, ice_expr **out,
+                   floe_err *err);
+void ice_expr_format(const ice_expr *e, buf_t *out);
+
+/* Projection of a bound expression onto a spec's partition tuple (the
+ * predicates then refer to partition field ids). Inclusive: true for every
+ * partition that may hold a matching row. Strict: true only for partitions
+ * whose every row matches. */
+ice_expr *ice_expr_project_inclusive(const ice_expr *e, const ice_partition_spec *spec, const fmt_schema_t *schema,
+                                     arena_t *a);
+ice_expr *ice_expr_project_strict(const ice_expr *e, const ice_partition_spec *spec, const fmt_schema_t *schema,
+                                  arena_t *a);
+/* Evaluates a projected expression on a partition tuple. */
+bool ice_expr_eval_partition(const ice_expr *projected, const ice_partition_spec *spec, const ice_value *tuple);
+/* Metrics evaluators (the Java InclusiveMetricsEvaluator and
+ * StrictMetricsEvaluator): might any row match? do all rows match? */
+bool ice_expr_might_match(const ice_expr *bound, const fmt_schema_t *schema, const ice_data_file *f);
+bool ice_expr_all_match(const ice_expr *bound, const fmt_schema_t *schema, const ice_data_file *f);
+/* The residual of a bound expression for one partition: predicates the
+ * partition settles become true or false, and the tree simplifies. */
+ice_expr *ice_expr_residual(const ice_expr *bound, const ice_partition_spec *spec, const fmt_schema_t *schema,
+                            const ice_value *tuple, arena_t *a);
+/* Row filter over a batch whose columns are the top-level fields of
+ * schema (nested fields reached by id through struct columns). Sets bit i
+ * of sel (nrows bits, zeroed by the caller or not) when row i matches;
+ * SQL semantics, so a null comparison does not match. Returns the count. */
+uint32_t ice_expr_eval_batch(const ice_expr *bound, const fmt_schema_t *schema, const fmt_batch_t *b, uint8_t *sel);
+
+/* Parquet pruning predicates from a bound expression: the conjuncts that
+ * pq_pred can express (column op constant). */
+size_t ice_expr_to_pq_preds(const ice_expr *bound, arena_t *a, pq_pred **out);
+
+#endif
