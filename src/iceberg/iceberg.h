@@ -481,4 +481,43 @@ uint32_t ice_expr_eval_batch(const ice_expr *bound, const fmt_schema_t *schema, 
  * pq_pred can express (column op constant). */
 size_t ice_expr_to_pq_preds(const ice_expr *bound, arena_t *a, pq_pred **out);
 
+/* ============================================================== commits */
+
+/* The REST commit vocabulary (Iceberg REST OpenAPI: TableRequirement and
+ * TableUpdate). Requirements: assert-create, assert-table-uuid,
+ * assert-ref-snapshot-id, assert-last-assigned-field-id,
+ * assert-current-schema-id, assert-last-assigned-partition-id,
+ * assert-default-spec-id, assert-default-sort-order-id. A failed one is
+ * FLOE_ECONFLICT naming it and the values that differ. base is NULL when
+ * the table does not exist yet. */
+bool ice_requirements_check(const ice_table_meta *base, json_t *requirements, floe_err *err);
+/* Applies updates (assign-uuid, upgrade-format-version, add-schema,
+ * set-current-schema, add-spec, set-default-spec, add-sort-order,
+ * set-default-sort-order, add-snapshot, set-snapshot-ref, remove-snapshots,
+ * remove-snapshot-ref, set-location, set-properties, remove-properties,
+ * remove-partition-specs) to base, giving a new metadata in a. The metadata
+ * log gains base_location (when not NULL) and the snapshot log follows
+ * main. Bad updates are FLOE_EINVAL naming the update and the field. */
+bool ice_updates_apply(const ice_table_meta *base, const char *base_location, json_t *updates, int64_t now_ms,
+                       arena_t *a, ice_table_meta *out, floe_err *err);
+
+json_t *ice_snapshot_to_json(const ice_snapshot *s);
+bool ice_snapshot_from_json(json_t *j, arena_t *a, ice_snapshot *out, floe_err *err);
+
+/* The catalog as the table operations see it; src/catalog implements it
+ * (and a REST client may, later). load gives the table's metadata and its
+ * location; commit applies requirements and updates atomically, failing
+ * with FLOE_ECONFLICT when the table moved on. */
+#include "store/fileio.h"
+
+typedef struct ice_catalog {
+    void *ctx;
+    fileio_t *io;
+    const char *warehouse; /* "s3://warehouse" */
+    bool (*load)(void *ctx, const char *ns, const char *name, arena_t *a, const char **location, ice_table_meta *meta,
+                 floe_err *err);
+    bool (*commit)(void *ctx, const char *ns, const char *name, json_t *requirements, json_t *updates, arena_t *a,
+                   const char **location, ice_table_meta *meta, floe_err *err);
+} ice_catalog;
+
 #endif
