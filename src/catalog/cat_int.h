@@ -17,6 +17,13 @@ typedef struct cat_conn {
     struct cat_conn *next;
 } cat_conn;
 
+typedef struct cat_ice_ctx {
+    cat_t *c;
+    char *ref;
+} cat_ice_ctx;
+
+#define CAT_MAX_REFCTX 16
+
 struct cat {
     char *dir;
     char *warehouse;
@@ -25,6 +32,8 @@ struct cat {
     pthread_mutex_t lock;
     cat_conn *pool;
     int idle;
+    cat_ice_ctx ctxs[CAT_MAX_REFCTX]; /* for cat_as_ice; evicted oldest first */
+    int nctx;
 };
 
 cat_conn *cat_conn_get(cat_t *c, floe_err *err);
@@ -59,6 +68,8 @@ typedef struct cat_op {
     bool check;
     const char *expect_location;
     bool expect_absent;
+    bool check_only;   /* only check (the key must exist); change nothing */
+    bool expect_empty; /* no key may have this key as its parent */
 } cat_op;
 
 /* Commits ops to ref as one commit, checking each op's expectation inside

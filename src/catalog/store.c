@@ -135,6 +135,7 @@ void cat_close(cat_t *c) {
         sqlite3_close(k->db);
         free(k);
     }
+    for (int i = 0; i < c->nctx; i++) free(c->ctxs[i].ref);
     pthread_mutex_destroy(&c->lock);
     free(c->dir);
     free(c->warehouse);
@@ -325,7 +326,35 @@ bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, cons
             floe_err_set(err, FLOE_EEXIST, "'%s' already exists on '%s'", display_key(&a, ops[i].key), ref);
             goto done;
         }
-        if (!ops[i].expect_absent) {
+        if (ops[i].expect_empty) {
+            sqlite3_stmt *q = NULL;
+            if (sqlite3_prepare_v2(k->db, "SELECT key FROM heads WHERE ref = ?1 AND parent = ?2 LIMIT 1", -1, &q,
+                                   NULL) != SQLITE_OK) {
+                cat_sql_fail(k, "checking a namespace", err);
+                goto done;
+            }
+            sqlite3_bind_text(q, 1, ref, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 2, ops[i].key, -1, SQLITE_STATIC);
+            int rc = sqlite3_step(q);
+            const char *child = rc == SQLITE_ROW ? display_key(&a, (const char *)sqlite3_column_text(q, 0)) : NULL;
+            sqlite3_finalize(q);
+            if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                cat_sql_fail(k, "checking a namespace", err);
+                goto done;
+            }
+            if (child) {
+                floe_err_set(err, FLOE_ECONFLICT, "namespace '%s' is not empty: it holds '%s'; drop that first",
+                             display_key(&a, ops[i].key), child);
+                goto done;
+            }
+        }
+        if (ops[i].check_only && !found) {
+            floe_err_set(err, FLOE_ENOENT, "namespace '%s' does not exist on '%s'; create it first with "
+                         "`floe namespace create %s`",
+                         display_key(&a, ops[i].key), ref, display_key(&a, ops[i].key));
+            goto done;
+        }
+        if (!ops[i].expect_absent && !ops[i].check_only) {
             if (!found) {
                 floe_err_set(err, FLOE_ECONFLICT, "'%s' was dropped from '%s' by a concurrent commit",
                              display_key(&a, ops[i].key), ref);
@@ -369,6 +398,7 @@ bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, cons
     int64_t seq = sqlite3_last_insert_rowid(k->db);
     for (size_t i = 0; i < n; i++) {
         const cat_content *ct = ops[i].content;
+        if (ops[i].check_only) continue;
         sqlite3_bind_int64(ins_op, 1, seq);
         sqlite3_bind_text(ins_op, 2, ops[i].key, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins_op, 3, ct ? "put" : "delete", -1, SQLITE_STATIC);
