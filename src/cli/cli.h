@@ -10,5 +10,7 @@
 int cli_serve(int argc, char **argv);
 int cli_parquet(int argc, char **argv);
 int cli_avro(int argc, char **argv);
+int cli_namespace(int argc, char **argv);
+int cli_table(int argc, char **argv);
 
 #endif
