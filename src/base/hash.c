@@ -1,5 +1,5 @@
 /*
- * hash.c: CRC tables, hardware CRC-32C, and OpenSSL digests.
+ * hash.c: CRC tables, hardware CRC-32C, MurmurHash3, and OpenSSL digests.
  */
 #include "base/hash.h"
 
@@ -104,6 +104,61 @@ uint64_t hash_crc64nvme(uint64_t crc, const void *data, size_t n) {
     }
     while (n--) crc = (crc >> 8) ^ crc64_tab[0][(crc ^ *p++) & 0xFF];
     return ~crc;
+}
+
+/* ---- MurmurHash3_x86_32 (Austin Appleby's public-domain algorithm) ---- */
+
+static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+
+static inline uint32_t murmur_mix_k(uint32_t k) {
+    k *= 0xcc9e2d51u;
+    k = rotl32(k, 15);
+    return k * 0x1b873593u;
+}
+
+static inline uint32_t murmur_mix_h(uint32_t h, uint32_t k) {
+    h ^= murmur_mix_k(k);
+    h = rotl32(h, 13);
+    return h * 5 + 0xe6546b64u;
+}
+
+static inline uint32_t murmur_final(uint32_t h, size_t n) {
+    h ^= (uint32_t)n;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+uint32_t hash_murmur3_32(const void *data, size_t n, uint32_t seed) {
+    const uint8_t *p = data;
+    uint32_t h = seed;
+    size_t nblocks = n / 4;
+    for (size_t i = 0; i < nblocks; i++) {
+        uint32_t k = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
+                     (uint32_t)p[4 * i + 3] << 24;
+        h = murmur_mix_h(h, k);
+    }
+    const uint8_t *tail = p + nblocks * 4;
+    uint32_t k = 0;
+    switch (n & 3) {
+    case 3: k ^= (uint32_t)tail[2] << 16; /* fall through */
+    case 2: k ^= (uint32_t)tail[1] << 8;  /* fall through */
+    case 1:
+        k ^= tail[0];
+        h ^= murmur_mix_k(k);
+        break;
+    default: break;
+    }
+    return murmur_final(h, n);
+}
+
+uint32_t hash_murmur3_32_u64(uint64_t x, uint32_t seed) {
+    uint32_t h = murmur_mix_h(seed, (uint32_t)x);
+    h = murmur_mix_h(h, (uint32_t)(x >> 32));
+    return murmur_final(h, 8);
 }
 
 static void digest(const EVP_MD *md, const void *data, size_t n, unsigned char *out) {

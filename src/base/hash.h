@@ -5,6 +5,7 @@
  * SHA-1 and SHA-256 through OpenSSL. hash_ctx streams any of them, which is
  * how the object store checksums a body as it arrives. CRC results are
  * returned as big-endian bytes, the form S3's x-amz-checksum-* headers encode.
+ * MurmurHash3 (x86, 32-bit) is the hash Iceberg's bucket transform uses.
  */
 #ifndef FLOE_BASE_HASH_H
 #define FLOE_BASE_HASH_H
@@ -28,6 +29,11 @@ typedef enum {
 uint32_t hash_crc32(uint32_t crc, const void *data, size_t n);
 uint32_t hash_crc32c(uint32_t crc, const void *data, size_t n);
 uint64_t hash_crc64nvme(uint64_t crc, const void *data, size_t n);
+
+/* MurmurHash3_x86_32. hash_murmur3_32_u64 hashes the 8 little-endian bytes
+ * of x, the same as hash_murmur3_32 on them, without the byte loop. */
+uint32_t hash_murmur3_32(const void *data, size_t n, uint32_t seed);
+uint32_t hash_murmur3_32_u64(uint64_t x, uint32_t seed);
 
 void hash_md5(const void *data, size_t n, unsigned char out[16]);
 void hash_sha1(const void *data, size_t n, unsigned char out[20]);

@@ -271,8 +271,9 @@ typedef struct ice_table_meta {
     int32_t nrefs;
 
     /* statistics, partition-statistics and unknown keys, kept as read and
-     * written back unchanged (may be NULL) */
-    json_t *extra;
+     * written back unchanged: the compact text of a JSON object holding
+     * them, in the arena (NULL when there are none) */
+    const char *extra;
 } ice_table_meta;
 
 /* Parses metadata JSON, v1 or v2 (v1 fields upgraded: schema → schemas,
