@@ -52,7 +52,7 @@ bool ice_requirements_check(const ice_table_meta *base, json_t *reqs, floe_err *
             continue;
         }
         if (!base) return floe_err_set(err, FLOE_ECONFLICT, "requirement %s failed: the table does not exist", type);
-        int64_t want;
+        int64_t want = 0;
         if (!strcmp(type, "assert-table-uuid")) {
             const char *u = jstr(r, "uuid");
             if (!u) return floe_err_set(err, FLOE_EINVAL, "assert-table-uuid needs \"uuid\"");
@@ -256,7 +256,7 @@ static bool apply_one(ice_table_meta *m, json_t *u, size_t idx, int64_t now_ms, 
                       int32_t *last_spec, int32_t *last_order, int64_t *added_ids, int32_t *nadded, floe_err *err) {
     const char *action = jstr(u, "action");
     if (!action) return floe_err_set(err, FLOE_EINVAL, "commit update %zu has no \"action\"", idx);
-    int64_t v;
+    int64_t v = 0;
     if (!strcmp(action, "assign-uuid")) {
         const char *uuid = jstr(u, "uuid");
         if (!uuid) return floe_err_set(err, FLOE_EINVAL, "assign-uuid needs \"uuid\"");
