@@ -184,7 +184,7 @@ static bool source_column(spec_parser *sp, const token *t, const fmt_field_t **o
         return false;
     }
     if (!fmt_type_is_primitive(f->type))
-        return perr(sp, "column '%s' is a %s; partition by a primitive column (or a field inside a struct)", t->s,
+        return perr(sp, "column '%s' is of type %s; partition by a primitive column (or a field inside a struct)", t->s,
                     fmt_type_name(f->type));
     *out = f;
     return true;
