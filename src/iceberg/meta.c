@@ -10,6 +10,9 @@
  * and snapshot "sequence-number" default to 0, and a missing table-uuid is
  * assigned. In both versions current-snapshot-id -1, null or absent means
  * no snapshot, and without "refs" the current snapshot becomes branch main.
+ * As in Java, a snapshot may lack "summary", and may list "manifests"
+ * instead of a "manifest-list", in either version: a v1 table upgraded to
+ * v2 keeps its old snapshots.
  *
  * statistics, partition-statistics and any key Floe does not know are kept
  * as text in ice_table_meta.extra and written back where Java writes
@@ -296,10 +299,11 @@ static bool parse_snapshot(meta_ctx *c, json_t *j, const char *where, ice_snapsh
     if (!present) s->schema_id = -1;
     if (!opt_str(c, j, "manifest-list", where, &s->manifest_list)) return false;
     if (!s->manifest_list) {
+        /* v1 snapshots may list their manifests instead; a v1 table
+         * upgraded to v2 keeps such snapshots */
         json_t *list;
-        if (c->version > 1) return mfail(c, where, "\"manifest-list\" is missing; expected a string");
         if (!get_array(c, j, "manifests", where, false, &list)) return false;
-        if (!list) return mfail(c, where, "neither \"manifest-list\" nor \"manifests\" is present");
+        if (!list) return mfail(c, where, "\"manifest-list\" is missing; expected a string (or, in v1, \"manifests\")");
         s->nv1_manifests = (int32_t)json_array_size(list);
         s->v1_manifests = arena_zalloc(c->a, (s->nv1_manifests ? (size_t)s->nv1_manifests : 1) * sizeof(char *));
         for (int32_t i = 0; i < s->nv1_manifests; i++) {
@@ -309,11 +313,10 @@ static bool parse_snapshot(meta_ctx *c, json_t *j, const char *where, ice_snapsh
             s->v1_manifests[i] = arena_strndup(c->a, json_string_value(p), json_string_length(p));
         }
     }
+    /* v2 requires a summary, but a v1 table upgraded to v2 may have
+     * snapshots without one; Java reads and writes those too */
     json_t *summary = json_object_get(j, "summary");
-    if (!summary || json_is_null(summary)) {
-        if (c->version > 1) return mfail(c, where, "\"summary\" is missing; expected an object with \"operation\"");
-        return true;
-    }
+    if (!summary || json_is_null(summary)) return true;
     if (!string_map(c, j, "summary", where, &s->summary, &s->nsummary)) return false;
     for (int32_t i = 0; i < s->nsummary; i++)
         if (!strcmp(s->summary[i].key, "operation")) s->operation = s->summary[i].value;
