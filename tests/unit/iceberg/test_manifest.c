@@ -686,3 +686,38 @@ Test(iceberg_manifest, malformed_input_fails_naming_the_file) {
     buf_free(&list);
     arena_free(&fx.a);
 }
+
+/* Two partition fields of the same decimal type share one named Avro
+ * fixed: the second refers to the first by name, as Java writes it. */
+Test(iceberg_manifest, repeated_named_types_are_referenced) {
+    fixture fx;
+    fixture_init(&fx, "{\"spec-id\":0,\"fields\":[{\"name\":\"px\",\"transform\":\"identity\",\"source-id\":4,"
+                      "\"field-id\":1000},{\"name\":\"px_trunc\",\"transform\":\"truncate[100]\",\"source-id\":4,"
+                      "\"field-id\":1001},{\"name\":\"ts\",\"transform\":\"identity\",\"source-id\":2,"
+                      "\"field-id\":1002}]}");
+    ice_manifest_entry e = {
+        .status = ICE_STATUS_ADDED, .snapshot_id = -1, .sequence_number = -1, .file_sequence_number = -1};
+    ice_value part[3] = {ice_test_value(&fx.a, "decimal(10,2)", "14.20"),
+                         ice_test_value(&fx.a, "decimal(10,2)", "14.00"),
+                         ice_test_value(&fx.a, "timestamptz", "2026-03-28T10:00:00Z")};
+    e.file = (ice_data_file){
+        .file_path = "p", .file_format = "PARQUET", .partition = part, .npartition = 3, .sort_order_id = -1};
+    buf_t file = BUF_INIT;
+    write_manifest(&fx, &e, 1, &file, NULL);
+    floe_err err = {0};
+    avro_reader_t *r = avro_reader_open((const uint8_t *)file.data, file.len, "m.avro", &err);
+    const char *schema = avro_reader_meta_str(r, "avro.schema");
+    cr_expect(strstr(schema, "{\"name\":\"px_trunc\",\"type\":[\"null\",\"decimal_10_2\"],\"default\":null,"
+                             "\"field-id\":1001}"),
+              "%s", schema);
+    cr_expect(strstr(schema, "{\"type\":\"long\",\"logicalType\":\"timestamp-micros\",\"adjust-to-utc\":true}"), "%s",
+              schema);
+    avro_reader_free(r);
+    ice_manifest_entry *got;
+    size_t n;
+    cr_assert(ice_manifest_read(file.data, file.len, "m.avro", NULL, NULL, &fx.a, &got, &n, &err), "%s", err.msg);
+    for (int i = 0; i < 3; i++) cr_expect(ice_value_equal(&got[0].file.partition[i], &part[i]), "partition %d", i);
+    cr_expect_eq(got[0].file.partition[2].type, FMT_TIMESTAMPTZ);
+    buf_free(&file);
+    arena_free(&fx.a);
+}
