@@ -126,7 +126,8 @@ typedef enum ice_transform_kind {
 typedef struct ice_transform {
     ice_transform_kind kind;
     int32_t param;
-    const char *text; /* the name as read, for unknown transforms */
+    const char *text; /* the name as read, for unknown transforms (points
+                       * into the string ice_transform_parse was given) */
 } ice_transform;
 
 /* "identity", "bucket[16]", "truncate[4]", "year", ..., "void". */
@@ -181,8 +182,11 @@ bool ice_partition_type(const ice_partition_spec *spec, const fmt_schema_t *sche
  * the human form for their transform (null as "null"). */
 void ice_partition_path(const ice_partition_spec *spec, const fmt_schema_t *schema, const ice_value *tuple,
                         buf_t *out);
-/* The human form of one partition value (day → 2026-03-28, month → 2026-03,
- * hour → 2026-03-28-14, year → 2026, others as ice_value_format). */
+/* The human form of one partition value, as Java's toHumanString writes it
+ * (day → 2026-03-28, month → 2026-03, hour → 2026-03-28-14, year → 2026;
+ * identity and truncate: times and timestamps as java.time prints them,
+ * binary and fixed in base64, doubles as Double.toString, decimals as
+ * BigDecimal.toString; others as ice_value_format). */
 void ice_partition_value_format(const ice_transform *t, const ice_value *v, buf_t *out);
 bool ice_partition_spec_is_unpartitioned(const ice_partition_spec *spec); /* no fields, or all void */
 

@@ -122,7 +122,7 @@ bool ice_transform_result_type(const ice_transform *t, const fmt_field_t *source
         buf_t tn = BUF_INIT, ty = BUF_INIT;
         ice_transform_format(t, &tn);
         fmt_type_format(source, &ty);
-        floe_err_set(err, FLOE_EINVAL, "transform %s does not apply to a %s: it applies to %s", tn.data, ty.data,
+        floe_err_set(err, FLOE_EINVAL, "transform %s does not apply to type %s: it applies to %s", tn.data, ty.data,
                      applies_list(t->kind));
         buf_free(&tn);
         buf_free(&ty);

@@ -221,7 +221,7 @@ void ice_value_to_binary(const ice_value *v, buf_t *out) {
 static bool bin_len_err(const fmt_field_t *f, uint32_t n, const char *expected, floe_err *err) {
     buf_t t = BUF_INIT;
     fmt_type_format(f, &t);
-    floe_err_set(err, FLOE_EINVAL, "a %s value in single-value binary form must be %s, got %u bytes", t.data, expected,
+    floe_err_set(err, FLOE_EINVAL, "%s value in single-value binary form must be %s, got %u bytes", t.data, expected,
                  n);
     buf_free(&t);
     return false;
@@ -298,7 +298,7 @@ bool ice_value_from_binary(const fmt_field_t *f, const uint8_t *p, uint32_t n, a
         out->v.i64 = (int64_t)get_le(p, 8);
         return true;
     default:
-        return floe_err_set(err, FLOE_EINVAL, "a %s has no single-value binary form (only primitive types do)",
+        return floe_err_set(err, FLOE_EINVAL, "type %s has no single-value binary form (only primitive types do)",
                             fmt_type_name(f->type));
     }
     uint8_t *copy = arena_alloc(a, n ? n : 1);
@@ -320,11 +320,20 @@ static void format_real(double d, bool is_float, buf_t *out) {
         buf_puts(out, d > 0 ? "Infinity" : "-Infinity");
         return;
     }
-    char tmp[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+    char tmp[400];
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
         double back = strtod(tmp, NULL);
         if (is_float ? (float)back == (float)d : back == d) break;
+    }
+    /* plain digits for everyday magnitudes, exponent form beyond */
+    int exp = atoi(strchr(tmp, 'e') + 1);
+    if (exp >= -5 && exp < 17) {
+        int decimals = prec - 1 - exp;
+        snprintf(tmp, sizeof tmp, "%.*f", decimals > 0 ? decimals : 0, d);
+    } else {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
     }
     buf_puts(out, tmp);
     /* keep it recognisably a real number, as Java prints 1.0 */
@@ -409,7 +418,7 @@ static bool json_err(const fmt_field_t *f, json_t *j, const char *expected, floe
     char clip[64];
     snprintf(clip, sizeof clip, "%s", shown ? shown : "?");
     if (shown && strlen(shown) >= sizeof clip) memcpy(clip + sizeof clip - 4, "...", 4);
-    floe_err_set(err, FLOE_EINVAL, "JSON value %s is not a %s value: expected %s", clip, t.data, expected);
+    floe_err_set(err, FLOE_EINVAL, "JSON value %s is not a valid %s value: expected %s", clip, t.data, expected);
     free(shown);
     buf_free(&t);
     return false;
@@ -630,7 +639,7 @@ bool ice_value_parse(const fmt_field_t *f, const char *text, size_t n, arena_t *
     char clip[64];
     snprintf(clip, sizeof clip, "%s", z);
     if (n >= sizeof clip) memcpy(clip + sizeof clip - 4, "...", 4);
-    floe_err_set(err, FLOE_EINVAL, "'%s' is not a %s: expected %s", clip, t.data, expected);
+    floe_err_set(err, FLOE_EINVAL, "'%s' is not a valid %s: expected %s", clip, t.data, expected);
     buf_free(&t);
     return false;
 }

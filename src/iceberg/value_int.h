@@ -48,6 +48,13 @@ void ice_format_time_of_day(int64_t units, bool nanos, buf_t *out);
 /* Formats a timestamp as YYYY-MM-DDTHH:MM:SS[.ffffff] (no zone). */
 void ice_format_timestamp(int64_t units, bool nanos, buf_t *out);
 
+/* A column by name: dotted names reach into structs (never lists or
+ * maps); a whole-name match wins. case_sensitive false falls back to an
+ * ASCII case-insensitive match. NULL when absent. */
+const fmt_field_t *ice_find_column(const fmt_schema_t *s, const char *name, size_t n, bool case_sensitive);
+/* The dotted name of a column by id, in the arena; NULL when absent. */
+const char *ice_column_name(const fmt_schema_t *s, int32_t id, arena_t *a);
+
 /* The value's type as a field (for messages and formatting). */
 fmt_field_t ice_value_field(const ice_value *v);
 
