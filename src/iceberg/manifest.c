@@ -492,33 +492,16 @@ static void summaries_finish(const part_summary *ps, int32_t n, arena_t *a, ice_
     buf_free(&b);
 }
 
-/* The partition tuple's type: a struct of the transforms' result types,
- * with the partition field ids and names (ice_partition_type's job, until
- * it lands from partition.c). */
+/* The partition tuple's type; a spec with an unknown transform is read but
+ * never written with (the spec forbids it). */
 static bool tuple_type(const ice_partition_spec *spec, const fmt_schema_t *schema, arena_t *a, fmt_field_t *out,
                        floe_err *err) {
-    memset(out, 0, sizeof *out);
-    out->type = FMT_STRUCT;
-    out->name = "partition";
-    out->required = true;
-    out->nchildren = spec->nfields;
-    out->children = arena_zalloc(a, ((size_t)spec->nfields + 1) * sizeof *out->children);
-    for (int32_t i = 0; i < spec->nfields; i++) {
-        const ice_partition_field *pf = &spec->fields[i];
-        const fmt_field_t *src = fmt_schema_find(schema, pf->source_id);
-        if (!src)
-            return floe_err_set(err, FLOE_EINVAL, "partition field %s: source column %d is not in schema %d", pf->name,
-                                pf->source_id, schema->schema_id);
-        if (pf->transform.kind == ICE_TR_UNKNOWN)
-            return floe_err_set(err, FLOE_EINVAL,
-                                "partition field %s: transform \"%s\" is unknown; files cannot be written with it",
-                                pf->name, pf->transform.text ? pf->transform.text : "?");
-        if (!ice_transform_result_type(&pf->transform, src, &out->children[i], err))
-            return floe_err_wrap(err, "partition field %s", pf->name);
-        out->children[i].id = pf->field_id;
-        out->children[i].name = pf->name;
-    }
-    return true;
+    for (int32_t i = 0; i < spec->nfields; i++)
+        if (spec->fields[i].transform.kind == ICE_TR_UNKNOWN)
+            return floe_err_set(
+                err, FLOE_EINVAL, "partition field %s: transform \"%s\" is unknown; files cannot be written with it",
+                spec->fields[i].name, spec->fields[i].transform.text ? spec->fields[i].transform.text : "?");
+    return ice_partition_type(spec, schema, a, out, err);
 }
 
 /* ======================================================== manifest writer */
