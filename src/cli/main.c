@@ -30,6 +30,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "avro")) return cli_avro(argc - 2, argv + 2);
     if (!strcmp(cmd, "namespace")) return cli_namespace(argc - 2, argv + 2);
     if (!strcmp(cmd, "table")) return cli_table(argc - 2, argv + 2);
+    if (!strcmp(cmd, "iceberg-debug")) return cli_iceberg_debug(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("floe %s\n", FLOE_VERSION);
         return 0;
