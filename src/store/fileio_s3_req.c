@@ -6,10 +6,10 @@
  * its body (so the server checks the bytes), and sent on the FileIO's
  * keep-alive HTTP client. Transient failures are retried: connection
  * errors, 500/502/503/504, 429 and the S3 codes that mean "try again"
- * (SlowDown, RequestTimeout, InternalError), after a backoff that doubles
- * from 100 ms (capped at 5 s) with half of it random, so clients that failed
- * together do not retry together. Each attempt is signed afresh, with the
- * time it is sent.
+ * (SlowDown, RequestTimeout, InternalError, ConditionalRequestConflict),
+ * after a backoff that doubles from 100 ms (capped at 5 s) with half of it
+ * random, so clients that failed together do not retry together. Each
+ * attempt is signed afresh, with the time it is sent.
  *
  * An error names the FileIO URI, the method, the HTTP status, S3's error
  * Code and Message, and what to do about the common ones.
@@ -261,8 +261,16 @@ static bool error_in_200(s3c_req *r) {
 }
 
 static bool retryable_code(const char *code) {
-    static const char *const codes[] = {
-        "SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling", "ThrottlingException", NULL};
+    /* ConditionalRequestConflict: a conditional write raced another; the
+     * retry sees the winner (412) or succeeds. */
+    static const char *const codes[] = {"SlowDown",
+                                        "RequestTimeout",
+                                        "InternalError",
+                                        "ServiceUnavailable",
+                                        "Throttling",
+                                        "ThrottlingException",
+                                        "ConditionalRequestConflict",
+                                        NULL};
     for (const char *const *c = codes; *c; c++)
         if (!strcmp(code, *c)) return true;
     return false;

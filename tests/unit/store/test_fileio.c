@@ -516,6 +516,40 @@ FILEIO_TEST(bad_uris_are_refused_with_the_form_expected) {
     }
 }
 
+typedef struct racer {
+    const char *uri;
+    char body[16];
+    floe_err err;
+    bool won;
+} racer;
+
+static void *race(void *arg) {
+    racer *r = arg;
+    r->won = fileio_write_all(fx.io, r->uri, r->body, strlen(r->body), true, &r->err);
+    return NULL;
+}
+
+/* Two writers create one metadata file at once: exactly one may win. */
+FILEIO_TEST(concurrent_if_absent_writes_have_one_winner) {
+    char key[32];
+    for (int round = 0; round < 20; round++) {
+        snprintf(key, sizeof key, "race/v%d.metadata.json", round);
+        racer rs[2] = {{.uri = U(key)}, {.uri = U(key)}};
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++) {
+            snprintf(rs[i].body, sizeof rs[i].body, "writer %d", i);
+            cr_assert_eq(pthread_create(&t[i], NULL, race, &rs[i]), 0);
+        }
+        for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+        cr_assert(rs[0].won != rs[1].won, "round %d: %s and %s", round, rs[0].won ? "won" : rs[0].err.msg,
+                  rs[1].won ? "won" : rs[1].err.msg);
+        racer *loser = rs[0].won ? &rs[1] : &rs[0], *winner = rs[0].won ? &rs[0] : &rs[1];
+        cr_expect_eq(loser->err.code, FLOE_EEXIST, "%s", loser->err.msg);
+        expect_content(U(key), winner->body, strlen(winner->body));
+    }
+    expect_no_leftovers();
+}
+
 /* ---- S3 only: credentials, replaced objects, options ---- */
 
 Test(fileio, s3_wrong_secret_is_signature_does_not_match, .init = setup_s3, .fini = teardown) {
@@ -699,6 +733,126 @@ Test(fileio, s3_virtual_host_addressing) {
     snprintf(want, sizeof want, "bkt.localhost:%d", http_server_port(srv));
     cr_expect_str_eq(f.host, want);
     cr_expect_str_eq(f.path, "/dir/a%20b%2Bc");
+    fileio_free(io);
+    http_server_stop(srv);
+}
+
+/* A scripted multipart service: part fail_part gets a 400, and with
+ * complete_error the first Complete answers 200 with an <Error> body, as S3
+ * may. It counts what it saw. */
+typedef struct mpu_mock {
+    atomic_int creates, parts, aborts, completes, puts;
+    int fail_part;
+    bool complete_error;
+} mpu_mock;
+
+static void mpu_respond_xml(http_req_t *req, int status, const char *xml) {
+    http_respond(req, status, "application/xml", xml, strlen(xml));
+}
+
+static void mpu_end(http_req_t *req, void *ctx) {
+    mpu_mock *m = ctx;
+    const char *part = http_req_param(req, "partNumber");
+    bool upload = http_req_has_param(req, "uploadId");
+    if (http_req_is(req, "POST") && http_req_has_param(req, "uploads")) {
+        atomic_fetch_add(&m->creates, 1);
+        mpu_respond_xml(req, 200,
+                        "<InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>big</Key>"
+                        "<UploadId>UP-1</UploadId></InitiateMultipartUploadResult>");
+    } else if (http_req_is(req, "PUT") && part) {
+        atomic_fetch_add(&m->parts, 1);
+        if (atoi(part) == m->fail_part) {
+            mpu_respond_xml(req, 400, "<Error><Code>InvalidArgument</Code><Message>no part for you</Message></Error>");
+            return;
+        }
+        http_resp_header(req, "ETag", "\"0123456789abcdef0123456789abcdef\"");
+        http_respond(req, 200, NULL, NULL, 0);
+    } else if (http_req_is(req, "DELETE") && upload) {
+        atomic_fetch_add(&m->aborts, 1);
+        http_respond(req, 204, NULL, NULL, 0);
+    } else if (http_req_is(req, "POST") && upload) {
+        int n = atomic_fetch_add(&m->completes, 1);
+        if (m->complete_error && n == 0)
+            mpu_respond_xml(req, 200,
+                            "<?xml version=\"1.0\"?>\n\n<Error><Code>InternalError</Code>"
+                            "<Message>We encountered an internal error.</Message></Error>");
+        else
+            mpu_respond_xml(req, 200,
+                            "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag></CompleteMultipartUploadResult>");
+    } else {
+        atomic_fetch_add(&m->puts, 1);
+        http_respond(req, 200, NULL, NULL, 0);
+    }
+}
+
+static fileio_t *mpu_client(http_server_t **srv, mpu_mock *m) {
+    http_route routes[] = {{.prefix = "", .handler = {.end = mpu_end, .ctx = m}}};
+    http_server_opts so = {.name = "mpu", .bind = "127.0.0.1", .routes = routes, .nroutes = 1};
+    floe_err err;
+    *srv = http_server_start(&so, &err);
+    cr_assert(*srv, "%s", err.msg);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", http_server_port(*srv));
+    fileio_s3_opts o = {.endpoint = endpoint,
+                        .access_key = "AKID",
+                        .secret_key = "secret",
+                        .part_size = MPU_PART,
+                        .multipart_threshold = MPU_THRESHOLD};
+    fileio_t *io = fileio_s3(&o, &err);
+    cr_assert(io, "%s", err.msg);
+    return io;
+}
+
+/* Writes BIG_SIZE bytes in 1 MiB pieces; false at the first failure. */
+static bool write_big(fileio_out *out, floe_err *err) {
+    static unsigned char chunk[1 << 20];
+    for (size_t off = 0; off < BIG_SIZE; off += sizeof chunk) {
+        size_t k = BIG_SIZE - off < sizeof chunk ? BIG_SIZE - off : sizeof chunk;
+        if (!fileio_out_write(out, chunk, k, err)) return false;
+    }
+    return true;
+}
+
+Test(fileio, s3_failed_part_aborts_the_upload) {
+    mpu_mock m = {.fail_part = 2};
+    http_server_t *srv;
+    fileio_t *io = mpu_client(&srv, &m);
+    floe_err err;
+    fileio_out *out = fileio_out_create(io, "s3://bkt/big", &err);
+    cr_assert(out, "%s", err.msg);
+    cr_expect(!write_big(out, &err));
+    cr_expect(strstr(err.msg, "s3://bkt/big") && strstr(err.msg, "part 2") && strstr(err.msg, "InvalidArgument"), "%s",
+              err.msg);
+    cr_expect_eq(atomic_load(&m.aborts), 1, "the upload is aborted when a part fails");
+    cr_expect(!fileio_out_close(out, &err), "closing a failed output fails");
+    cr_expect(strstr(err.msg, "part 2"), "close repeats the first failure: %s", err.msg);
+    cr_expect_eq(atomic_load(&m.aborts), 1);
+    cr_expect_eq(atomic_load(&m.completes), 0);
+    fileio_free(io);
+    http_server_stop(srv);
+}
+
+Test(fileio, s3_complete_with_error_in_200_is_retried) {
+    mpu_mock m = {.complete_error = true};
+    http_server_t *srv;
+    fileio_t *io = mpu_client(&srv, &m);
+    floe_err err;
+    fileio_out *out = fileio_out_create(io, "s3://bkt/big", &err);
+    cr_assert(out, "%s", err.msg);
+    cr_assert(write_big(out, &err), "%s", err.msg);
+    cr_assert(fileio_out_close(out, &err), "%s", err.msg);
+    cr_expect_eq(atomic_load(&m.creates), 1);
+    cr_expect_eq(atomic_load(&m.parts), 3);
+    cr_expect_eq(atomic_load(&m.completes), 2, "the 200 with <Error> is retried");
+    cr_expect_eq(atomic_load(&m.aborts), 0);
+    cr_expect_eq(atomic_load(&m.puts), 0);
+
+    /* An abort after parts went out aborts the upload. */
+    out = fileio_out_create(io, "s3://bkt/big2", &err);
+    cr_assert(out, "%s", err.msg);
+    cr_assert(write_big(out, &err), "%s", err.msg);
+    fileio_out_abort(out);
+    cr_expect_eq(atomic_load(&m.aborts), 1);
     fileio_free(io);
     http_server_stop(srv);
 }
