@@ -1081,8 +1081,7 @@ static bool read_data_file(read_ctx *c, const avro_value_t *df, const tuple_layo
     return read_stats(c, df, f, a) &&
            read_number_list(c, df, 132, "data_file.split_offsets", a, &f->split_offsets, NULL, &f->nsplit_offsets) &&
            read_number_list(c, df, 135, "data_file.equality_ids", a, NULL, &f->equality_ids, &f->nequality_ids) &&
-           get_int(c, df, 140, "data_file.sort_order_id", false, &f->sort_order_id, &present) &&
-           (present || (f->sort_order_id = -1, true));
+           get_int(c, df, 140, "data_file.sort_order_id", false, &f->sort_order_id, &present); /* absent: -1 */
 }
 
 /* Sequence-number inheritance: a null number takes the manifest's when the
