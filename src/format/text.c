@@ -157,11 +157,12 @@ bool fmt_parse_decimal(const char *s, int32_t precision, int32_t scale, __int128
     }
     if (*p == 'e' || *p == 'E') return false;
     if (!any || *p) return false;
+    if (nd > precision) return false;
     for (; frac < scale; frac++) {
+        if (v && nd >= precision) return false; /* one more digit is too many (and could overflow) */
         v *= 10;
         if (v) nd++;
     }
-    if (nd > precision) return false;
     *out = neg ? -v : v;
     return true;
 }

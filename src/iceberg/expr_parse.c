@@ -630,15 +630,12 @@ static void put_literal(const ice_expr *e, int32_t i, buf_t *out) {
     const ice_value *v = &e->lits[i];
     buf_t t = BUF_INIT;
     ice_value_format(v, &t);
-    switch (v->type) {
-    case FMT_BOOLEAN:
-    case FMT_INT:
-    case FMT_LONG:
-    case FMT_FLOAT:
-    case FMT_DOUBLE:
-    case FMT_DECIMAL: buf_append(out, t.data, t.len); break;
-    default: put_quoted(t.data ? t.data : "", t.len, out); break;
-    }
+    bool bare = v->type == FMT_BOOLEAN || v->type == FMT_INT || v->type == FMT_LONG || v->type == FMT_DECIMAL ||
+                ((v->type == FMT_FLOAT || v->type == FMT_DOUBLE) && isfinite(v->v.f64)); /* not 'Infinity' */
+    if (bare)
+        buf_append(out, t.data, t.len);
+    else
+        put_quoted(t.data ? t.data : "", t.len, out);
     buf_free(&t);
 }
 
