@@ -43,4 +43,7 @@ bool str_uri_decode(const char *s, size_t n, bool plus_space, buf_t *out);
 /* True when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool str_utf8_valid(const char *s, size_t n);
 
+/* A random (version 4) UUID in its 36-character text form. */
+void str_uuid4(char out[37]);
+
 #endif

@@ -13,6 +13,8 @@ static void usage(FILE *f) {
                "  serve      run the object store (S3 API) and the service ports\n"
                "  parquet    convert JSON lines or CSV to Parquet; inspect and cat Parquet files\n"
                "  avro       print or write Avro container files (Iceberg manifests)\n"
+               "  namespace  create, list and drop catalog namespaces\n"
+               "  table      create Iceberg tables; append, overwrite, delete, scan, inspect\n"
                "  version    print the version\n\n"
                "Run 'floe <command> --help' for the command's flags.\n");
 }
@@ -26,6 +28,9 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "parquet")) return cli_parquet(argc - 2, argv + 2);
     if (!strcmp(cmd, "avro")) return cli_avro(argc - 2, argv + 2);
+    if (!strcmp(cmd, "namespace")) return cli_namespace(argc - 2, argv + 2);
+    if (!strcmp(cmd, "table")) return cli_table(argc - 2, argv + 2);
+    if (!strcmp(cmd, "iceberg-debug")) return cli_iceberg_debug(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("floe %s\n", FLOE_VERSION);
         return 0;

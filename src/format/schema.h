@@ -65,6 +65,10 @@ typedef struct fmt_schema {
     fmt_field_t root; /* type FMT_STRUCT, id 0 */
     int32_t schema_id;
     int32_t max_field_id;
+    /* Iceberg's identifier-field-ids: the fields that identify a row (none
+     * when nidentifier_ids is 0) */
+    int32_t *identifier_ids;
+    int32_t nidentifier_ids;
 } fmt_schema_t;
 
 bool fmt_schema_parse(const char *text, arena_t *a, fmt_schema_t *out, floe_err *err);

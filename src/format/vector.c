@@ -205,3 +205,70 @@ void fmt_batch_free(fmt_batch_t *b) {
     free(b->cols);
     memset(b, 0, sizeof *b);
 }
+
+void fmt_vec_append_from(fmt_vec_t *dst, const fmt_vec_t *src, uint32_t i) {
+    if (!fmt_vec_valid(src, i)) {
+        fmt_vec_append_null(dst);
+        return;
+    }
+    switch (dst->field->type) {
+    case FMT_STRUCT:
+        for (uint32_t c = 0; c < dst->nchildren; c++) fmt_vec_append_from(&dst->children[c], &src->children[c], i);
+        fmt_vec_close_struct(dst);
+        return;
+    case FMT_LIST:
+    case FMT_MAP:
+        for (uint32_t j = src->offsets[i]; j < src->offsets[i + 1]; j++)
+            for (uint32_t c = 0; c < dst->nchildren; c++) fmt_vec_append_from(&dst->children[c], &src->children[c], j);
+        fmt_vec_close_list(dst);
+        return;
+    case FMT_STRING:
+    case FMT_BINARY:
+    case FMT_UUID:
+    case FMT_FIXED: {
+        uint32_t n;
+        const uint8_t *p = fmt_vec_bytes(src, i, &n);
+        fmt_vec_append_bytes(dst, p, n);
+        return;
+    }
+    default: {
+        const fmt_vec_t *from = src;
+        uint32_t at = i;
+        if (src->dict) {
+            at = ((const uint32_t *)src->values)[i];
+            from = src->dict;
+        }
+        size_t w = (size_t)fmt_type_width(dst->field);
+        grow(dst);
+        mark_valid(dst);
+        memcpy((uint8_t *)dst->values + (size_t)dst->len * w, (const uint8_t *)from->values + (size_t)at * w, w);
+        dst->len++;
+        return;
+    }
+    }
+}
+
+void fmt_batch_take(fmt_batch_t *dst, const fmt_batch_t *src, const uint32_t *rows, uint32_t n) {
+    for (uint32_t c = 0; c < dst->ncols; c++) {
+        fmt_vec_t *d = &dst->cols[c];
+        const fmt_vec_t *sv = &src->cols[c];
+        int w = fmt_type_width(d->field);
+        bool flat = w > 0 && !sv->dict && !sv->validity && d->field->type != FMT_STRUCT;
+        if (flat && !d->validity) {
+            /* the common case: copy fixed-width values straight */
+            fmt_vec_reserve(d, d->len + n);
+            uint8_t *out = (uint8_t *)d->values + (size_t)d->len * (size_t)w;
+            const uint8_t *in = sv->values;
+            if (w == 8)
+                for (uint32_t k = 0; k < n; k++) ((int64_t *)out)[k] = ((const int64_t *)in)[rows[k]];
+            else if (w == 4)
+                for (uint32_t k = 0; k < n; k++) ((int32_t *)out)[k] = ((const int32_t *)in)[rows[k]];
+            else
+                for (uint32_t k = 0; k < n; k++) memcpy(out + (size_t)k * (size_t)w, in + (size_t)rows[k] * (size_t)w, (size_t)w);
+            d->len += n;
+            continue;
+        }
+        for (uint32_t k = 0; k < n; k++) fmt_vec_append_from(d, sv, rows[k]);
+    }
+    dst->nrows += n;
+}

@@ -102,6 +102,12 @@ int64_t fmt_vec_i64(const fmt_vec_t *v, uint32_t i); /* int, long, date, time, t
 double fmt_vec_f64(const fmt_vec_t *v, uint32_t i);  /* float, double */
 const uint8_t *fmt_vec_bytes(const fmt_vec_t *v, uint32_t i, uint32_t *n); /* string, binary, fixed, uuid */
 
+/* Appends row i of src (any shape, dictionary form included) to the
+ * builder dst of the same field type. */
+void fmt_vec_append_from(fmt_vec_t *dst, const fmt_vec_t *src, uint32_t i);
+/* Appends rows[0..n) of src to the builder batch dst (same columns). */
+void fmt_batch_take(fmt_batch_t *dst, const fmt_batch_t *src, const uint32_t *rows, uint32_t n);
+
 void fmt_batch_init(fmt_batch_t *b, const fmt_schema_t *s); /* one builder per top-level field */
 void fmt_batch_reset(fmt_batch_t *b);
 void fmt_batch_free(fmt_batch_t *b);

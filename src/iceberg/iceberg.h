@@ -275,8 +275,9 @@ typedef struct ice_table_meta {
     int32_t nrefs;
 
     /* statistics, partition-statistics and unknown keys, kept as read and
-     * written back unchanged (may be NULL) */
-    json_t *extra;
+     * written back unchanged: the compact text of a JSON object holding
+     * them, in the arena (NULL when there are none) */
+    const char *extra;
 } ice_table_meta;
 
 /* Parses metadata JSON, v1 or v2 (v1 fields upgraded: schema → schemas,
@@ -484,5 +485,165 @@ uint32_t ice_expr_eval_batch(const ice_expr *bound, const fmt_schema_t *schema, 
 /* Parquet pruning predicates from a bound expression: the conjuncts that
  * pq_pred can express (column op constant). */
 size_t ice_expr_to_pq_preds(const ice_expr *bound, arena_t *a, pq_pred **out);
+
+/* ============================================================== commits */
+
+/* The REST commit vocabulary (Iceberg REST OpenAPI: TableRequirement and
+ * TableUpdate). Requirements: assert-create, assert-table-uuid,
+ * assert-ref-snapshot-id, assert-last-assigned-field-id,
+ * assert-current-schema-id, assert-last-assigned-partition-id,
+ * assert-default-spec-id, assert-default-sort-order-id. A failed one is
+ * FLOE_ECONFLICT naming it and the values that differ. base is NULL when
+ * the table does not exist yet. */
+bool ice_requirements_check(const ice_table_meta *base, json_t *requirements, floe_err *err);
+/* Applies updates (assign-uuid, upgrade-format-version, add-schema,
+ * set-current-schema, add-spec, set-default-spec, add-sort-order,
+ * set-default-sort-order, add-snapshot, set-snapshot-ref, remove-snapshots,
+ * remove-snapshot-ref, set-location, set-properties, remove-properties,
+ * remove-partition-specs) to base, giving a new metadata in a. The metadata
+ * log gains base_location (when not NULL) and the snapshot log follows
+ * main. Bad updates are FLOE_EINVAL naming the update and the field. */
+bool ice_updates_apply(const ice_table_meta *base, const char *base_location, json_t *updates, int64_t now_ms,
+                       arena_t *a, ice_table_meta *out, floe_err *err);
+
+json_t *ice_snapshot_to_json(const ice_snapshot *s);
+bool ice_snapshot_from_json(json_t *j, arena_t *a, ice_snapshot *out, floe_err *err);
+
+/* The catalog as the table operations see it; src/catalog implements it
+ * (and a REST client may, later). load gives the table's metadata and its
+ * location; commit applies requirements and updates atomically, failing
+ * with FLOE_ECONFLICT when the table moved on. */
+#include "store/fileio.h"
+
+typedef struct ice_catalog {
+    void *ctx;
+    fileio_t *io;
+    const char *warehouse; /* "s3://warehouse" */
+    bool (*load)(void *ctx, const char *ns, const char *name, arena_t *a, const char **location, ice_table_meta *meta,
+                 floe_err *err);
+    bool (*commit)(void *ctx, const char *ns, const char *name, json_t *requirements, json_t *updates, arena_t *a,
+                   const char **location, ice_table_meta *meta, floe_err *err);
+} ice_catalog;
+
+/* ================================================================ tables */
+
+typedef struct ice_table {
+    ice_catalog *cat;
+    const char *ns, *name;
+    const char *metadata_location;
+    ice_table_meta meta;
+} ice_table;
+
+/* Loads through the catalog; everything lives in a. */
+bool ice_table_load(ice_catalog *cat, const char *ns, const char *name, arena_t *a, ice_table *out, floe_err *err);
+
+/* Builds the metadata of a new table (format v2): schema text or parsed
+ * schema, partition spec text ("day(ts), bucket(16, id)"; NULL or "" for
+ * none), properties. Fresh ids as Iceberg assigns them. */
+bool ice_table_new_meta(const fmt_schema_t *schema, const char *partition, const ice_kv *props, int32_t nprops,
+                        arena_t *a, ice_table_meta *out, floe_err *err);
+
+/* ---- writing data files ---- */
+
+typedef struct ice_write_opts {
+    int64_t target_file_bytes; /* 0: write.target-file-size-bytes, default 128 MiB */
+    /* progress callback: rows and bytes written so far (may be NULL) */
+    void (*progress)(void *arg, uint64_t rows, uint64_t bytes);
+    void *progress_arg;
+} ice_write_opts;
+
+/* Splits rows into Parquet files per partition of the table's default
+ * spec, rolling each file at the target size. Batches follow the current
+ * schema's top-level fields. Nothing is visible until a commit. */
+typedef struct ice_writer ice_writer;
+/* Results (paths, tuples, file descriptions) are allocated in a. */
+ice_writer *ice_writer_new(const ice_table *t, const ice_write_opts *opts, arena_t *a, floe_err *err);
+bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err);
+/* Closes every open file; files (in a) describe them for a manifest. */
+bool ice_writer_close(ice_writer *w, ice_data_file **files, size_t *n, floe_err *err);
+/* Deletes every file written and frees w. */
+void ice_writer_abort(ice_writer *w);
+void ice_writer_free(ice_writer *w);
+
+/* ---- snapshots ---- */
+
+typedef enum ice_op_kind {
+    ICE_OP_APPEND,            /* fast append */
+    ICE_OP_OVERWRITE_FILTER,  /* delete rows matching filter, then add */
+    ICE_OP_OVERWRITE_DYNAMIC, /* replace the partitions the added files touch */
+    ICE_OP_DELETE,            /* delete rows matching filter */
+    ICE_OP_REPLACE,           /* compaction: replace deleted by added, same rows */
+} ice_op_kind;
+
+typedef struct ice_commit_opts {
+    ice_op_kind kind;
+    const ice_expr *filter; /* bound; overwrite-by-filter and delete */
+    const char *branch;     /* NULL: main */
+    int max_attempts;       /* 0: commit.retry.num-retries + 1 (default 5) */
+    /* replace: the files being replaced (compaction) */
+    const ice_data_file *replaced;
+    size_t nreplaced;
+} ice_commit_opts;
+
+typedef struct ice_commit_result {
+    int64_t snapshot_id;
+    int64_t sequence_number;
+    int attempts;
+    int64_t added_files, added_rows, deleted_files, deleted_rows, rewritten_files;
+} ice_commit_result;
+
+/* Commits added data files as one snapshot on the branch, rebasing on
+ * concurrent commits: an append always rebases; an overwrite or delete
+ * first checks that no file it would have to consider was added since its
+ * base (FLOE_ECONFLICT if one was). Delete and overwrite-by-filter drop
+ * whole files the filter covers (metadata only) and rewrite files it
+ * covers in part (copy-on-write). t is reloaded with the new metadata. */
+bool ice_table_commit_files(ice_table *t, const ice_commit_opts *opts, const ice_data_file *added, size_t nadded,
+                            arena_t *a, ice_commit_result *res, floe_err *err);
+
+/* ---- scans ---- */
+
+typedef struct ice_scan_opts {
+    int64_t snapshot_id; /* -1: by as_of_ms, ref, or the current snapshot */
+    int64_t as_of_ms;    /* -1: unset; the snapshot current at that time */
+    const char *ref;     /* branch or tag name; NULL: main */
+    const char *filter;  /* text, or NULL */
+    const char **columns; /* projection by name; NULL: all */
+    size_t ncolumns;
+} ice_scan_opts;
+
+typedef struct ice_file_task {
+    const ice_data_file *file;
+    const ice_partition_spec *spec;
+    ice_expr *residual; /* NULL or true: every row matches */
+} ice_file_task;
+
+typedef struct ice_scan_report {
+    int64_t snapshot_id;
+    size_t manifests, manifests_skipped;
+    size_t files, files_skipped_partition, files_skipped_metrics;
+    uint64_t row_groups, row_groups_skipped;
+    uint64_t rows_read, rows_matched;
+} ice_scan_report;
+
+typedef struct ice_scan ice_scan;
+
+/* Plans a scan: picks the snapshot, prunes manifests by partition
+ * summaries, files by partition and by column metrics, and keeps a
+ * residual per file. The read then goes file by file through the Parquet
+ * reader (projection by field id, row groups and pages pruned), applying
+ * the residual. Batches follow the projected schema. */
+ice_scan *ice_scan_new(const ice_table *t, const ice_scan_opts *opts, floe_err *err);
+const fmt_schema_t *ice_scan_schema(const ice_scan *s);
+const ice_file_task *ice_scan_tasks(const ice_scan *s, size_t *n);
+/* Next batch of matching rows; false at the end (nrows 0) or on error. */
+bool ice_scan_next(ice_scan *s, fmt_batch_t **b, floe_err *err);
+const ice_scan_report *ice_scan_report_get(const ice_scan *s);
+void ice_scan_free(ice_scan *s);
+
+/* Reads every entry of a snapshot's manifests (live data files, with
+ * their spec), for files/partitions listings and maintenance. */
+bool ice_snapshot_files(const ice_table *t, const ice_snapshot *snap, arena_t *a, ice_manifest_entry **out,
+                        size_t *n, floe_err *err);
 
 #endif

@@ -142,4 +142,37 @@ bool http_fetch(const char *method, const char *url, const char *const *headers,
                 http_client_resp *out, floe_err *err);
 void http_client_resp_free(http_client_resp *r);
 
+/* A client that keeps its connections open between requests (keep-alive),
+ * for callers that make many requests to one service (the S3 client of
+ * store/fileio). It holds a few libcurl handles; each call takes one, so a
+ * client may be shared between threads. */
+typedef struct http_client http_client_t;
+
+typedef struct http_call {
+    const char *method;
+    const char *url;
+    const char *const *headers; /* NULL-terminated "Name: value"; "Name:" removes a default */
+    const void *body;           /* sent with a Content-Length when has_body */
+    size_t body_len;
+    bool has_body;
+    /* Each response header line as it arrives (status line included, CRLF
+     * kept); a new status line starts a new response (after a 100). */
+    void (*on_header)(void *arg, const char *line, size_t n);
+    /* Body bytes, with the final status. Returning false stops the transfer
+     * (the call then succeeds with stopped set). NULL discards the body. */
+    bool (*on_body)(void *arg, long status, const char *p, size_t n);
+    void *arg;
+    long timeout_s; /* the whole request; 0 for none (a transfer stalled for a minute fails anyway) */
+    /* results */
+    long status;
+    bool stopped;   /* on_body asked to stop */
+    bool transient; /* the transport failed in a way a retry may fix: refused, reset, timed out */
+} http_call;
+
+http_client_t *http_client_new(void);
+void http_client_free(http_client_t *c);
+/* Performs one request. Any HTTP status is success; false is a transport
+ * failure, and err names the method, the URL and what libcurl said. */
+bool http_client_call(http_client_t *c, http_call *call, floe_err *err);
+
 #endif

@@ -40,15 +40,21 @@ typedef struct fileio fileio_t;
 
 #define FILEIO_MULTIPART_MIN (32u << 20) /* bytes: multipart above this */
 
+/* Zero means the default for every field. */
 typedef struct fileio_s3_opts {
     const char *endpoint; /* "http://127.0.0.1:9000"; NULL: https://s3.<region>.amazonaws.com */
     const char *region;   /* default "us-east-1" */
     const char *access_key;
     const char *secret_key;
     const char *session_token; /* may be NULL */
-    bool path_style;           /* true: endpoint/bucket/key (default for custom endpoints) */
-    int max_retries;           /* default 4 */
-    size_t part_size;          /* multipart part size; default 16 MiB (>= 5 MiB) */
+    /* Addressing: path_style forces endpoint/bucket/key, virtual_host forces
+     * bucket.endpoint/key. Neither: path-style for a custom endpoint,
+     * virtual-host on AWS (path-style there for bucket names with dots). */
+    bool path_style;
+    bool virtual_host;
+    int max_retries;            /* retries after the first attempt; default 4; negative for none */
+    size_t part_size;           /* multipart part size; default 16 MiB (5 MiB to 5 GiB) */
+    size_t multipart_threshold; /* outputs larger than this go multipart; default FILEIO_MULTIPART_MIN */
 } fileio_s3_opts;
 
 fileio_t *fileio_store(store_t *s);

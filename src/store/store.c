@@ -62,7 +62,8 @@ static size_t sweep_dir(const char *dir, char **keep, size_t nkeep) {
 }
 
 /* Removes abandoned temp files and data files no index row references. Runs
- * before the server accepts requests, so nothing is in flight. */
+ * before the server accepts requests, and only in a process alone with the
+ * directory (see lock_dir), so nothing is in flight. */
 static bool sweep(store_t *s, floe_err *err) {
     char **ids = NULL;
     size_t nids = 0;
@@ -80,40 +81,44 @@ static bool sweep(store_t *s, floe_err *err) {
     return true;
 }
 
-/* One process per data directory: a second one would have SQLite delete the
- * first one's WAL on close, among other harm. The lock dies with the process,
- * so a kill -9 never leaves it stale. */
-static bool lock_dir(store_t *s, floe_err *err) {
+/* Several floe processes may share a data directory: `floe serve` and the
+ * `floe table` commands, say. SQLite serialises their index writes (WAL,
+ * BEGIN IMMEDIATE, a busy timeout), and data files have random names. The
+ * one thing that must not happen is the start-up sweep removing another
+ * process's files in flight, so the sweep runs only in a process that finds
+ * itself alone: it takes objects/LOCK exclusively (without waiting), sweeps,
+ * and then holds the lock shared for its lifetime; a process that finds the
+ * directory in use takes the lock shared (waiting out a sweep in progress)
+ * and skips the sweep. The lock dies with its process, so a kill -9 never
+ * leaves it stale. *alone says which case this is. */
+static bool lock_dir(store_t *s, bool *alone, floe_err *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/LOCK", s->dir);
     s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (s->lock_fd < 0) return floe_err_errno(err, errno, "open %s", path);
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        char pid[32] = "";
-        ssize_t n = pread(s->lock_fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        return floe_err_set(err, FLOE_EEXIST,
-                            "the data directory is in use by another floe process (pid %s); stop it first or "
-                            "choose another --data",
-                            *pid ? pid : "unknown");
-    }
-    char mine[32];
-    int n = snprintf(mine, sizeof mine, "%d\n", (int)getpid());
-    if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, mine, (size_t)n, 0) != n)
-        return floe_err_errno(err, errno, "write %s", path);
+    *alone = flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0;
+    if (!*alone && flock(s->lock_fd, LOCK_SH) != 0) return floe_err_errno(err, errno, "flock %s", path);
     return true;
 }
+
+/* After the sweep: share the directory from now on. */
+static bool share_dir(store_t *s, floe_err *err) {
+    if (flock(s->lock_fd, LOCK_SH) != 0) return floe_err_errno(err, errno, "flock %s/LOCK", s->dir);
+    return true;
+}
+
+bool store_swept(const store_t *s) { return s->swept; }
 
 store_t *store_open(const char *dir, bool fsync_on, floe_err *err) {
     store_t *s = calloc(1, sizeof *s);
     s->lock_fd = -1;
     s->fsync = fsync_on;
     s->inline_max = 32 * 1024;
+    bool alone = false;
     if (asprintf(&s->dir, "%s/objects", dir) < 0 || asprintf(&s->data_dir, "%s/data", s->dir) < 0 ||
         asprintf(&s->tmp_dir, "%s/tmp", s->dir) < 0)
         abort();
-    if (!fs_mkdir_p(s->data_dir, err) || !fs_mkdir_p(s->tmp_dir, err) || !lock_dir(s, err)) goto fail;
+    if (!fs_mkdir_p(s->data_dir, err) || !fs_mkdir_p(s->tmp_dir, err) || !lock_dir(s, &alone, err)) goto fail;
     for (int i = 0; i < 256; i++) {
         char shard[4096];
         snprintf(shard, sizeof shard, "%s/%02x", s->data_dir, i);
@@ -121,7 +126,10 @@ store_t *store_open(const char *dir, bool fsync_on, floe_err *err) {
     }
     if (s->fsync && (!fs_fsync_dir(s->data_dir, err) || !fs_fsync_dir(s->dir, err))) goto fail;
     if (!store_index_open(s, err)) goto fail;
-    if (!sweep(s, err)) goto fail;
+    if (alone) {
+        if (!sweep(s, err) || !share_dir(s, err)) goto fail;
+        s->swept = true;
+    }
     return s;
 fail:
     floe_err_wrap(err, "open object store in %s", dir);

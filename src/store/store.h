@@ -13,7 +13,8 @@
  * renamed into data/XX/, the directory fsynced, and only then is the index
  * row committed. Index commits from concurrent writers are grouped into one
  * SQLite transaction (group commit); each writer is told its own outcome.
- * On open, files in tmp/ and data files that no row references are removed.
+ * On open, files in tmp/ and data files that no row references are removed,
+ * when no other process has the directory open.
  *
  * Readers look a row up and open its file. An overwrite unlinks the old file
  * only after its new row is committed, so a reader holding the old file keeps
@@ -72,6 +73,9 @@ store_t *store_open(const char *dir, bool fsync, floe_err *err);
  * 32 KiB; 0 stores every object in a file). */
 void store_set_inline_max(store_t *s, size_t bytes);
 void store_close(store_t *s);
+/* Whether the start-up sweep ran: it runs only when no other process has
+ * the directory open (several may share it; see store.c). */
+bool store_swept(const store_t *s);
 const char *store_dir(store_t *s);
 
 /* ---- buckets ---- */

@@ -57,7 +57,8 @@ struct store {
     char *tmp_dir;  /* DIR/objects/tmp */
     bool fsync;
     size_t inline_max;
-    int lock_fd; /* DIR/objects/LOCK, flock()ed for the store's lifetime */
+    int lock_fd; /* DIR/objects/LOCK, flock()ed (shared) for the store's lifetime */
+    bool swept;  /* this process was alone at open, and swept */
 
     pthread_mutex_t pool_lock;
     store_conn *pool; /* idle reader connections */

@@ -445,15 +445,30 @@ Test(store, wal_is_checkpointed_while_running, .init = setup, .fini = teardown) 
     cr_assert_gt(file_size("index.db"), 8L << 20, "index.db is %ld bytes", file_size("index.db"));
 }
 
-Test(store, second_open_of_a_directory_is_refused, .init = setup, .fini = teardown) {
+Test(store, a_second_open_shares_the_directory_and_skips_the_sweep, .init = setup, .fini = teardown) {
     floe_err err;
+    cr_assert(store_swept(st), "the first open, alone, sweeps");
+    /* a write in flight in the first store: its temp file must survive */
+    store_writer *w = store_writer_new(st, HASH_NONE, &err);
+    cr_assert(w, "%s", err.msg);
+    cr_assert(store_writer_write(w, "in flight", 9, &err));
     store_t *again = store_open(dir, false, &err);
-    cr_assert_null(again, "a second store on the same directory must be refused");
-    cr_assert_eq(err.code, FLOE_EEXIST);
-    char pid[32];
-    snprintf(pid, sizeof pid, "pid %d", (int)getpid());
-    cr_assert(strstr(err.msg, "in use") && strstr(err.msg, pid), "%s", err.msg);
+    cr_assert_not_null(again, "a second store on the same directory shares it: %s", err.msg);
+    cr_assert_not(store_swept(again), "a second open must not sweep");
+    unsigned char md5[16];
+    cr_assert(store_writer_finish(w, md5, NULL, &err), "%s", err.msg);
+    store_object o = {.bucket = "b", .key = "k", .key_len = 1};
+    cr_assert(store_put_commit(st, w, &o, NULL, &err), "the first store's write completes: %s", err.msg);
+    /* the second process sees the first one's commit */
+    arena_t a;
+    arena_init(&a, 1024);
+    store_object got;
+    cr_assert(store_object_get(again, "b", "k", 1, &a, &got, &err), "%s", err.msg);
+    cr_assert_eq(got.size, 9);
+    arena_free(&a);
+    store_close(again);
     store_close(st);
     st = store_open(dir, false, &err);
-    cr_assert_not_null(st, "after close the directory is free again: %s", err.msg);
+    cr_assert_not_null(st, "%s", err.msg);
+    cr_assert(store_swept(st), "alone again: sweeps");
 }

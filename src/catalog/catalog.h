@@ -1,0 +1,129 @@
+/*
+ * catalog.h: Floe's versioned catalog, the one place table commits go.
+ *
+ * The store is a commit log in the style of Project Nessie, kept in SQLite
+ * (DIR/catalog.db, WAL):
+ *
+ *   refs      named branches and tags, each pointing at a commit hash;
+ *             "main" exists from the start.
+ *   commits   an append-only log: hash, parent, author, message, time.
+ *   ops       what each commit changed: put or delete of a content key
+ *             (a namespace or a table) with its content (for a table, the
+ *             metadata location and the ids Nessie reports).
+ *   heads     the contents visible at each ref's head, kept in step with
+ *             every commit, so loading a table is one indexed lookup.
+ *
+ * Every change is a commit made with compare-and-swap inside one SQLite
+ * write transaction: a table commit succeeds only if the table's metadata
+ * location on the ref is still the one the change was based on, so
+ * concurrent writers serialise and the loser gets FLOE_ECONFLICT. Issue 5's
+ * branches, tags, merges and REST handlers are built on these tables.
+ *
+ * Table commits use the Iceberg REST vocabulary: a list of requirements and
+ * a list of updates (JSON). The catalog checks the requirements against the
+ * current metadata, applies the updates (iceberg layer), writes the new
+ * NNNNN-<uuid>.metadata.json through FileIO (never overwriting), then swaps
+ * the pointer. If the swap loses, the metadata file it wrote is deleted.
+ *
+ * Namespaces are content too (as in Nessie): they must exist before a table
+ * is created in them, and a namespace with tables cannot be dropped.
+ * Namespace names are levels; the text form joins them with '.'.
+ */
+#ifndef FLOE_CATALOG_CATALOG_H
+#define FLOE_CATALOG_CATALOG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "iceberg/iceberg.h"
+#include "store/fileio.h"
+
+typedef struct cat cat_t;
+
+#define CAT_MAIN "main"
+/* The hash of the empty log, as Nessie spells its "no ancestor" hash. */
+#define CAT_NO_ANCESTOR "2e1cfa82b035c26cbbbdae632cea070514eb8b773f616aaeaf668e2f0be8f10d"
+
+typedef struct cat_opts {
+    const char *dir;       /* the data dir: catalog.db lives here */
+    fileio_t *io;          /* where metadata files are written (borrowed) */
+    const char *warehouse; /* "s3://warehouse": tables live at <warehouse>/<ns>/<table> */
+    bool fsync;            /* synchronous=FULL (default true) */
+} cat_opts;
+
+cat_t *cat_open(const cat_opts *opts, floe_err *err);
+void cat_close(cat_t *c);
+fileio_t *cat_io(cat_t *c);
+const char *cat_warehouse(cat_t *c);
+
+/* ---- references ---- */
+typedef struct cat_ref {
+    const char *name;
+    bool is_tag;
+    const char *hash;
+} cat_ref;
+
+bool cat_ref_get(cat_t *c, const char *name, arena_t *a, cat_ref *out, floe_err *err); /* FLOE_ENOENT */
+bool cat_ref_list(cat_t *c, arena_t *a, cat_ref **out, size_t *n, floe_err *err);
+
+/* ---- namespaces ---- */
+/* props: a JSON object of string properties, or NULL. FLOE_EEXIST. */
+bool cat_namespace_create(cat_t *c, const char *ref, const char *ns, json_t *props, floe_err *err);
+/* FLOE_ENOENT; FLOE_ECONFLICT when it holds tables or namespaces. */
+bool cat_namespace_drop(cat_t *c, const char *ref, const char *ns, floe_err *err);
+bool cat_namespace_exists(cat_t *c, const char *ref, const char *ns, bool *exists, floe_err *err);
+/* Properties as a JSON object (new reference). FLOE_ENOENT. */
+bool cat_namespace_props(cat_t *c, const char *ref, const char *ns, json_t **props, floe_err *err);
+/* Namespaces directly under parent (NULL or "" for the top level). */
+bool cat_namespace_list(cat_t *c, const char *ref, const char *parent, arena_t *a, const char ***out, size_t *n,
+                        floe_err *err);
+
+/* ---- tables ---- */
+typedef struct cat_table {
+    const char *ns, *name;
+    const char *metadata_location;
+    ice_table_meta meta; /* parsed */
+} cat_table;
+
+/* Loads a table's current metadata on ref (NULL: main). FLOE_ENOENT names
+ * the table. */
+bool cat_table_load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
+                    floe_err *err);
+bool cat_table_exists(cat_t *c, const char *ref, const char *ns, const char *name, bool *exists, floe_err *err);
+bool cat_table_list(cat_t *c, const char *ref, const char *ns, arena_t *a, const char ***names, size_t *n,
+                    floe_err *err);
+
+/* Creates a table from initial metadata (format v2, no snapshots; table
+ * uuid, location and last-updated are filled in when absent). The
+ * namespace must exist (FLOE_ENOENT), the table must not (FLOE_EEXIST). */
+bool cat_table_create(cat_t *c, const char *ref, const char *ns, const char *name, const ice_table_meta *meta,
+                      arena_t *a, cat_table *out, floe_err *err);
+
+/* Commits requirements and updates (JSON arrays in the Iceberg REST form)
+ * to a table. A failed requirement, or a concurrent commit that changed
+ * the table, gives FLOE_ECONFLICT with a message saying which; the caller
+ * reloads and retries. out gets the committed table. */
+bool cat_table_commit(cat_t *c, const char *ref, const char *ns, const char *name, json_t *requirements,
+                      json_t *updates, arena_t *a, cat_table *out, floe_err *err);
+
+/* Removes the table from the ref (its files stay, unless purge, which
+ * deletes every file its metadata reaches). */
+bool cat_table_drop(cat_t *c, const char *ref, const char *ns, const char *name, bool purge, floe_err *err);
+
+/* ---- the log ---- */
+typedef struct cat_commit {
+    const char *hash, *parent;
+    int64_t time_ms;
+    const char *author, *message;
+} cat_commit;
+
+/* Newest first, at most max (0: all). */
+bool cat_log(cat_t *c, const char *ref, size_t max, arena_t *a, cat_commit **out, size_t *n, floe_err *err);
+
+/* The catalog as the iceberg layer sees it (see ice_catalog in iceberg.h). */
+void cat_as_ice(cat_t *c, const char *ref, ice_catalog *out);
+
+#endif
