@@ -206,14 +206,14 @@ static int64_t ts_per_day(fmt_type t) { return ice_type_is_nanos(t) ? ICE_MICROS
 static int32_t months_of_days(int64_t days) {
     int64_t y;
     unsigned m, d;
-    ice_civil_from_days(days, &y, &m, &d);
+    fmt_civil_from_days(days, &y, &m, &d);
     return (int32_t)((y - 1970) * 12 + (int64_t)m - 1);
 }
 
 static int32_t years_of_days(int64_t days) {
     int64_t y;
     unsigned m, d;
-    ice_civil_from_days(days, &y, &m, &d);
+    fmt_civil_from_days(days, &y, &m, &d);
     return (int32_t)(y - 1970);
 }
 
