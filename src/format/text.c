@@ -15,7 +15,7 @@
 
 /* ---- dates and times ---- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+int64_t fmt_days_from_civil(int64_t y, unsigned m, unsigned d) {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     unsigned yoe = (unsigned)(y - era * 400);
@@ -24,7 +24,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+void fmt_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     unsigned doe = (unsigned)(z - era * 146097);
@@ -58,7 +58,7 @@ static int parse_ymd(const char *s, int64_t *days) {
     int y, m, d;
     if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' || !digits(s + 8, 2, &d)) return 0;
     if (m < 1 || m > 12 || d < 1 || d > month_days(y, m)) return 0;
-    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
+    *days = fmt_days_from_civil(y, (unsigned)m, (unsigned)d);
     return 10;
 }
 
@@ -664,7 +664,7 @@ void fmt_value_text(buf_t *out, const fmt_field_t *f, const uint8_t *p, uint32_t
         memcpy(&d, p, 4);
         int64_t y;
         unsigned m, dd;
-        civil_from_days(d, &y, &m, &dd);
+        fmt_civil_from_days(d, &y, &m, &dd);
         buf_printf(out, "%04lld-%02u-%02u", (long long)y, m, dd);
         return;
     }
@@ -688,7 +688,7 @@ void fmt_value_text(buf_t *out, const fmt_field_t *f, const uint8_t *p, uint32_t
         if (sod < 0) sod += 86400, days--;
         int64_t y;
         unsigned m, d;
-        civil_from_days(days, &y, &m, &d);
+        fmt_civil_from_days(days, &y, &m, &d);
         buf_printf(out, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", (long long)y, m, d, (long long)(sod / 3600),
                    (long long)(sod / 60 % 60), (long long)(sod % 60));
         if (frac) buf_printf(out, ns ? ".%09lld" : ".%06lld", (long long)frac);

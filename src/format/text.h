@@ -59,5 +59,9 @@ bool fmt_parse_date(const char *s, int32_t *days);
 bool fmt_parse_timestamp(const char *s, int64_t *micros); /* no zone suffix: UTC */
 bool fmt_parse_time(const char *s, int64_t *micros);
 bool fmt_parse_decimal(const char *s, int32_t precision, int32_t scale, __int128 *out);
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (valid for
+ * every int32 day count). */
+int64_t fmt_days_from_civil(int64_t y, unsigned m, unsigned d);
+void fmt_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

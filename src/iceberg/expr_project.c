@@ -255,18 +255,24 @@ typedef struct projector {
     arena_t *a;
 } projector;
 
+/* The projection context of partition field pf when it is on pred's column. */
+static bool field_of(const projector *pj, const ice_partition_field *pf, const ice_expr *pred, proj *out) {
+    if (pf->source_id != pred->field_id || !pred->field) return false;
+    fmt_field_t *rt = arena_zalloc(pj->a, sizeof *rt);
+    if (!ice_transform_result_type(&pf->transform, pred->field, rt, NULL)) return false;
+    rt->id = pf->field_id;
+    rt->name = pf->name;
+    *out = (proj){.pf = pf, .rt = rt, .a = pj->a};
+    return true;
+}
+
 /* The projection of one predicate: ANDed (inclusive) or ORed (strict)
  * over the partition fields of its column. */
 static ice_expr *project_one(const projector *pj, const ice_expr *pred, bool strict) {
     ice_expr *result = ice_expr_const(pj->a, !strict);
     for (int32_t i = 0; i < pj->spec->nfields; i++) {
-        const ice_partition_field *pf = &pj->spec->fields[i];
-        if (pf->source_id != pred->field_id || !pred->field) continue;
-        fmt_field_t *rt = arena_zalloc(pj->a, sizeof *rt);
-        if (!ice_transform_result_type(&pf->transform, pred->field, rt, NULL)) continue;
-        rt->id = pf->field_id;
-        rt->name = pf->name;
-        proj p = {.pf = pf, .rt = rt, .a = pj->a};
+        proj p;
+        if (!field_of(pj, &pj->spec->fields[i], pred, &p)) continue;
         ice_expr *e = project_pred(&p, pred, strict);
         if (!e) continue;
         result = strict ? ice_expr_or(pj->a, result, e) : ice_expr_and(pj->a, result, e);
@@ -303,13 +309,8 @@ ice_expr *ice_expr_project_strict(const ice_expr *e, const ice_partition_spec *s
 
 static ice_expr *residual_pred(const projector *pj, const ice_expr *pred, const ice_value *tuple) {
     for (int32_t i = 0; i < pj->spec->nfields; i++) {
-        const ice_partition_field *pf = &pj->spec->fields[i];
-        if (pf->source_id != pred->field_id || !pred->field) continue;
-        fmt_field_t *rt = arena_zalloc(pj->a, sizeof *rt);
-        if (!ice_transform_result_type(&pf->transform, pred->field, rt, NULL)) continue;
-        rt->id = pf->field_id;
-        rt->name = pf->name;
-        proj p = {.pf = pf, .rt = rt, .a = pj->a};
+        proj p;
+        if (!field_of(pj, &pj->spec->fields[i], pred, &p)) continue;
         ice_expr *s = project_pred(&p, pred, true);
         if (s && ice_expr_eval_partition(s, pj->spec, tuple)) return ice_expr_const(pj->a, true);
         ice_expr *in = project_pred(&p, pred, false);

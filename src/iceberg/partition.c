@@ -371,7 +371,7 @@ static void pad_number(buf_t *out, int64_t v, int width) { buf_printf(out, "%0*l
 static void java_date(int64_t days, buf_t *out) {
     int64_t y;
     unsigned m, d;
-    ice_civil_from_days(days, &y, &m, &d);
+    fmt_civil_from_days(days, &y, &m, &d);
     if (y > 9999) buf_putc(out, '+');
     if (y < 0)
         buf_printf(out, "-%04lld", (long long)-y);
@@ -420,38 +420,12 @@ static void java_real(double d, bool is_float, buf_t *out) {
         buf_puts(out, signbit(d) ? "-0.0" : "0.0");
         return;
     }
-    char tmp[40];
-    int prec = 1;
-    for (; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
-        double back = strtod(tmp, NULL);
-        if (is_float ? (float)back == (float)d : back == d) break;
-    }
-    /* tmp is [-]d.ddde[+-]XX: take the digits and the exponent */
     char digits[24];
-    int nd = 0, exp;
-    const char *p = tmp;
-    bool neg = *p == '-';
-    if (neg) p++;
-    for (; *p && *p != 'e'; p++)
-        if (isdigit((unsigned char)*p)) digits[nd++] = *p;
-    exp = atoi(p + 1);
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
-    if (neg) buf_putc(out, '-');
+    int exp, nd = ice_shortest_digits(d, is_float, digits, &exp);
+    if (signbit(d)) buf_putc(out, '-');
     double mag = fabs(d);
     if (mag >= 1e-3 && mag < 1e7) {
-        if (exp >= 0) {
-            for (int i = 0; i <= exp; i++) buf_putc(out, i < nd ? digits[i] : '0');
-            buf_putc(out, '.');
-            if (nd > exp + 1)
-                buf_append(out, digits + exp + 1, (size_t)(nd - exp - 1));
-            else
-                buf_putc(out, '0');
-        } else {
-            buf_puts(out, "0.");
-            for (int i = -1; i > exp; i--) buf_putc(out, '0');
-            buf_append(out, digits, (size_t)nd);
-        }
+        ice_format_plain_digits(digits, nd, exp, out);
         return;
     }
     buf_putc(out, digits[0]);
@@ -492,7 +466,7 @@ static void java_decimal(const ice_value *v, buf_t *out) {
 static void human_day(int64_t days, buf_t *out) {
     int64_t y;
     unsigned m, d;
-    ice_civil_from_days(days, &y, &m, &d);
+    fmt_civil_from_days(days, &y, &m, &d);
     pad_number(out, y, 4);
     buf_printf(out, "-%02u-%02u", m, d);
 }
@@ -513,7 +487,7 @@ void ice_partition_value_format(const ice_transform *t, const ice_value *v, buf_
         int64_t days = ice_floor_div(v->v.i64, 24);
         int64_t y;
         unsigned m, d;
-        ice_civil_from_days(days, &y, &m, &d);
+        fmt_civil_from_days(days, &y, &m, &d);
         pad_number(out, y, 4);
         buf_printf(out, "-%02u-%02u-%02lld", m, d, (long long)(v->v.i64 - days * 24));
         return;

@@ -206,14 +206,14 @@ static int64_t ts_per_day(fmt_type t) { return ice_type_is_nanos(t) ? ICE_MICROS
 static int32_t months_of_days(int64_t days) {
     int64_t y;
     unsigned m, d;
-    ice_civil_from_days(days, &y, &m, &d);
+    fmt_civil_from_days(days, &y, &m, &d);
     return (int32_t)((y - 1970) * 12 + (int64_t)m - 1);
 }
 
 static int32_t years_of_days(int64_t days) {
     int64_t y;
     unsigned m, d;
-    ice_civil_from_days(days, &y, &m, &d);
+    fmt_civil_from_days(days, &y, &m, &d);
     return (int32_t)(y - 1970);
 }
 
@@ -307,23 +307,42 @@ static void ints_of(const fmt_vec_t *col, int64_t *tmp, uint32_t from, uint32_t 
     }
 }
 
+/* Floor division by a unit; inlined at each call with the unit as a
+ * constant, so the compiler divides by multiplying. */
+static inline __attribute__((always_inline)) void floor_div_rows(const int64_t *x, uint32_t n, int64_t per,
+                                                                 int32_t *out) {
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t q = x[i] / per;
+        out[i] = (int32_t)(q - (x[i] % per < 0));
+    }
+}
+
+static void divide_rows(const int64_t *x, uint32_t n, int64_t per, int32_t *out) {
+    switch (per) {
+    case 1:
+        for (uint32_t i = 0; i < n; i++) out[i] = (int32_t)x[i];
+        return;
+    case ICE_MICROS_PER_DAY: floor_div_rows(x, n, ICE_MICROS_PER_DAY, out); return;
+    case ICE_MICROS_PER_DAY * 1000: floor_div_rows(x, n, ICE_MICROS_PER_DAY * 1000, out); return;
+    case ICE_MICROS_PER_HOUR: floor_div_rows(x, n, ICE_MICROS_PER_HOUR, out); return;
+    case ICE_MICROS_PER_HOUR * 1000: floor_div_rows(x, n, ICE_MICROS_PER_HOUR * 1000, out); return;
+    default: floor_div_rows(x, n, per, out); return;
+    }
+}
+
 /* Day-based transforms remember the last day: rows arrive clustered in
  * time, so the civil-calendar step runs once per distinct day. */
 static void time_column(ice_transform_kind k, fmt_type t, const int64_t *x, uint32_t n, int32_t *out) {
     if (k == ICE_TR_HOUR) {
-        int64_t per = ice_type_is_nanos(t) ? ICE_MICROS_PER_HOUR * 1000 : ICE_MICROS_PER_HOUR;
-        for (uint32_t i = 0; i < n; i++) out[i] = (int32_t)ice_floor_div(x[i], per);
+        divide_rows(x, n, ice_type_is_nanos(t) ? ICE_MICROS_PER_HOUR * 1000 : ICE_MICROS_PER_HOUR, out);
         return;
     }
-    int64_t per = t == FMT_DATE ? 1 : ts_per_day(t);
-    if (k == ICE_TR_DAY) {
-        for (uint32_t i = 0; i < n; i++) out[i] = (int32_t)ice_floor_div(x[i], per);
-        return;
-    }
+    divide_rows(x, n, t == FMT_DATE ? 1 : ts_per_day(t), out); /* days */
+    if (k == ICE_TR_DAY) return;
     int64_t last_day = INT64_MIN;
     int32_t last = 0;
     for (uint32_t i = 0; i < n; i++) {
-        int64_t d = ice_floor_div(x[i], per);
+        int64_t d = out[i];
         if (d != last_day) {
             last_day = d;
             last = k == ICE_TR_MONTH ? months_of_days(d) : years_of_days(d);

@@ -17,52 +17,6 @@
 #include "iceberg/iceberg.h"
 #include "iceberg/value_int.h"
 
-/* ---- calendar ---- */
-
-int64_t ice_days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-void ice_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
-static void format_date(int64_t days, buf_t *out) {
-    int64_t y;
-    unsigned m, d;
-    ice_civil_from_days(days, &y, &m, &d);
-    buf_printf(out, "%04lld-%02u-%02u", (long long)y, m, d);
-}
-
-void ice_format_time_of_day(int64_t units, bool nanos, buf_t *out) {
-    int64_t per = nanos ? 1000000000LL : 1000000LL;
-    int64_t s = units / per, frac = units % per;
-    buf_printf(out, "%02lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
-    if (frac) buf_printf(out, nanos ? ".%09lld" : ".%06lld", (long long)frac);
-}
-
-void ice_format_timestamp(int64_t units, bool nanos, buf_t *out) {
-    int64_t per = (nanos ? 1000000000LL : 1000000LL) * 86400;
-    int64_t days = ice_floor_div(units, per);
-    format_date(days, out);
-    buf_putc(out, 'T');
-    ice_format_time_of_day(units - days * per, nanos, out);
-}
-
 /* ---- constructors ---- */
 
 ice_value ice_value_null(fmt_type t) {
@@ -308,65 +262,84 @@ bool ice_value_from_binary(const fmt_field_t *f, const uint8_t *p, uint32_t n, a
     return true;
 }
 
-/* ---- numbers as text ---- */
+/* ---- values as text ---- */
 
-/* The shortest decimal text that reads back as the same double (or float). */
-static void format_real(double d, bool is_float, buf_t *out) {
-    if (isnan(d)) {
-        buf_puts(out, "NaN");
-        return;
-    }
-    if (isinf(d)) {
-        buf_puts(out, d > 0 ? "Infinity" : "-Infinity");
-        return;
-    }
-    char tmp[400];
-    int prec = 1;
-    for (; prec <= 17; prec++) {
+int ice_shortest_digits(double d, bool is_float, char digits[24], int *exp) {
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
         double back = strtod(tmp, NULL);
-        if (is_float ? (float)back == (float)d : back == d) break;
+        if (prec == 17 || (is_float ? (float)back == (float)d : back == d)) break;
     }
-    /* plain digits for everyday magnitudes, exponent form beyond */
-    int exp = atoi(strchr(tmp, 'e') + 1);
-    if (exp >= -5 && exp < 17) {
-        int decimals = prec - 1 - exp;
-        snprintf(tmp, sizeof tmp, "%.*f", decimals > 0 ? decimals : 0, d);
-    } else {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-    }
-    buf_puts(out, tmp);
-    /* keep it recognisably a real number, as Java prints 1.0 */
-    if (!strpbrk(tmp, ".eEn")) buf_puts(out, ".0");
-}
-
-static void format_decimal(__int128 x, int32_t scale, buf_t *out) {
-    char tmp[64];
     int n = 0;
-    bool neg = x < 0;
-    unsigned __int128 u = neg ? (unsigned __int128)0 - (unsigned __int128)x : (unsigned __int128)x;
-    do {
-        tmp[n++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u || n <= scale);
-    if (neg) buf_putc(out, '-');
-    for (int i = n - 1; i >= 0; i--) {
-        buf_putc(out, tmp[i]);
-        if (i == scale && scale > 0) buf_putc(out, '.');
-    }
+    const char *p = tmp + (tmp[0] == '-');
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9') digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0') n--;
+    digits[n] = 0;
+    *exp = atoi(p + 1);
+    return n;
 }
 
-static void format_uuid(const uint8_t *p, buf_t *out) {
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) buf_putc(out, '-');
-        buf_printf(out, "%02x", p[i]);
+/* The shortest decimal text that reads back as the same double (or float):
+ * plain digits for everyday magnitudes, an exponent beyond. */
+static void format_real(double d, bool is_float, buf_t *out) {
+    if (isnan(d) || isinf(d)) {
+        buf_puts(out, isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+        return;
     }
+    char digits[24];
+    int exp, n = ice_shortest_digits(d, is_float, digits, &exp);
+    if (signbit(d)) buf_putc(out, '-');
+    if (exp < -5 || exp >= 17) {
+        buf_printf(out, "%c%s%se%+03d", digits[0], n > 1 ? "." : "", digits + 1, exp);
+        return;
+    }
+    ice_format_plain_digits(digits, n, exp, out);
 }
 
-static void format_hex(const uint8_t *p, uint32_t n, buf_t *out) {
-    buf_reserve(out, 2 * (size_t)n + 1);
-    str_hex(p, n, out->data + out->len);
-    out->len += 2 * (size_t)n;
+void ice_format_plain_digits(const char *digits, int n, int exp, buf_t *out) {
+    if (exp < 0) {
+        buf_puts(out, "0.");
+        for (int i = -1; i > exp; i--) buf_putc(out, '0');
+        buf_append(out, digits, (size_t)n);
+        return;
+    }
+    for (int i = 0; i <= exp; i++) buf_putc(out, i < n ? digits[i] : '0');
+    buf_putc(out, '.'); /* recognisably a real number, as Java prints 1.0 */
+    if (n > exp + 1)
+        buf_append(out, digits + exp + 1, (size_t)(n - exp - 1));
+    else
+        buf_putc(out, '0');
+}
+
+/* Every other type through the format layer's plain text (dates, times,
+ * ISO timestamps with Z when zoned, decimals, uuids, hex); zoned is false
+ * to leave the zone off. */
+static void value_text(const ice_value *v, bool zoned, buf_t *out) {
+    fmt_field_t f = ice_value_field(v);
+    if (!zoned && f.type == FMT_TIMESTAMPTZ) f.type = FMT_TIMESTAMP;
+    if (!zoned && f.type == FMT_TIMESTAMPTZ_NS) f.type = FMT_TIMESTAMP_NS;
+    union {
+        uint8_t b;
+        int32_t i32;
+        int64_t i64;
+        __int128 dec;
+    } u;
+    const uint8_t *p = (const uint8_t *)&u;
+    uint32_t n;
+    switch (v->type) {
+    case FMT_BOOLEAN: u.b = v->v.b, n = 1; break;
+    case FMT_INT:
+    case FMT_DATE: u.i32 = (int32_t)v->v.i64, n = 4; break;
+    case FMT_DECIMAL: u.dec = v->v.dec, n = 16; break;
+    case FMT_STRING:
+    case FMT_BINARY:
+    case FMT_FIXED:
+    case FMT_UUID: p = v->bytes, n = v->len; break;
+    default: u.i64 = v->v.i64, n = 8; break;
+    }
+    fmt_value_text(out, &f, p, n);
 }
 
 /* ---- JSON single-value form ---- */
@@ -390,20 +363,20 @@ json_t *ice_value_to_json(const ice_value *v) {
             j = json_string(t.data);
         }
         break;
-    case FMT_DECIMAL: format_decimal(v->v.dec, v->scale, &t); break;
-    case FMT_DATE: format_date(v->v.i64, &t); break;
-    case FMT_TIME: ice_format_time_of_day(v->v.i64, false, &t); break;
-    case FMT_TIMESTAMP:
-    case FMT_TIMESTAMP_NS: ice_format_timestamp(v->v.i64, v->type == FMT_TIMESTAMP_NS, &t); break;
+    case FMT_STRING: j = json_stringn_nocheck((const char *)v->bytes, v->len); break;
     case FMT_TIMESTAMPTZ:
     case FMT_TIMESTAMPTZ_NS:
-        ice_format_timestamp(v->v.i64, v->type == FMT_TIMESTAMPTZ_NS, &t);
+        value_text(v, false, &t);
         buf_puts(&t, "+00:00");
         break;
-    case FMT_STRING: j = json_stringn_nocheck((const char *)v->bytes, v->len); break;
-    case FMT_UUID: format_uuid(v->bytes, &t); break;
+    case FMT_DECIMAL:
+    case FMT_DATE:
+    case FMT_TIME:
+    case FMT_TIMESTAMP:
+    case FMT_TIMESTAMP_NS:
+    case FMT_UUID:
     case FMT_BINARY:
-    case FMT_FIXED: format_hex(v->bytes, v->len, &t); break;
+    case FMT_FIXED: value_text(v, false, &t); break;
     default: j = json_null(); break;
     }
     if (!j) j = json_stringn(t.data ? t.data : "", t.len);
@@ -588,32 +561,14 @@ bool ice_value_from_json(const fmt_field_t *f, json_t *j, arena_t *a, ice_value 
 /* ---- human form ---- */
 
 void ice_value_format(const ice_value *v, buf_t *out) {
-    if (v->is_null) {
+    if (v->is_null)
         buf_puts(out, "null");
-        return;
-    }
-    switch (v->type) {
-    case FMT_BOOLEAN: buf_puts(out, v->v.b ? "true" : "false"); return;
-    case FMT_INT:
-    case FMT_LONG: buf_printf(out, "%" PRId64, v->v.i64); return;
-    case FMT_FLOAT:
-    case FMT_DOUBLE: format_real(v->v.f64, v->type == FMT_FLOAT, out); return;
-    case FMT_DECIMAL: format_decimal(v->v.dec, v->scale, out); return;
-    case FMT_DATE: format_date(v->v.i64, out); return;
-    case FMT_TIME: ice_format_time_of_day(v->v.i64, false, out); return;
-    case FMT_TIMESTAMP:
-    case FMT_TIMESTAMP_NS: ice_format_timestamp(v->v.i64, ice_type_is_nanos(v->type), out); return;
-    case FMT_TIMESTAMPTZ:
-    case FMT_TIMESTAMPTZ_NS:
-        ice_format_timestamp(v->v.i64, ice_type_is_nanos(v->type), out);
-        buf_putc(out, 'Z');
-        return;
-    case FMT_STRING: buf_append(out, v->bytes, v->len); return;
-    case FMT_UUID: format_uuid(v->bytes, out); return;
-    case FMT_BINARY:
-    case FMT_FIXED: format_hex(v->bytes, v->len, out); return;
-    default: buf_puts(out, "?"); return;
-    }
+    else if (v->type == FMT_FLOAT || v->type == FMT_DOUBLE)
+        format_real(v->v.f64, v->type == FMT_FLOAT, out);
+    else if (fmt_type_is_primitive(v->type))
+        value_text(v, true, out);
+    else
+        buf_puts(out, "?");
 }
 
 bool ice_value_parse(const fmt_field_t *f, const char *text, size_t n, arena_t *a, ice_value *out, floe_err *err) {

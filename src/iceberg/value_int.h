@@ -1,7 +1,8 @@
 /*
  * value_int.h: helpers the Iceberg value, transform and expression files
- * share: civil-calendar arithmetic (proleptic Gregorian, as java.time and
- * the spec use), floor division, and the widths of time units.
+ * share: floor division, the widths of time units, type classes, column
+ * lookups and the digits of real numbers. (Calendar arithmetic is
+ * format/text.h's fmt_civil_from_days.)
  */
 #ifndef FLOE_ICEBERG_VALUE_INT_H
 #define FLOE_ICEBERG_VALUE_INT_H
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "format/text.h"
 #include "iceberg/iceberg.h"
 
 #define ICE_MICROS_PER_HOUR 3600000000LL
@@ -20,11 +22,6 @@ static inline int64_t ice_floor_div(int64_t a, int64_t b) {
 }
 
 static inline int64_t ice_floor_mod(int64_t a, int64_t b) { return a - ice_floor_div(a, b) * b; }
-
-/* Days since 1970-01-01 of a civil date, and back (Howard Hinnant's
- * algorithms, valid for every int32 day count). */
-int64_t ice_days_from_civil(int64_t y, unsigned m, unsigned d);
-void ice_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 /* Whether the type counts in nanoseconds (timestamp_ns, timestamptz_ns). */
 static inline bool ice_type_is_nanos(fmt_type t) { return t == FMT_TIMESTAMP_NS || t == FMT_TIMESTAMPTZ_NS; }
@@ -42,11 +39,12 @@ static inline bool ice_type_is_bytes(fmt_type t) {
 /* Microseconds of a timestamp value (nanoseconds floored). */
 static inline int64_t ice_ts_micros(fmt_type t, int64_t x) { return ice_type_is_nanos(t) ? ice_floor_div(x, 1000) : x; }
 
-/* Formats a time of day (microseconds or nanoseconds) as HH:MM:SS with a
- * fraction of 6 (or 9) digits when it is not zero. */
-void ice_format_time_of_day(int64_t units, bool nanos, buf_t *out);
-/* Formats a timestamp as YYYY-MM-DDTHH:MM:SS[.ffffff] (no zone). */
-void ice_format_timestamp(int64_t units, bool nanos, buf_t *out);
+/* The shortest significant digits that read back as d (as a float when
+ * is_float): digits without sign or point, and the decimal exponent of the
+ * first one. Returns the digit count. d is finite. */
+int ice_shortest_digits(double d, bool is_float, char digits[24], int *exp);
+/* Those digits without an exponent: "1000.0", "0.001", "2.5". */
+void ice_format_plain_digits(const char *digits, int n, int exp, buf_t *out);
 
 /* A column by name: dotted names reach into structs (never lists or
  * maps); a whole-name match wins. case_sensitive false falls back to an
