@@ -24,6 +24,14 @@
 
 typedef enum { OUT_TABLE, OUT_CSV, OUT_JSON } out_format;
 
+/* A string as JSON text (malloc'd). */
+static char *jstr_dump(const char *s) {
+    json_t *j = json_string(s ? s : "");
+    char *out = json_dumps(j, JSON_ENCODE_ANY);
+    json_decref(j);
+    return out;
+}
+
 typedef struct env {
     const char *data;
     store_t *store;
@@ -108,7 +116,7 @@ static void pr_row(printer *p, char **cells, char **json_vals) {
     if (p->fmt == OUT_JSON) {
         printf("{");
         for (size_t i = 0; i < p->ncols; i++) {
-            char *k = json_dumps(json_string(p->names[i]), JSON_ENCODE_ANY);
+            char *k = jstr_dump(p->names[i]);
             printf("%s%s:%s", i ? "," : "", k, json_vals[i]);
             free(k);
         }
@@ -251,7 +259,7 @@ static int cmd_namespace(int argc, char **argv) {
             pr_begin(&p, fmt, hdr, 1);
             for (size_t i = 0; i < n; i++) {
                 char *c[1] = {(char *)names[i]};
-                char *j = json_dumps(json_string(names[i]), JSON_ENCODE_ANY);
+                char *j = jstr_dump(names[i]);
                 char *js[1] = {j};
                 pr_row(&p, c, js);
                 free(j);
@@ -626,7 +634,7 @@ static int t_files(env *e, targs *ta, arena_t *a) {
         char *c[5] = {(char *)f->file_path, part.data, arena_sprintf(a, "%d", f->spec_id),
                       arena_sprintf(a, "%lld", (long long)f->record_count),
                       arena_sprintf(a, "%lld", (long long)f->file_size_in_bytes)};
-        char *pj = json_dumps(json_string(part.data), JSON_ENCODE_ANY), *fj = json_dumps(json_string(f->file_path), JSON_ENCODE_ANY);
+        char *pj = jstr_dump(part.data), *fj = jstr_dump(f->file_path);
         char *j[5] = {fj, pj, c[2], c[3], c[4]};
         pr_row(&p, c, j);
         free(pj);
@@ -729,7 +737,7 @@ int cli_table(int argc, char **argv) {
             pr_begin(&p, ta.fmt_set ? ta.fmt : OUT_TABLE, hdr, 1);
             for (size_t i = 0; i < n; i++) {
                 char *c[1] = {(char *)names[i]};
-                char *j = json_dumps(json_string(names[i]), JSON_ENCODE_ANY);
+                char *j = jstr_dump(names[i]);
                 char *js[1] = {j};
                 pr_row(&p, c, js);
                 free(j);
