@@ -155,6 +155,7 @@ typedef struct cursor {
     /* current page */
     buf_t page;  /* decompressed */
     uint8_t *defs, *reps;
+    bool all_def; /* flat column, every level of the page is max_def: defs not decoded */
     uint32_t lev_cap;
     uint32_t nlev, lev_pos;
     bool page_is_dict;
@@ -1099,9 +1100,8 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
             if (bw > 32) return cfail(r, c, err, "dictionary index bit width %d; expected 0..32", bw);
             if (!pq_rle_decode(p + 1, len - 1, bw, c->idx, nval, err))
                 return floe_err_wrap(err, "%s: column '%s' dictionary indices", rname(r), c->elem->name);
-            uint32_t nd = c->dict.len, bad = 0;
-            for (uint32_t i = 0; i < nval; i++) bad |= c->idx[i] >= nd;
-            if (bad) return cfail(r, c, err, "a dictionary index is out of range (the dictionary has %u entries)", nd);
+            uint32_t nd = c->dict.len;
+            if (!pq_indices_below(c->idx, nval, nd)) return cfail(r, c, err, "a dictionary index is out of range (the dictionary has %u entries)", nd);
         }
         c->page_is_dict = true;
         return true;
@@ -1359,17 +1359,18 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
         }
         if (c->max_rep && !pq_rle_decode_u8(rep_p, rep_len, pq_bit_width((uint64_t)c->max_rep), c->reps, nlev, err))
             return floe_err_wrap(err, "%s: column '%s' repetition levels", rname(r), c->elem->name);
-        uint32_t nval = nlev;
-        if (c->max_def) {
-            if (!pq_rle_decode_u8(def_p, def_len, pq_bit_width((uint64_t)c->max_def), c->defs, nlev, err))
+        uint32_t nval = nlev, one;
+        int def_bw = pq_bit_width((uint64_t)c->max_def);
+        c->all_def = false;
+        if (c->max_def && c->depth == 1 && pq_rle_single_run(def_p, def_len, def_bw, nlev, &one) &&
+            one == (uint32_t)c->max_def) {
+            c->all_def = true; /* no nulls on the page: the levels need not exist */
+        } else if (c->max_def) {
+            if (!pq_rle_decode_u8(def_p, def_len, def_bw, c->defs, nlev, err))
                 return floe_err_wrap(err, "%s: column '%s' definition levels", rname(r), c->elem->name);
-            nval = 0;
-            uint8_t md = (uint8_t)c->max_def, bad = 0;
-            for (uint32_t i = 0; i < nlev; i++) {
-                nval += c->defs[i] == md;
-                bad |= c->defs[i] > md;
-            }
-            if (bad) return cfail(r, c, err, "a definition level exceeds the maximum %d", c->max_def);
+            bool over;
+            nval = (uint32_t)pq_count_levels(c->defs, nlev, (uint8_t)c->max_def, &over);
+            if (over) return cfail(r, c, err, "a definition level exceeds the maximum %d", c->max_def);
         }
         if (c->max_rep) {
             uint8_t mr = (uint8_t)c->max_rep, bad = 0;
@@ -1432,13 +1433,10 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
         if (!ensure_levels(r, c, err)) return false;
         uint32_t k = c->nlev - c->lev_pos;
         if (k > n) k = n;
-        const uint8_t *defs = c->max_def ? c->defs + c->lev_pos : NULL;
+        const uint8_t *defs = c->max_def && !c->all_def ? c->defs + c->lev_pos : NULL;
         uint8_t md = (uint8_t)c->max_def;
-        uint32_t nn = k;
-        if (defs) {
-            nn = 0;
-            for (uint32_t i = 0; i < k; i++) nn += defs[i] == md;
-        }
+        bool over;
+        uint32_t nn = defs ? (uint32_t)pq_count_levels(defs, k, md, &over) : k;
         uint32_t base = v->len;
         fmt_vec_reserve(v, k);
         if (bytes && c->page_is_dict && (v->dict == &c->dict || (v->len == 0 && !v->dict))) {
@@ -1460,7 +1458,7 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
             }
             /* offsets stay as they are; fill them flat so a consumer that
              * ignores dict sees empty strings, never garbage */
-            for (uint32_t i = 0; i < k; i++) v->offsets[base + i + 1] = v->offsets[base];
+            pq_fill_u32(v->offsets + base + 1, k, v->offsets[base]);
         } else if (bytes) {
             if (v->dict) {
                 /* the chunk left dictionary encoding mid-batch: materialize */
@@ -1542,7 +1540,7 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
         }
         if (defs && nn < k) {
             fmt_vec_ensure_validity(v);
-            for (uint32_t i = 0; i < k; i++) fmt_bit_set(v->validity, base + i, defs[i] == md);
+            pq_levels_to_bits(v->validity, base, defs, k, md);
             v->null_count += k - nn;
         } else {
             set_valid_range(v, base, k);
@@ -1566,11 +1564,10 @@ static bool flat_skip(pq_reader_t *r, cursor *c, int64_t n, floe_err *err) {
         }
         uint32_t k = c->nlev - c->lev_pos;
         if (k > n) k = (uint32_t)n;
-        uint32_t nn = k;
-        if (c->max_def) {
-            nn = 0;
-            for (uint32_t i = 0; i < k; i++) nn += c->defs[c->lev_pos + i] == c->max_def;
-        }
+        bool over;
+        uint32_t nn = c->max_def && !c->all_def ? (uint32_t)pq_count_levels(c->defs + c->lev_pos, k,
+                                                                             (uint8_t)c->max_def, &over)
+                                                : k;
         c->val_pos += nn;
         c->lev_pos += k;
         c->row += k;
