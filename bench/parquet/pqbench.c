@@ -3,10 +3,11 @@
  *
  *   pqbench write OUT.parquet N    build N trade rows in memory, then time
  *                                  writing them with zstd
- *   pqbench read FILE              time a full decode of every column, and
- *                                  print count(*), sum(price), sum(qty),
- *                                  max(ts), count(note) so the work is real
- *                                  and comparable with DuckDB's query
+ *   pqbench read FILE [THREADS]    time a full decode of every column on
+ *                                  THREADS threads (default 1), and print
+ *                                  count(*), sum(price), sum(qty), max(ts),
+ *                                  count(note) so the work is real and
+ *                                  comparable with DuckDB's query
  *
  * The rows match bench/parquet/duck.mjs, which builds them in SQL from the
  * same integer formulas (so both sides hold bit-identical values). Row i
@@ -106,13 +107,14 @@ static int do_write(const char *out, uint64_t n) {
     return 0;
 }
 
-static int do_read(const char *path) {
+static int do_read(const char *path, uint32_t threads) {
     floe_err err = {0};
     pq_source src;
     double t0 = now();
     if (!pq_source_file(path, &src, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
     pq_reader_t *r = pq_reader_open(&src, &err);
-    if (!r || !pq_reader_scan(r, NULL, NULL, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
+    pq_reader_opts o = {.threads = threads};
+    if (!r || !pq_reader_scan(r, &o, NULL, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
     const fmt_schema_t *s = pq_reader_schema(r);
     int ip = -1, iq = -1, its = -1, inote = -1;
     for (int32_t i = 0; i < s->root.nchildren; i++) {
@@ -150,7 +152,8 @@ static int do_read(const char *path) {
 
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "write")) return do_write(argv[2], strtoull(argv[3], NULL, 10));
-    if (argc == 3 && !strcmp(argv[1], "read")) return do_read(argv[2]);
-    fprintf(stderr, "usage: pqbench write OUT N | pqbench read FILE\n");
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "read"))
+        return do_read(argv[2], argc == 4 ? (uint32_t)strtoul(argv[3], NULL, 10) : 1);
+    fprintf(stderr, "usage: pqbench write OUT N | pqbench read FILE [THREADS]\n");
     return 2;
 }
