@@ -75,6 +75,8 @@ typedef struct col_writer {
     uint32_t ndict, dict_cap;
     uint32_t *slots; /* open addressing: index + 1, 0 = empty */
     uint32_t nslots;
+    uint32_t *dseen; /* entry i: the page whose bounds have it (page_no), so bounds see each entry once per page */
+    uint32_t page_no; /* pages flushed so far, plus 1 */
 
     /* the open chunk */
     buf_t chunk; /* data pages, compressed, with headers */
@@ -251,6 +253,7 @@ static void add_leaf(pq_writer_t *w, col_writer *c, const pq_schema_elem *e, int
     default: c->sort = 0;
     }
     c->dict_on = w->o.dictionary && f->type != FMT_BOOLEAN;
+    c->page_no = 1;
     for (uint32_t i = 0; i < w->o.nbloom; i++)
         if (w->o.bloom_ids[i] == f->id && f->type != FMT_BOOLEAN) c->bloom = true;
 }
@@ -480,14 +483,33 @@ static uint32_t fixed_value(const col_writer *c, const fmt_vec_t *v, uint32_t i,
 
 /* ---- dictionary ---- */
 
-static uint64_t hash_bytes(const void *p, size_t n) { return XXH3_64bits(p, n); }
+/* Values of up to 8 bytes hash as one integer (the murmur3 finalizer), the
+ * rest with xxhash. */
+static uint64_t hash_u64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+static uint64_t load_small(const uint8_t *p, uint32_t n) {
+    uint64_t x = 0;
+    memcpy(&x, p, n);
+    return x;
+}
+
+static uint64_t dict_hash(const col_writer *c, const uint8_t *p, uint32_t n) {
+    if (!is_var(c) && n <= 8) return hash_u64(load_small(p, n));
+    return XXH3_64bits(p, n);
+}
 
 static void dict_rehash(col_writer *c) {
     uint32_t ns = c->nslots ? c->nslots * 2 : 1024;
     uint32_t *s = calloc(ns, sizeof *s);
     if (!s) abort();
     for (uint32_t i = 0; i < c->ndict; i++) {
-        uint64_t h = hash_bytes(c->dict.data + c->doff[i], c->dlen[i]);
+        uint64_t h = dict_hash(c, (const uint8_t *)c->dict.data + c->doff[i], c->dlen[i]);
         uint32_t j = (uint32_t)h & (ns - 1);
         while (s[j]) j = (j + 1) & (ns - 1);
         s[j] = i + 1;
@@ -497,10 +519,30 @@ static void dict_rehash(col_writer *c) {
     c->nslots = ns;
 }
 
+/* Adds a new entry in slot j; returns its index. */
+static uint32_t dict_add(col_writer *c, uint32_t j, const uint8_t *p, uint32_t n) {
+    if (c->ndict == c->dict_cap) {
+        c->dict_cap = c->dict_cap ? c->dict_cap * 2 : 256;
+        c->doff = xrealloc(c->doff, c->dict_cap * sizeof *c->doff);
+        c->dlen = xrealloc(c->dlen, c->dict_cap * sizeof *c->dlen);
+        c->dseen = xrealloc(c->dseen, c->dict_cap * sizeof *c->dseen);
+    }
+    if (is_var(c)) {
+        uint32_t le = n;
+        buf_append(&c->dict, &le, 4);
+    }
+    c->doff[c->ndict] = (uint32_t)c->dict.len;
+    c->dlen[c->ndict] = n;
+    c->dseen[c->ndict] = 0;
+    buf_append(&c->dict, p, n);
+    c->slots[j] = c->ndict + 1;
+    return c->ndict++;
+}
+
 /* Index of the value in the dictionary, adding it if new. */
 static uint32_t dict_index(col_writer *c, const uint8_t *p, uint32_t n) {
     if (c->ndict * 2 >= c->nslots) dict_rehash(c);
-    uint64_t h = hash_bytes(p, n);
+    uint64_t h = dict_hash(c, p, n);
     uint32_t mask = c->nslots - 1;
     uint32_t j = (uint32_t)h & mask;
     for (;;) {
@@ -510,20 +552,28 @@ static uint32_t dict_index(col_writer *c, const uint8_t *p, uint32_t n) {
         if (c->dlen[k] == n && !memcmp(c->dict.data + c->doff[k], p, n)) return k;
         j = (j + 1) & mask;
     }
-    if (c->ndict == c->dict_cap) {
-        c->dict_cap = c->dict_cap ? c->dict_cap * 2 : 256;
-        c->doff = xrealloc(c->doff, c->dict_cap * sizeof *c->doff);
-        c->dlen = xrealloc(c->dlen, c->dict_cap * sizeof *c->dlen);
+    return dict_add(c, j, p, n);
+}
+
+/* dict_index for a fixed-width value of w <= 8 bytes, given as x. */
+static inline uint32_t dict_index_small(col_writer *c, uint64_t x, uint32_t w) {
+    if (c->ndict * 2 >= c->nslots) dict_rehash(c);
+    uint32_t mask = c->nslots - 1;
+    uint32_t j = (uint32_t)hash_u64(x) & mask;
+    for (;;) {
+        uint32_t s = c->slots[j];
+        if (!s) break;
+        if (load_small((const uint8_t *)c->dict.data + (size_t)(s - 1) * w, w) == x) return s - 1;
+        j = (j + 1) & mask;
     }
-    if (is_var(c)) {
-        uint32_t le = n;
-        buf_append(&c->dict, &le, 4);
-    }
-    c->doff[c->ndict] = (uint32_t)c->dict.len;
-    c->dlen[c->ndict] = n;
-    buf_append(&c->dict, p, n);
-    c->slots[j] = c->ndict + 1;
-    return c->ndict++;
+    return dict_add(c, j, (const uint8_t *)&x, w);
+}
+
+/* The page's bounds take dictionary entry k (value p[0..n)) once. */
+static inline void dict_bounds(col_writer *c, uint32_t k, const uint8_t *p, uint32_t n) {
+    if (c->dseen[k] == c->page_no) return;
+    c->dseen[k] = c->page_no;
+    bounds_update(c, &c->page_b, p, n, p, n);
 }
 
 /* ---- levels and values into the open page ---- */
@@ -577,30 +627,35 @@ static void push_idx(col_writer *c, uint32_t k) {
     c->idx[c->nidx++] = k;
 }
 
+/* Whether plain bytes p hold a float or double NaN (which never becomes a
+ * bound, and is counted). */
+static bool is_nan_value(const col_writer *c, const uint8_t *p) {
+    if (c->sort == 1) {
+        float f;
+        memcpy(&f, p, 4);
+        return isnan(f);
+    }
+    if (c->sort == 2) {
+        double d;
+        memcpy(&d, p, 8);
+        return isnan(d);
+    }
+    return false;
+}
+
 /* One non-null value as plain bytes p[0..n). */
 static void push_value(col_writer *c, const uint8_t *p, uint32_t n) {
     c->page_nonnull++;
-    if (c->sort == 1 || c->sort == 2) {
-        double d;
-        if (c->sort == 1) {
-            float f;
-            memcpy(&f, p, 4);
-            d = f;
-        } else {
-            memcpy(&d, p, 8);
-        }
-        if (isnan(d)) {
-            c->page_nan++;
-            goto store;
-        }
-    }
-    bounds_update(c, &c->page_b, p, n, p, n);
-store:
+    bool nan = is_nan_value(c, p);
+    c->page_nan += nan;
     if (c->bloom) bloom_add(c, p, n);
     if (c->dict_on) {
-        push_idx(c, dict_index(c, p, n));
+        uint32_t k = dict_index(c, p, n);
+        push_idx(c, k);
+        if (!nan) dict_bounds(c, k, p, n);
         return;
     }
+    if (!nan) bounds_update(c, &c->page_b, p, n, p, n);
     if (c->phys == PQ_BOOLEAN) {
         buf_append(&c->plain, p, 1); /* bit-packed at page close */
         return;
@@ -763,6 +818,7 @@ static bool flush_page(pq_writer_t *w, col_writer *c, floe_err *err) {
     c->nlevels = c->nidx = c->page_nonnull = c->page_nulls = c->page_rows = 0;
     c->page_nan = 0;
     c->page_b.has = false;
+    c->page_no++;
     buf_reset(&c->plain);
     /* dictionary too big: later pages go PLAIN */
     if (c->dict_on && c->dict.len > w->o.dict_max_bytes) c->dict_on = false;
@@ -826,59 +882,156 @@ static void emit(col_writer *c, const fmt_vec_t *v, int d, uint32_t i, int16_t d
     }
 }
 
-/* Flat fast path: rows [s, e) of a top-level primitive column. */
-static void write_flat(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
-    bool opt = !c->field->required;
-    bool simple = !v->dict && !c->dict_on && !c->bloom && (c->phys == PQ_INT32 || c->phys == PQ_INT64 ||
-                                                          c->phys == PQ_DOUBLE || c->phys == PQ_FLOAT) &&
-                  c->field->type != FMT_DECIMAL;
-    if (simple && !(c->sort == 1 || c->sort == 2)) {
-        /* integers: levels, bulk copy of the valid values, min/max in a loop */
-        uint32_t w = (uint32_t)c->width;
-        const uint8_t *src = (const uint8_t *)v->values;
-        for (uint32_t i = s; i < e; i++) {
-            bool valid = fmt_vec_valid(v, i);
-            if (opt) push_level(c, valid ? 1 : 0, 0);
-            else c->nlevels++;
-            if (!valid) {
-                c->page_nulls++;
+/* Flat columns: definition levels straight from the validity bitmap;
+ * returns the nulls among rows [s, e). */
+static uint32_t flat_levels(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    uint32_t n = e - s, nulls = 0;
+    if (!c->max_def) {
+        c->nlevels += n;
+        return 0;
+    }
+    if (c->nlevels + n > c->levels_cap) {
+        while (c->nlevels + n > c->levels_cap) c->levels_cap = c->levels_cap ? c->levels_cap * 2 : 4096;
+        c->defs = xrealloc(c->defs, c->levels_cap);
+    }
+    uint8_t *d = c->defs + c->nlevels;
+    if (!v->validity) {
+        memset(d, 1, n);
+    } else {
+        for (uint32_t i = 0; i < n; i++) {
+            d[i] = (uint8_t)fmt_vec_valid(v, s + i);
+            nulls += d[i] ^ 1;
+        }
+    }
+    c->nlevels += n;
+    return nulls;
+}
+
+static void reserve_idx(col_writer *c, uint32_t n) {
+    if (c->nidx + n <= c->idx_cap) return;
+    while (c->nidx + n > c->idx_cap) c->idx_cap = c->idx_cap ? c->idx_cap * 2 : 4096;
+    c->idx = xrealloc(c->idx, c->idx_cap * sizeof *c->idx);
+}
+
+/* Fixed-width numbers (int, long, date, time, timestamps, float, double)
+ * into the dictionary: one integer hash and compare per value, bounds once
+ * per entry and page. */
+static void flat_dict_small(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    uint32_t w = (uint32_t)c->width;
+    const uint8_t *src = (const uint8_t *)v->values;
+    reserve_idx(c, e - s);
+    for (uint32_t i = s; i < e; i++) {
+        if (v->validity && !fmt_vec_valid(v, i)) continue;
+        const uint8_t *p = src + (size_t)i * w;
+        uint32_t k = dict_index_small(c, load_small(p, w), w);
+        c->idx[c->nidx++] = k;
+        if (c->sort == 1 || c->sort == 2) {
+            if (is_nan_value(c, p)) {
+                c->page_nan++;
                 continue;
             }
-            c->page_nonnull++;
         }
-        if (!v->validity) {
-            buf_append(&c->plain, src + (size_t)s * w, (size_t)(e - s) * w);
-            if (e > s) {
-                if (w == 8) {
-                    const int64_t *x = (const int64_t *)src;
-                    int64_t mn = x[s], mx = x[s];
-                    for (uint32_t i = s + 1; i < e; i++) {
-                        mn = x[i] < mn ? x[i] : mn;
-                        mx = x[i] > mx ? x[i] : mx;
-                    }
-                    bounds_update(c, &c->page_b, (uint8_t *)&mn, 8, (uint8_t *)&mx, 8);
-                } else {
-                    const int32_t *x = (const int32_t *)src;
-                    int32_t mn = x[s], mx = x[s];
-                    for (uint32_t i = s + 1; i < e; i++) {
-                        mn = x[i] < mn ? x[i] : mn;
-                        mx = x[i] > mx ? x[i] : mx;
-                    }
-                    bounds_update(c, &c->page_b, (uint8_t *)&mn, 4, (uint8_t *)&mx, 4);
-                }
+        dict_bounds(c, k, p, w);
+    }
+}
+
+/* Fixed-width numbers in PLAIN: one copy of the valid values, then min and
+ * max in a loop (NaNs counted, never bounds). */
+static void flat_plain_small(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    uint32_t w = (uint32_t)c->width;
+    const uint8_t *src = (const uint8_t *)v->values;
+    size_t at = c->plain.len;
+    if (!v->validity) {
+        buf_append(&c->plain, src + (size_t)s * w, (size_t)(e - s) * w);
+    } else {
+        buf_reserve(&c->plain, (size_t)(e - s) * w);
+        uint8_t *o = (uint8_t *)c->plain.data + at;
+        for (uint32_t i = s; i < e; i++)
+            if (fmt_vec_valid(v, i)) {
+                memcpy(o, src + (size_t)i * w, w);
+                o += w;
             }
+        c->plain.len = (size_t)(o - (uint8_t *)c->plain.data);
+    }
+    uint32_t n = (uint32_t)((c->plain.len - at) / w);
+    const uint8_t *vals = (const uint8_t *)c->plain.data + at;
+    if (!n) return;
+#define MINMAX(T, NANCHECK)                                                                                            \
+    do {                                                                                                               \
+        const T *x = (const T *)(const void *)vals;                                                                    \
+        T mn = 0, mx = 0;                                                                                              \
+        uint32_t i = 0, nan = 0;                                                                                       \
+        for (; i < n && NANCHECK(x[i]); i++) nan++;                                                                    \
+        if (i < n) mn = mx = x[i];                                                                                     \
+        bool any = i < n;                                                                                              \
+        for (; i < n; i++) {                                                                                           \
+            if (NANCHECK(x[i])) {                                                                                      \
+                nan++;                                                                                                 \
+                continue;                                                                                              \
+            }                                                                                                          \
+            mn = x[i] < mn ? x[i] : mn;                                                                                \
+            mx = x[i] > mx ? x[i] : mx;                                                                                \
+        }                                                                                                              \
+        c->page_nan += nan;                                                                                            \
+        if (any) bounds_update(c, &c->page_b, (const uint8_t *)&mn, w, (const uint8_t *)&mx, w);                       \
+    } while (0)
+#define NEVER(x) 0
+#define ISNAN(x) isnan(x)
+    if (c->sort == 2)
+        MINMAX(double, ISNAN);
+    else if (c->sort == 1)
+        MINMAX(float, ISNAN);
+    else if (w == 8)
+        MINMAX(int64_t, NEVER);
+    else
+        MINMAX(int32_t, NEVER);
+#undef MINMAX
+#undef NEVER
+#undef ISNAN
+}
+
+/* Strings and binary: the dictionary, or PLAIN with a bounds check per
+ * value. */
+static void flat_bytes(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    if (c->dict_on) reserve_idx(c, e - s);
+    for (uint32_t i = s; i < e; i++) {
+        if (v->validity && !fmt_vec_valid(v, i)) continue;
+        const uint8_t *p = v->bytes + v->offsets[i];
+        uint32_t n = v->offsets[i + 1] - v->offsets[i];
+        if (c->dict_on) {
+            uint32_t k = dict_index(c, p, n);
+            c->idx[c->nidx++] = k;
+            dict_bounds(c, k, p, n);
         } else {
-            for (uint32_t i = s; i < e; i++)
-                if (fmt_vec_valid(v, i)) {
-                    buf_append(&c->plain, src + (size_t)i * w, w);
-                    bounds_update(c, &c->page_b, src + (size_t)i * w, w, src + (size_t)i * w, w);
-                }
+            bounds_update(c, &c->page_b, p, n, p, n);
+            buf_append(&c->plain, &n, 4);
+            buf_append(&c->plain, p, n);
         }
+    }
+}
+
+/* Rows [s, e) of a top-level primitive column: levels in bulk, then the
+ * values by kind; other shapes (booleans, decimals, fixed, dictionary-form
+ * input, bloom filters) take the general path. */
+static void write_flat(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    bool small = (c->phys == PQ_INT32 || c->phys == PQ_INT64 || c->phys == PQ_DOUBLE || c->phys == PQ_FLOAT) &&
+                 c->field->type != FMT_DECIMAL && (uint32_t)c->width == stat_width(c);
+    bool bytes = c->phys == PQ_BYTE_ARRAY && (c->field->type == FMT_STRING || c->field->type == FMT_BINARY);
+    if (v->dict || c->bloom || !(small || bytes)) {
+        for (uint32_t i = s; i < e; i++) emit(c, v, 0, i, 0, 0);
         c->page_rows += e - s;
         return;
     }
-    for (uint32_t i = s; i < e; i++) emit(c, v, 0, i, 0, 0);
+    uint32_t nulls = flat_levels(c, v, s, e);
+    c->page_nulls += nulls;
+    c->page_nonnull += e - s - nulls;
     c->page_rows += e - s;
+    if (bytes)
+        flat_bytes(c, v, s, e);
+    else if (c->dict_on)
+        flat_dict_small(c, v, s, e);
+    else
+        flat_plain_small(c, v, s, e);
 }
 
 /* ---- row groups ---- */
@@ -1260,6 +1413,7 @@ void pq_writer_free(pq_writer_t *w) {
         free(c->doff);
         free(c->dlen);
         free(c->slots);
+        free(c->dseen);
         buf_free(&c->chunk);
         free(c->pages);
         buf_free(&c->page_bounds);

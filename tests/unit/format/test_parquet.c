@@ -306,6 +306,105 @@ Test(parquet, pruning_counts_pages) {
     arena_free(&a);
 }
 
+/* Bounds and counts from the writer's bulk paths (integers, doubles with
+ * NaNs, strings; dictionary or PLAIN; with and without nulls) agree with a
+ * value-by-value reckoning, and the values read back. */
+Test(parquet, bulk_paths_keep_statistics) {
+    arena_t a;
+    arena_init(&a, 4096);
+    fmt_schema_t s;
+    floe_err err = {0};
+    cr_assert(fmt_schema_parse("i long, d double, f float, t string", &a, &s, &err));
+    for (int shape = 0; shape < 4; shape++) {
+        bool dict = shape & 1, nulls = shape & 2;
+        uint32_t n = 50000, distinct = shape == 1 ? 40 : 5000;
+        pq_writer_opts o;
+        pq_writer_opts_default(&o);
+        o.dictionary = dict;
+        o.page_rows = 3000;
+        buf_t f = BUF_INIT;
+        pq_writer_t *w = pq_writer_new(&s, &o, (pq_sink){mem_sink, &f}, &err);
+        cr_assert(w, "%s", err.msg);
+        fmt_batch_t b;
+        fmt_batch_init(&b, &s);
+        int64_t imin = INT64_MAX, imax = INT64_MIN;
+        double dmin = INFINITY, dmax = -INFINITY, sum = 0;
+        int64_t nan = 0, nnull = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t k = (i * 7919u) % distinct;
+            bool null = nulls && i % 7 == 3;
+            int64_t iv = (int64_t)k * 1000 - 77777;
+            double dv = k % 97 == 5 ? NAN : k == 11 ? -0.0 : (double)k / 8 - 300;
+            char t[16];
+            int tl = snprintf(t, sizeof t, "v%u", k);
+            if (null) {
+                for (int c = 0; c < 4; c++) fmt_vec_append_null(&b.cols[c]);
+                nnull++;
+            } else {
+                fmt_vec_append_i64(&b.cols[0], iv);
+                fmt_vec_append_f64(&b.cols[1], dv);
+                fmt_vec_append_f32(&b.cols[2], (float)dv);
+                fmt_vec_append_bytes(&b.cols[3], t, (size_t)tl);
+                imin = iv < imin ? iv : imin;
+                imax = iv > imax ? iv : imax;
+                if (isnan(dv)) {
+                    nan++;
+                } else {
+                    dmin = dv < dmin ? dv : dmin;
+                    dmax = dv > dmax ? dv : dmax;
+                    sum += dv;
+                }
+            }
+            b.nrows++;
+            if (b.nrows == 4096 || i + 1 == n) {
+                cr_assert(pq_writer_write(w, &b, &err), "%s", err.msg);
+                fmt_batch_reset(&b);
+            }
+        }
+        pq_file_metrics m;
+        cr_assert(pq_writer_close(w, &m, &a, &err), "%s", err.msg);
+        pq_writer_free(w);
+        fmt_batch_free(&b);
+        int64_t lo, hi;
+        memcpy(&lo, m.fields[0].lower, 8);
+        memcpy(&hi, m.fields[0].upper, 8);
+        cr_assert(lo == imin && hi == imax, "shape %d: long bounds %lld..%lld", shape, (long long)lo, (long long)hi);
+        double dlo, dhi;
+        memcpy(&dlo, m.fields[1].lower, 8);
+        memcpy(&dhi, m.fields[1].upper, 8);
+        cr_assert(dlo == dmin && dhi == dmax, "shape %d: double bounds %g..%g", shape, dlo, dhi);
+        float flo, fhi;
+        memcpy(&flo, m.fields[2].lower, 4);
+        memcpy(&fhi, m.fields[2].upper, 4);
+        cr_assert(flo == (float)dmin && fhi == (float)dmax, "shape %d: float bounds", shape);
+        for (int c = 0; c < 4; c++) cr_assert_eq(m.fields[c].null_count, nnull, "shape %d column %d", shape, c);
+        cr_assert_eq(m.fields[1].nan_count, nan, "shape %d", shape);
+        cr_assert_eq(m.fields[2].nan_count, nan, "shape %d", shape);
+        cr_assert(m.fields[3].lower_len == 2 && !memcmp(m.fields[3].lower, "v0", 2), "shape %d", shape);
+        /* read back: the sum of the doubles that are numbers */
+        pq_source src = pq_source_mem(f.data, f.len, "stats.parquet");
+        pq_reader_t *r = pq_reader_open(&src, &err);
+        cr_assert(r, "%s", err.msg);
+        cr_assert(pq_reader_scan(r, NULL, NULL, &err), "%s", err.msg);
+        fmt_batch_t *out;
+        double got = 0;
+        uint64_t rows = 0;
+        while (pq_reader_next(r, &out, &err)) {
+            for (uint32_t i = 0; i < out->nrows; i++)
+                if (fmt_vec_valid(&out->cols[1], i) && !isnan(fmt_vec_f64(&out->cols[1], i)))
+                    got += fmt_vec_f64(&out->cols[1], i);
+            rows += out->nrows;
+        }
+        cr_assert_eq(err.code, FLOE_OK, "%s", err.msg);
+        cr_assert_eq(rows, n);
+        cr_assert_float_eq(got, sum, 1e-6 * (1 + fabs(sum)));
+        pq_reader_free(r);
+        pq_source_close(&src);
+        buf_free(&f);
+    }
+    arena_free(&a);
+}
+
 /* ---- threads ---- */
 
 /* Every value of a batch as JSON, one line per row. */
