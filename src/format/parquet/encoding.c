@@ -287,12 +287,15 @@ size_t pq_count_levels(const uint8_t *p, size_t n, uint8_t max, bool *over) {
     unsigned top = 0;
 #ifdef __SSE2__
     if (max < 128) { /* signed byte compares hold for levels up to 127 */
-        __m128i m = _mm_set1_epi8((char)max), acc = _mm_setzero_si128();
+        /* matches as 0/1 bytes, summed by _mm_sad_epu8 into two 64-bit lanes */
+        __m128i m = _mm_set1_epi8((char)max), one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
+        __m128i acc = zero, sum = zero;
         for (; i + 16 <= n; i += 16) {
             __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-            count += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, m)));
+            sum = _mm_add_epi64(sum, _mm_sad_epu8(_mm_and_si128(_mm_cmpeq_epi8(x, m), one), zero));
             acc = _mm_or_si128(acc, _mm_cmpgt_epi8(x, m));
         }
+        count = (size_t)_mm_cvtsi128_si64(sum) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum));
         top = (unsigned)_mm_movemask_epi8(acc);
     }
 #endif

@@ -150,7 +150,7 @@ typedef struct cursor {
     /* chunk */
     const pq_column_meta *cm;
     uint8_t *chunk;
-    size_t chunk_len, pos;
+    size_t chunk_len, chunk_cap, pos;
     int64_t chunk_start; /* file offset of chunk[0] */
     int64_t values_left;
     /* dictionary */
@@ -175,6 +175,7 @@ typedef struct cursor {
     uint32_t idx_cap;
     uint8_t *vals; /* decoded fixed-width physical values */
     size_t vals_cap;
+    const uint8_t *vals_p; /* PLAIN fixed-width values in the page itself; NULL: they are in vals */
     uint32_t *offs; /* byte arrays: offsets into bytes */
     uint32_t offs_cap;
     buf_t bytes;
@@ -263,6 +264,7 @@ struct pq_reader {
     bool plan_done;    /* the last plan is the end or a failure */
     uint64_t *col_next; /* per output column: the batch it decodes next */
     uint8_t *col_state; /* COL_* */
+    uint32_t run;       /* batches a claimed column decodes before it is let go */
     bool ended, failed;
     floe_err fail; /* returned again after a failure */
     fmt_batch_t none; /* handed out at the end and after a failure: no rows */
@@ -1180,6 +1182,7 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
     c->page_is_dict = false;
     c->nval = nval;
     c->val_pos = 0;
+    c->vals_p = NULL; /* PLAIN points it at the page; else the values are in vals */
     int t = c->elem->type;
     switch (enc) {
     case PQ_ENC_PLAIN_DICTIONARY:
@@ -1222,8 +1225,7 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
         if ((size_t)nval * (size_t)c->pwidth > len)
             return cfail(r, c, err, "%u PLAIN values of %d bytes need %zu bytes; the page has %zu", nval, c->pwidth,
                          (size_t)nval * (size_t)c->pwidth, len);
-        c->vals = grow_arr(c->vals, &c->vals_cap, (size_t)nval * (size_t)c->pwidth + 1, 1);
-        memcpy(c->vals, p, (size_t)nval * (size_t)c->pwidth);
+        c->vals_p = p; /* no copy: the page buffer outlives the page's values */
         return true;
     case PQ_ENC_RLE:
         if (t != PQ_BOOLEAN) return cfail(r, c, err, "RLE encoding on a %s column; expected it only for booleans", pq_type_name(t));
@@ -1299,9 +1301,7 @@ static bool cursor_load(pq_reader_t *r, cursor *c, const pq_row_group *rg, bool 
     if (cm->total_compressed > (int64_t)1 << 31)
         return floe_err_set(err, FLOE_ETOOLARGE, "%s: column '%s' chunk of %lld bytes exceeds 2 GiB", rname(r),
                             c->elem->name, (long long)cm->total_compressed);
-    free(c->chunk);
-    c->chunk = malloc((size_t)cm->total_compressed + 1);
-    if (!c->chunk) abort();
+    c->chunk = grow_arr(c->chunk, &c->chunk_cap, (size_t)cm->total_compressed + 1, 1); /* reused chunk to chunk */
     if (!read_range(r, c->st, start, cm->total_compressed, c->chunk, "column chunk", err)) return false;
     c->chunk_len = (size_t)cm->total_compressed;
     c->chunk_start = start;
@@ -1497,6 +1497,9 @@ static void set_valid_range(fmt_vec_t *v, uint32_t from, uint32_t n) {
     for (uint32_t i = from; i < from + n; i++) fmt_bit_set(v->validity, i, true);
 }
 
+/* The current page's decoded fixed-width values. */
+static const uint8_t *page_vals(const cursor *c) { return c->vals_p ? c->vals_p : c->vals; }
+
 /* Appends the cursor's next non-null value to v (slow path: nested). */
 static void append_value(cursor *c, fmt_vec_t *v) {
     uint32_t k = c->val_pos++;
@@ -1517,7 +1520,7 @@ static void append_value(cursor *c, fmt_vec_t *v) {
     } else if (c->elem->type == PQ_BYTE_ARRAY) { /* decimal in byte arrays */
         put_be_decimal(dst, c->vwidth, c->bytes_p + c->offs[k], c->offs[k + 1] - c->offs[k]);
     } else {
-        convert(c, c->vals + (size_t)k * (size_t)c->pwidth, dst, 1);
+        convert(c, page_vals(c) + (size_t)k * (size_t)c->pwidth, dst, 1);
     }
     if (v->validity) fmt_bit_set(v->validity, v->len, true);
     v->len++;
@@ -1552,7 +1555,13 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
                 memcpy(dst, c->idx + c->val_pos, (size_t)k * 4);
                 c->val_pos += k;
             } else {
-                for (uint32_t i = 0; i < k; i++) dst[i] = defs[i] == md ? c->idx[c->val_pos++] : 0;
+                const uint32_t *ix = c->idx;
+                uint32_t at = c->val_pos; /* locals: no reloads through c in the loop */
+                for (uint32_t i = 0; i < k; i++) {
+                    dst[i] = defs[i] == md ? ix[at] : 0;
+                    at += defs[i] == md;
+                }
+                c->val_pos = at;
             }
             /* offsets stay as they are; fill them flat so a consumer that
              * ignores dict sees empty strings, never garbage */
@@ -1602,16 +1611,20 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
             size_t vw = (size_t)c->vwidth;
             if (c->page_is_dict) {
                 const uint8_t *dv = c->dict->values;
-                for (uint32_t i = 0; i < k; i++) {
-                    if (defs && defs[i] != md) {
-                        memset(dst + i * vw, 0, vw);
-                        continue;
+                const uint32_t *ix = c->idx + c->val_pos;
+                if (!defs && vw == 8) {
+                    for (uint32_t i = 0; i < k; i++) memcpy(dst + i * 8, dv + (size_t)ix[i] * 8, 8);
+                    c->val_pos += k;
+                } else {
+                    uint32_t at = 0;
+                    for (uint32_t i = 0; i < k; i++) {
+                        if (defs && defs[i] != md) {
+                            memset(dst + i * vw, 0, vw);
+                            continue;
+                        }
+                        memcpy(dst + i * vw, dv + (size_t)ix[at++] * vw, vw);
                     }
-                    uint32_t x = c->idx[c->val_pos++];
-                    if (vw == 8)
-                        memcpy(dst + i * 8, dv + (size_t)x * 8, 8);
-                    else
-                        memcpy(dst + i * vw, dv + (size_t)x * vw, vw);
+                    c->val_pos += at;
                 }
             } else if (c->elem->type == PQ_BYTE_ARRAY) { /* decimals in byte arrays */
                 for (uint32_t i = 0; i < k; i++) {
@@ -1623,7 +1636,7 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
                     put_be_decimal(dst + i * vw, c->vwidth, c->bytes_p + c->offs[j], c->offs[j + 1] - c->offs[j]);
                 }
             } else if (!defs || nn == k) {
-                convert(c, c->vals + (size_t)c->val_pos * (size_t)c->pwidth, dst, k);
+                convert(c, page_vals(c) + (size_t)c->val_pos * (size_t)c->pwidth, dst, k);
                 c->val_pos += k;
             } else {
                 for (uint32_t i = 0; i < k; i++) {
@@ -1631,7 +1644,7 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
                         memset(dst + i * vw, 0, vw);
                         continue;
                     }
-                    convert(c, c->vals + (size_t)c->val_pos * (size_t)c->pwidth, dst + i * vw, 1);
+                    convert(c, page_vals(c) + (size_t)c->val_pos * (size_t)c->pwidth, dst + i * vw, 1);
                     c->val_pos++;
                 }
             }
@@ -1927,36 +1940,42 @@ static int64_t claim(pq_reader_t *r) {
     return best;
 }
 
-/* Runs a claimed task; called and returns with the lock held. */
+/* Runs claimed column i on its next planned batches, up to r->run of them
+ * (consecutive batches of a column on one thread keep its pages and
+ * cursors in that core's cache), publishing each as it is done. Called and
+ * returns with the lock held. */
 static void run_task(pq_reader_t *r, uint32_t i) {
-    uint64_t seq = r->col_next[i];
-    batch_slot *s = slot_of(r, seq);
     const out_col *oc = &r->outs[i];
-    pq_reader_stats st = {0};
-    floe_err err = {0};
-    for (uint32_t k = 0; k < oc->ncur; k++) {
-        cursor *c = &r->curs[oc->first + k];
-        c->seq = seq;
-        c->released = r->released;
-        c->st = &st;
-    }
-    ring_unlock(r);
-    bool ok = decode_column(r, i, &s->plan, &s->batch.cols[i], &err);
-    ring_lock(r);
-    stats_add(&s->stats, &st);
-    if (ok) {
-        r->col_next[i]++;
-        r->col_state[i] = COL_IDLE;
-    } else {
-        r->col_state[i] = COL_FAILED; /* its cursors are in no state to go on */
-        if (!s->failed || i < s->err_col) {
-            s->failed = true;
-            s->err_col = i;
-            s->err = err;
+    for (uint32_t n = 0; n < r->run && !r->stop; n++) {
+        uint64_t seq = r->col_next[i];
+        if (seq >= (r->plan_done ? r->planned - 1 : r->planned)) break;
+        batch_slot *s = slot_of(r, seq);
+        pq_reader_stats st = {0};
+        floe_err err = {0};
+        for (uint32_t k = 0; k < oc->ncur; k++) {
+            cursor *c = &r->curs[oc->first + k];
+            c->seq = seq;
+            c->released = r->released;
+            c->st = &st;
         }
+        ring_unlock(r);
+        bool ok = decode_column(r, i, &s->plan, &s->batch.cols[i], &err);
+        ring_lock(r);
+        stats_add(&s->stats, &st);
+        s->left--;
+        if (r->waiting) pthread_cond_signal(&r->done_cv);
+        if (!ok) {
+            r->col_state[i] = COL_FAILED; /* its cursors are in no state to go on */
+            if (!s->failed || i < s->err_col) {
+                s->failed = true;
+                s->err_col = i;
+                s->err = err;
+            }
+            return;
+        }
+        r->col_next[i]++;
     }
-    s->left--;
-    if (r->waiting) pthread_cond_signal(&r->done_cv);
+    r->col_state[i] = COL_IDLE;
     wake_workers(r);
 }
 
@@ -1982,7 +2001,17 @@ static void *worker_main(void *arg) {
 static bool ring_start(pq_reader_t *r, floe_err *err) {
     uint32_t threads = r->opts.threads ? r->opts.threads : 1;
     if (threads > PQ_MAX_THREADS) threads = PQ_MAX_THREADS;
-    r->nslots = threads > 1 ? 4 * threads : 1;
+    r->nslots = 1;
+    r->run = 1;
+    if (threads > 1) {
+        /* Batches ahead: enough that one thread keeps busy while another
+         * decompresses a large page (DuckDB writes one page per column
+         * chunk, some 60 batches), within about 32 MiB of vectors. */
+        size_t per = (size_t)(r->ncurs ? r->ncurs : 1) * 16 * r->opts.batch_rows;
+        size_t n = ((size_t)32 << 20) / per;
+        r->nslots = (uint32_t)(n < 4 * threads ? 4 * threads : n > 32 * threads ? 32 * threads : n);
+        r->run = 4;
+    }
     r->slots = calloc(r->nslots, sizeof *r->slots);
     r->col_next = calloc(r->nouts ? r->nouts : 1, sizeof *r->col_next);
     r->col_state = calloc(r->nouts ? r->nouts : 1, sizeof *r->col_state);
