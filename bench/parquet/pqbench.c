@@ -1,8 +1,10 @@
 /*
  * pqbench.c: Floe's side of bench/parquet.
  *
- *   pqbench write OUT.parquet N    build N trade rows in memory, then time
- *                                  writing them with zstd
+ *   pqbench write OUT.parquet N [THREADS]
+ *                                  build N trade rows in memory, then time
+ *                                  writing them with zstd on THREADS
+ *                                  threads (default 1)
  *   pqbench read FILE [THREADS]    time a full decode of every column on
  *                                  THREADS threads (default 1), and print
  *                                  count(*), sum(price), sum(qty), max(ts),
@@ -52,7 +54,7 @@ static uint32_t row_hash(uint64_t i, uint32_t k) { return mix((uint32_t)(8 * i +
 static const char *const PHRASES[8] = {"block trade",   "iceberg order", "post-only",       "reduce-only",
                                        "manual review", "late report",   "cross with desk", "auction fill"};
 
-static int do_write(const char *out, uint64_t n) {
+static int do_write(const char *out, uint64_t n, uint32_t threads) {
     arena_t a;
     arena_init(&a, 4096);
     fmt_schema_t s;
@@ -90,6 +92,7 @@ static int do_write(const char *out, uint64_t n) {
     if (fd < 0) return perror(out), 1;
     pq_writer_opts o;
     pq_writer_opts_default(&o);
+    o.threads = threads;
     double t0 = now();
     pq_writer_t *w = pq_writer_new(&s, &o, pq_sink_fd(fd), &err);
     for (uint32_t i = 0; w && i < nb; i++)
@@ -151,9 +154,10 @@ static int do_read(const char *path, uint32_t threads) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 4 && !strcmp(argv[1], "write")) return do_write(argv[2], strtoull(argv[3], NULL, 10));
+    if ((argc == 4 || argc == 5) && !strcmp(argv[1], "write"))
+        return do_write(argv[2], strtoull(argv[3], NULL, 10), argc == 5 ? (uint32_t)strtoul(argv[4], NULL, 10) : 1);
     if ((argc == 3 || argc == 4) && !strcmp(argv[1], "read"))
         return do_read(argv[2], argc == 4 ? (uint32_t)strtoul(argv[3], NULL, 10) : 1);
-    fprintf(stderr, "usage: pqbench write OUT N | pqbench read FILE [THREADS]\n");
+    fprintf(stderr, "usage: pqbench write OUT N [THREADS] | pqbench read FILE [THREADS]\n");
     return 2;
 }

@@ -194,6 +194,10 @@ typedef struct pq_writer_opts {
     const pq_kv *kv;  /* key-value metadata */
     uint32_t nkv;
     const char *created_by; /* default "floe version X" */
+    /* Threads, the caller's included: 0 or 1 does everything in the
+     * caller's thread. With more, workers compress closed pages while the
+     * caller encodes the next ones; the file's bytes are the same. */
+    uint32_t threads;
 } pq_writer_opts;
 
 void pq_writer_opts_default(pq_writer_opts *o);

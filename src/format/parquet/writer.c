@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,7 @@ typedef struct col_writer {
     /* the open chunk */
     buf_t chunk; /* data pages, compressed, with headers */
     int64_t chunk_uncompressed;
+    int64_t chunk_body_bytes; /* page bodies before compression: the row group size estimate */
     int64_t chunk_values, chunk_nulls, chunk_nan;
     bool chunk_dict_pages, chunk_plain_pages, chunk_delta_pages;
     bounds chunk_b;
@@ -105,6 +107,26 @@ typedef struct chunk_index {
     buf_t ci, oi;
 } chunk_index;
 
+/* A page between encoding and its place in the chunk: the body waits to be
+ * compressed (by a worker, or by the writer's thread), then the header and
+ * compressed bytes join the chunk, pages in the order they closed. */
+typedef struct page_job {
+    col_writer *c;
+    buf_t body, comp;
+    int32_t encoding;
+    int32_t nvalues;
+    int64_t first_row, nulls, nan;
+    bool has_bounds;
+    uint32_t min_off, min_len, max_off, max_len; /* in c->page_bounds */
+    int state;                                   /* JOB_* */
+    bool ok;
+    floe_err err;
+} page_job;
+
+enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+#define PQ_WRITER_MAX_THREADS 64
+
 struct pq_writer {
     pq_writer_opts o;
     const fmt_schema_t *schema;
@@ -122,7 +144,20 @@ struct pq_writer {
     uint32_t nindexes, indexes_cap;
     buf_t scratch, scratch2, comp;
     bool failed;
+    /* page jobs: a ring; [head, tail) are open, head the oldest */
+    page_job *jobs;
+    uint32_t njobs;
+    uint64_t head, tail;
+    /* compression workers (threads > 1) */
+    pthread_t *workers;
+    uint32_t nworkers;
+    bool threaded, stop;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
 };
+
+static bool jobs_start(pq_writer_t *w, floe_err *err);
+static void jobs_stop(pq_writer_t *w);
 
 static void *xrealloc(void *p, size_t n) {
     void *r = realloc(p, n ? n : 1);
@@ -341,7 +376,7 @@ pq_writer_t *pq_writer_new(const fmt_schema_t *schema, const pq_writer_opts *opt
         }
     w->meta.created_by = w->o.created_by ? w->o.created_by : "floe version " FLOE_VERSION;
     w->meta.has_column_orders = true;
-    if (!w->sink.write(w->sink.ctx, "PAR1", 4, err)) {
+    if (!jobs_start(w, err) || !w->sink.write(w->sink.ctx, "PAR1", 4, err)) {
         pq_writer_free(w);
         return NULL;
     }
@@ -714,11 +749,184 @@ static void put_levels(buf_t *body, const uint8_t *levels, uint32_t n, int16_t m
     memcpy(body->data + at, &len, 4);
 }
 
+/* ---- page jobs ---- */
+
+static void jobs_lock(pq_writer_t *w) {
+    if (w->threaded) pthread_mutex_lock(&w->mu);
+}
+
+static void jobs_unlock(pq_writer_t *w) {
+    if (w->threaded) pthread_mutex_unlock(&w->mu);
+}
+
+/* Compresses a claimed job; called and returns with the lock held. */
+static void job_compress(pq_writer_t *w, page_job *j) {
+    jobs_unlock(w);
+    buf_reset(&j->comp);
+    floe_err_clear(&j->err);
+    j->ok = compress_into(w, j->body.data, j->body.len, &j->comp, &j->err);
+    if (j->ok && (j->body.len > INT32_MAX || j->comp.len > INT32_MAX))
+        j->ok = floe_err_set(&j->err, FLOE_ETOOLARGE, "parquet writer: a page of column '%s' exceeds 2 GiB",
+                             j->c->field->name);
+    jobs_lock(w);
+    j->state = JOB_DONE;
+    if (w->threaded) pthread_cond_broadcast(&w->done_cv);
+}
+
+static void *job_worker(void *arg) {
+    pq_writer_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        page_job *j = NULL;
+        for (uint64_t k = w->head; k < w->tail && !j; k++)
+            if (w->jobs[k % w->njobs].state == JOB_QUEUED) j = &w->jobs[k % w->njobs];
+        if (!j) {
+            pthread_cond_wait(&w->work_cv, &w->mu);
+            continue;
+        }
+        j->state = JOB_RUNNING;
+        job_compress(w, j);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* The oldest job's header and compressed bytes join its column's chunk. */
+static bool job_finish(pq_writer_t *w, floe_err *err) {
+    page_job *j = &w->jobs[w->head % w->njobs];
+    jobs_lock(w);
+    if (j->state == JOB_QUEUED) { /* no worker got to it: compress it here */
+        j->state = JOB_RUNNING;
+        job_compress(w, j);
+    }
+    while (j->state != JOB_DONE) pthread_cond_wait(&w->done_cv, &w->mu);
+    w->head++;
+    jobs_unlock(w);
+    if (!j->ok) {
+        *err = j->err;
+        return false;
+    }
+    col_writer *c = j->c;
+    pq_page_header h;
+    memset(&h, 0, sizeof h);
+    h.type = PQ_PAGE_DATA;
+    h.uncompressed_size = (int32_t)j->body.len;
+    h.compressed_size = (int32_t)j->comp.len;
+    h.num_values = j->nvalues;
+    h.encoding = j->encoding;
+    h.def_encoding = PQ_ENC_RLE;
+    h.rep_encoding = PQ_ENC_RLE;
+    h.has_stats = true;
+    h.stats.has_null_count = true;
+    h.stats.null_count = j->nulls;
+    if (j->has_bounds) {
+        h.stats.has_min = h.stats.has_max = true;
+        h.stats.min = (const uint8_t *)c->page_bounds.data + j->min_off, h.stats.min_len = j->min_len;
+        h.stats.max = (const uint8_t *)c->page_bounds.data + j->max_off, h.stats.max_len = j->max_len;
+        h.stats.has_min_exact = h.stats.has_max_exact = true;
+        h.stats.min_exact = h.stats.max_exact = true;
+    }
+    if (c->sort == 1 || c->sort == 2) {
+        h.stats.has_nan_count = true;
+        h.stats.nan_count = j->nan;
+    }
+    size_t start = c->chunk.len;
+    pq_page_header_encode(&h, &c->chunk);
+    size_t hlen = c->chunk.len - start;
+    buf_append(&c->chunk, j->comp.data, j->comp.len);
+    c->chunk_uncompressed += (int64_t)(hlen + j->body.len);
+
+    if (c->npages == c->pages_cap) {
+        c->pages_cap = c->pages_cap ? c->pages_cap * 2 : 16;
+        c->pages = xrealloc(c->pages, c->pages_cap * sizeof *c->pages);
+    }
+    page_loc *pl = &c->pages[c->npages++];
+    memset(pl, 0, sizeof *pl);
+    pl->offset = (int64_t)start;
+    pl->size = (int32_t)(c->chunk.len - start);
+    pl->first_row = j->first_row;
+    pl->null_count = j->nulls;
+    pl->null_page = !j->has_bounds;
+    pl->min_off = j->min_off, pl->min_len = j->min_len;
+    pl->max_off = j->max_off, pl->max_len = j->max_len;
+    return true;
+}
+
+/* Finishes every open job (before a row group is written). */
+static bool jobs_drain(pq_writer_t *w, floe_err *err) {
+    while (w->head < w->tail)
+        if (!job_finish(w, err)) return false;
+    return true;
+}
+
+/* A free job for the next page, finishing the oldest when the ring is full. */
+static page_job *job_open(pq_writer_t *w, floe_err *err) {
+    if (w->tail - w->head == w->njobs && !job_finish(w, err)) return NULL;
+    page_job *j = &w->jobs[w->tail % w->njobs];
+    buf_reset(&j->body);
+    return j;
+}
+
+static void job_submit(pq_writer_t *w, page_job *j) {
+    jobs_lock(w);
+    j->state = JOB_QUEUED;
+    w->tail++;
+    if (w->threaded) pthread_cond_signal(&w->work_cv);
+    jobs_unlock(w);
+}
+
+static bool jobs_start(pq_writer_t *w, floe_err *err) {
+    uint32_t threads = w->o.threads ? w->o.threads : 1;
+    if (threads > PQ_WRITER_MAX_THREADS) threads = PQ_WRITER_MAX_THREADS;
+    w->njobs = threads > 1 ? 4 * threads : 1;
+    w->jobs = calloc(w->njobs, sizeof *w->jobs);
+    if (!w->jobs) abort();
+    if (threads == 1) return true;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work_cv, NULL);
+    pthread_cond_init(&w->done_cv, NULL);
+    w->workers = calloc(threads - 1, sizeof *w->workers);
+    if (!w->workers) abort();
+    w->threaded = true; /* before the first worker takes the lock */
+    for (uint32_t i = 0; i < threads - 1; i++) {
+        int e = pthread_create(&w->workers[i], NULL, job_worker, w);
+        if (e) return floe_err_errno(err, e, "parquet writer: starting a compression thread");
+        w->nworkers++;
+    }
+    return true;
+}
+
+static void jobs_stop(pq_writer_t *w) {
+    if (w->threaded) {
+        pthread_mutex_lock(&w->mu);
+        w->stop = true;
+        pthread_cond_broadcast(&w->work_cv);
+        pthread_mutex_unlock(&w->mu);
+        for (uint32_t i = 0; i < w->nworkers; i++) pthread_join(w->workers[i], NULL);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->work_cv);
+        pthread_cond_destroy(&w->done_cv);
+        w->threaded = false;
+    }
+    free(w->workers);
+    w->workers = NULL;
+    for (uint32_t i = 0; i < w->njobs; i++) {
+        buf_free(&w->jobs[i].body);
+        buf_free(&w->jobs[i].comp);
+    }
+    free(w->jobs);
+    w->jobs = NULL;
+}
+
+/* Closes the open page: encodes its body into a job, whose compression
+ * may run on a worker while the next pages fill. Without workers the job
+ * is compressed and finished at once. */
 static bool flush_page(pq_writer_t *w, col_writer *c, floe_err *err) {
     if (c->nlevels == 0 && c->page_nonnull == 0) return true;
     dict_check(c);
-    buf_t *body = &w->scratch;
-    buf_reset(body);
+    page_job *j = job_open(w, err);
+    if (!j) return false;
+    buf_t *body = &j->body;
     /* v1 levels: rep then def, each with a 4-byte length prefix */
     if (c->max_rep) put_levels(body, c->reps, c->nlevels, c->max_rep);
     if (c->max_def) put_levels(body, c->defs, c->nlevels, c->max_def);
@@ -752,62 +960,28 @@ static bool flush_page(pq_writer_t *w, col_writer *c, floe_err *err) {
         buf_append(body, c->plain.data, c->plain.len);
         c->chunk_plain_pages = true;
     }
-    buf_reset(&w->comp);
-    if (!compress_into(w, body->data, body->len, &w->comp, err)) return false;
-    if (body->len > INT32_MAX || w->comp.len > INT32_MAX)
-        return floe_err_set(err, FLOE_ETOOLARGE, "parquet writer: a page of column '%s' exceeds 2 GiB", c->field->name);
-
-    pq_page_header h;
-    memset(&h, 0, sizeof h);
-    h.type = PQ_PAGE_DATA;
-    h.uncompressed_size = (int32_t)body->len;
-    h.compressed_size = (int32_t)w->comp.len;
-    h.num_values = (int32_t)c->nlevels;
-    h.encoding = encoding;
-    h.def_encoding = PQ_ENC_RLE;
-    h.rep_encoding = PQ_ENC_RLE;
-    h.has_stats = true;
-    h.stats.has_null_count = true;
-    h.stats.null_count = c->page_nulls;
-    const uint8_t *mn = NULL, *mx = NULL;
-    uint32_t mnn = 0, mxn = 0;
+    j->c = c;
+    j->encoding = encoding;
+    j->nvalues = (int32_t)c->nlevels;
+    j->first_row = c->page_first_row;
+    j->nulls = c->page_nulls;
+    j->nan = c->page_nan;
+    j->has_bounds = c->page_b.has;
+    j->min_off = j->min_len = j->max_off = j->max_len = 0;
     if (c->page_b.has) {
+        const uint8_t *mn, *mx;
+        uint32_t mnn, mxn;
         bounds_view(c, &c->page_b, &mn, &mnn, &mx, &mxn);
-        h.stats.has_min = h.stats.has_max = true;
-        h.stats.min = mn, h.stats.min_len = mnn;
-        h.stats.max = mx, h.stats.max_len = mxn;
-        h.stats.has_min_exact = h.stats.has_max_exact = true;
-        h.stats.min_exact = h.stats.max_exact = true;
-    }
-    if (c->sort == 1 || c->sort == 2) {
-        h.stats.has_nan_count = true;
-        h.stats.nan_count = c->page_nan;
-    }
-    size_t start = c->chunk.len;
-    pq_page_header_encode(&h, &c->chunk);
-    size_t hlen = c->chunk.len - start;
-    buf_append(&c->chunk, w->comp.data, w->comp.len);
-    c->chunk_uncompressed += (int64_t)(hlen + body->len);
-
-    if (c->npages == c->pages_cap) {
-        c->pages_cap = c->pages_cap ? c->pages_cap * 2 : 16;
-        c->pages = xrealloc(c->pages, c->pages_cap * sizeof *c->pages);
-    }
-    page_loc *pl = &c->pages[c->npages++];
-    memset(pl, 0, sizeof *pl);
-    pl->offset = (int64_t)start;
-    pl->size = (int32_t)(c->chunk.len - start);
-    pl->first_row = c->page_first_row;
-    pl->null_count = c->page_nulls;
-    pl->null_page = !c->page_b.has;
-    if (c->page_b.has) {
-        pl->min_off = (uint32_t)c->page_bounds.len;
-        pl->min_len = mnn;
+        j->min_off = (uint32_t)c->page_bounds.len;
+        j->min_len = mnn;
         buf_append(&c->page_bounds, mn, mnn);
-        pl->max_off = (uint32_t)c->page_bounds.len;
-        pl->max_len = mxn;
+        j->max_off = (uint32_t)c->page_bounds.len;
+        j->max_len = mxn;
         buf_append(&c->page_bounds, mx, mxn);
     }
+    c->chunk_body_bytes += (int64_t)body->len;
+    job_submit(w, j);
+    if (!w->threaded && !job_finish(w, err)) return false;
 
     c->chunk_values += c->nlevels;
     c->chunk_nulls += c->page_nulls;
@@ -1112,6 +1286,7 @@ static bool flush_row_group(pq_writer_t *w, floe_err *err) {
     if (w->rg_rows == 0) return true;
     for (uint32_t i = 0; i < w->ncols; i++)
         if (!flush_page(w, &w->cols[i], err)) return false;
+    if (!jobs_drain(w, err)) return false;
     if (w->nrgs == w->rgs_cap) {
         w->rgs_cap = w->rgs_cap ? w->rgs_cap * 2 : 8;
         w->rgs = xrealloc(w->rgs, w->rgs_cap * sizeof *w->rgs);
@@ -1236,7 +1411,7 @@ static bool flush_row_group(pq_writer_t *w, floe_err *err) {
         /* reset the chunk; the dictionary starts afresh in the next group */
         buf_reset(&c->chunk);
         buf_reset(&c->page_bounds);
-        c->chunk_uncompressed = c->chunk_values = c->chunk_nulls = c->chunk_nan = 0;
+        c->chunk_uncompressed = c->chunk_body_bytes = c->chunk_values = c->chunk_nulls = c->chunk_nan = 0;
         c->chunk_dict_pages = c->chunk_plain_pages = c->chunk_delta_pages = false;
         c->chunk_b.has = false;
         c->npages = 0;
@@ -1256,7 +1431,7 @@ static uint64_t rg_estimate(const pq_writer_t *w) {
     uint64_t n = 0;
     for (uint32_t i = 0; i < w->ncols; i++) {
         const col_writer *c = &w->cols[i];
-        n += (uint64_t)c->chunk_uncompressed + page_estimate(c) + c->dict.len;
+        n += (uint64_t)c->chunk_body_bytes + page_estimate(c) + c->dict.len;
     }
     return n;
 }
@@ -1403,6 +1578,7 @@ bool pq_writer_close(pq_writer_t *w, pq_file_metrics *m, arena_t *a, floe_err *e
 
 void pq_writer_free(pq_writer_t *w) {
     if (!w) return;
+    jobs_stop(w);
     for (uint32_t i = 0; i < w->ncols; i++) {
         col_writer *c = &w->cols[i];
         free(c->defs);

@@ -455,7 +455,7 @@ static void scan_text(const buf_t *f, const pq_reader_opts *o, bool pause, buf_t
 
 /* Rows whose dictionaries change every row group, nulls, lists and a
  * struct, so decoding ahead has to keep each batch's dictionaries alive. */
-static void write_mixed(buf_t *out, uint32_t n, arena_t *a) {
+static void write_mixed(buf_t *out, uint32_t n, arena_t *a, uint32_t threads) {
     fmt_schema_t s;
     floe_err err = {0};
     cr_assert(fmt_schema_parse("id long not null, sym string, px double, tags list<string>, st struct<a: int, b: string>",
@@ -464,6 +464,7 @@ static void write_mixed(buf_t *out, uint32_t n, arena_t *a) {
     pq_writer_opts_default(&o);
     o.row_group_rows = 7000;
     o.page_rows = 900;
+    o.threads = threads;
     pq_writer_t *w = pq_writer_new(&s, &o, (pq_sink){mem_sink, out}, &err);
     cr_assert(w, "%s", err.msg);
     fmt_batch_t b;
@@ -503,7 +504,7 @@ Test(parquet, threads_decode_the_same_batches) {
     arena_t a;
     arena_init(&a, 4096);
     buf_t f = BUF_INIT;
-    write_mixed(&f, 30000, &a);
+    write_mixed(&f, 30000, &a, 1);
     pq_pred preds[] = {{.field_id = 1, .op = PQ_PRED_GE, .i64 = 12345}, {.field_id = 1, .op = PQ_PRED_LT, .i64 = 3000}};
     int32_t some[] = {4, 2}; /* tags, sym */
     floe_err err = {0};
@@ -546,6 +547,77 @@ Test(parquet, threads_decode_the_same_batches) {
         buf_free(&g);
     }
     buf_free(&f);
+    arena_free(&a);
+}
+
+/* The writer's compression threads change nothing in the file. */
+Test(parquet, writer_threads_write_the_same_bytes) {
+    arena_t a;
+    arena_init(&a, 4096);
+    buf_t one = BUF_INIT;
+    write_mixed(&one, 20000, &a, 1);
+    for (uint32_t t = 2; t <= 4; t++) {
+        buf_t many = BUF_INIT;
+        write_mixed(&many, 20000, &a, t);
+        cr_assert(many.len == one.len && !memcmp(many.data, one.data, one.len), "threads=%u: the file differs", t);
+        buf_free(&many);
+    }
+    buf_free(&one);
+    arena_free(&a);
+}
+
+/* A sink that fails after a budget of bytes. */
+static bool failing_sink(void *ctx, const void *p, size_t n, floe_err *err) {
+    size_t *left = ctx;
+    if (n > *left) return floe_err_set(err, FLOE_EIO, "disk full (test)");
+    *left -= n;
+    return true;
+}
+
+/* Writes 30,000 rows through a sink with a budget of bytes; returns
+ * whether it all went through, and the bytes written. */
+static bool write_budget(const fmt_schema_t *s, size_t budget, uint32_t threads, size_t *written, floe_err *err,
+                         arena_t *a) {
+    pq_writer_opts o;
+    pq_writer_opts_default(&o);
+    o.threads = threads;
+    o.row_group_rows = 5000;
+    o.page_rows = 500;
+    size_t left = budget;
+    pq_writer_t *w = pq_writer_new(s, &o, (pq_sink){failing_sink, &left}, err);
+    if (!w) return false;
+    fmt_batch_t b;
+    fmt_batch_init(&b, s);
+    for (uint32_t i = 0; i < 3000; i++) {
+        fmt_vec_append_i64(&b.cols[0], (int64_t)i * 7919 % 10007);
+        fmt_vec_append_f64(&b.cols[1], i / 3.0);
+        b.nrows++;
+    }
+    bool ok = true;
+    for (int k = 0; k < 10 && ok; k++) ok = pq_writer_write(w, &b, err);
+    if (ok) ok = pq_writer_close(w, NULL, a, err);
+    pq_writer_free(w);
+    fmt_batch_free(&b);
+    *written = budget - left;
+    return ok;
+}
+
+Test(parquet, writer_threads_report_sink_errors) {
+    arena_t a;
+    arena_init(&a, 4096);
+    fmt_schema_t s;
+    floe_err err = {0};
+    cr_assert(fmt_schema_parse("id long, x double", &a, &s, &err));
+    size_t full;
+    cr_assert(write_budget(&s, SIZE_MAX, 2, &full, &err, &a), "%s", err.msg);
+    for (size_t budget = 3; budget < full; budget = budget * 2 + 1) {
+        size_t written;
+        for (uint32_t t = 1; t <= 3; t += 2) {
+            floe_err_clear(&err);
+            cr_assert(!write_budget(&s, budget, t, &written, &err, &a), "budget %zu: the write succeeded", budget);
+            cr_assert(strstr(err.msg, "disk full"), "budget %zu, threads %u: %s", budget, t, err.msg);
+        }
+    }
     arena_free(&a);
 }
 
