@@ -226,6 +226,7 @@ typedef struct batch_slot {
 enum { COL_IDLE, COL_BUSY, COL_FAILED };
 
 #define PQ_MAX_THREADS 64
+#define RUN_MAX 8 /* batches a claimed column may decode in a row */
 
 struct pq_reader {
     pq_source src;
@@ -1855,7 +1856,7 @@ static bool plan_next(pq_reader_t *r, batch_plan *p, pq_reader_stats *st, floe_e
 
 /* ---- decoding: one output column of one batch ---- */
 
-static bool decode_column(pq_reader_t *r, uint32_t i, const batch_plan *p, fmt_vec_t *v, floe_err *err) {
+static bool decode_column_into(pq_reader_t *r, uint32_t i, const batch_plan *p, fmt_vec_t *v, floe_err *err) {
     const out_col *oc = &r->outs[i];
     fmt_vec_reset(v);
     if (oc->top < 0) {
@@ -1869,6 +1870,15 @@ static bool decode_column(pq_reader_t *r, uint32_t i, const batch_plan *p, fmt_v
         if (!cursor_rows(r, c, v, p->nrows, err)) return false;
     }
     return true;
+}
+
+/* Decodes into a copy of the vector's header: the headers of a batch's
+ * columns share cache lines, and threads decode different columns. */
+static bool decode_column(pq_reader_t *r, uint32_t i, const batch_plan *p, fmt_vec_t *out, floe_err *err) {
+    fmt_vec_t v = *out;
+    bool ok = decode_column_into(r, i, p, &v, err);
+    *out = v;
+    return ok;
 }
 
 /* ---- the batch ring and its threads ----
@@ -1942,40 +1952,50 @@ static int64_t claim(pq_reader_t *r) {
 
 /* Runs claimed column i on its next planned batches, up to r->run of them
  * (consecutive batches of a column on one thread keep its pages and
- * cursors in that core's cache), publishing each as it is done. Called and
+ * cursors in that core's cache), then publishes them together. Called and
  * returns with the lock held. */
 static void run_task(pq_reader_t *r, uint32_t i) {
     const out_col *oc = &r->outs[i];
-    for (uint32_t n = 0; n < r->run && !r->stop; n++) {
-        uint64_t seq = r->col_next[i];
-        if (seq >= (r->plan_done ? r->planned - 1 : r->planned)) break;
-        batch_slot *s = slot_of(r, seq);
-        pq_reader_stats st = {0};
-        floe_err err = {0};
+    uint64_t first = r->col_next[i], limit = r->plan_done ? r->planned - 1 : r->planned;
+    uint32_t n = limit - first < r->run ? (uint32_t)(limit - first) : r->run;
+    uint64_t released = r->released;
+    pq_reader_stats st[RUN_MAX];
+    floe_err err = {0};
+    bool ok = true;
+    uint32_t done = 0;
+    ring_unlock(r);
+    while (done < n && ok) {
+        uint64_t seq = first + done;
+        memset(&st[done], 0, sizeof st[done]);
         for (uint32_t k = 0; k < oc->ncur; k++) {
             cursor *c = &r->curs[oc->first + k];
             c->seq = seq;
-            c->released = r->released;
-            c->st = &st;
+            c->released = released;
+            c->st = &st[done];
         }
-        ring_unlock(r);
-        bool ok = decode_column(r, i, &s->plan, &s->batch.cols[i], &err);
-        ring_lock(r);
-        stats_add(&s->stats, &st);
-        s->left--;
-        if (r->waiting) pthread_cond_signal(&r->done_cv);
-        if (!ok) {
-            r->col_state[i] = COL_FAILED; /* its cursors are in no state to go on */
-            if (!s->failed || i < s->err_col) {
-                s->failed = true;
-                s->err_col = i;
-                s->err = err;
-            }
-            return;
-        }
-        r->col_next[i]++;
+        ok = decode_column(r, i, &slot_of(r, seq)->plan, &slot_of(r, seq)->batch.cols[i], &err);
+        done++;
     }
-    r->col_state[i] = COL_IDLE;
+    ring_lock(r);
+    for (uint32_t k = 0; k < done; k++) {
+        batch_slot *s = slot_of(r, first + k);
+        stats_add(&s->stats, &st[k]);
+        s->left--;
+    }
+    if (ok) {
+        r->col_next[i] += done;
+        r->col_state[i] = COL_IDLE;
+    } else {
+        batch_slot *s = slot_of(r, first + done - 1);
+        r->col_next[i] += done - 1;
+        r->col_state[i] = COL_FAILED; /* its cursors are in no state to go on */
+        if (!s->failed || i < s->err_col) {
+            s->failed = true;
+            s->err_col = i;
+            s->err = err;
+        }
+    }
+    if (r->waiting) pthread_cond_signal(&r->done_cv);
     wake_workers(r);
 }
 
