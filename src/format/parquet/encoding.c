@@ -338,8 +338,8 @@ void pq_levels_to_bits(uint8_t *bits, size_t from, const uint8_t *p, size_t n, u
 #ifdef __SSE2__
     __m128i m = _mm_set1_epi8((char)max);
     for (; i + 16 <= n; i += 16, o += 2) {
-        unsigned k = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), m));
+        unsigned k =
+            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), m));
         o[0] = (uint8_t)k;
         o[1] = (uint8_t)(k >> 8);
     }

@@ -26,9 +26,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,8 +186,8 @@ typedef struct cursor {
     pq_offset_index oi;
     bool has_oi;
     uint32_t next_page; /* index into oi for the next page */
-    int64_t row;     /* rows consumed in this chunk */
-    int64_t rg_rows; /* rows in the chunk's row group */
+    int64_t row;        /* rows consumed in this chunk */
+    int64_t rg_rows;    /* rows in the chunk's row group */
     /* the batch being decoded (set per task) */
     uint64_t seq;        /* its sequence number */
     uint64_t released;   /* batches before this one the caller has released */
@@ -206,10 +206,10 @@ typedef struct row_range {
 
 /* One batch to produce (see plan_next). */
 typedef struct batch_plan {
-    uint32_t rg;   /* row group */
-    bool load;     /* its first batch: the cursors load their chunks */
-    bool whole;    /* the row group is read whole: no page skipping */
-    int64_t skip;  /* rows to skip first */
+    uint32_t rg;    /* row group */
+    bool load;      /* its first batch: the cursors load their chunks */
+    bool whole;     /* the row group is read whole: no page skipping */
+    int64_t skip;   /* rows to skip first */
     uint32_t nrows; /* 0 at the end */
 } batch_plan;
 
@@ -248,7 +248,7 @@ struct pq_reader {
     cursor *curs;
     uint32_t ncurs;
     /* planning */
-    uint32_t rg;     /* next row group */
+    uint32_t rg; /* next row group */
     bool in_rg;
     uint32_t cur_rg; /* the row group being planned */
     bool rg_fresh;   /* no batch planned from it yet */
@@ -259,15 +259,15 @@ struct pq_reader {
     /* the batch ring (see pq_reader_next) */
     batch_slot *slots;
     uint32_t nslots;
-    uint64_t planned;  /* batches planned */
-    uint64_t handed;   /* batches handed to the caller */
-    uint64_t released; /* batches the caller is done with */
-    bool plan_done;    /* the last plan is the end or a failure */
+    uint64_t planned;   /* batches planned */
+    uint64_t handed;    /* batches handed to the caller */
+    uint64_t released;  /* batches the caller is done with */
+    bool plan_done;     /* the last plan is the end or a failure */
     uint64_t *col_next; /* per output column: the batch it decodes next */
     uint8_t *col_state; /* COL_* */
     uint32_t run;       /* batches a claimed column decodes before it is let go */
     bool ended, failed;
-    floe_err fail; /* returned again after a failure */
+    floe_err fail;    /* returned again after a failure */
     fmt_batch_t none; /* handed out at the end and after a failure: no rows */
     /* workers */
     pthread_t *workers;
@@ -1199,7 +1199,8 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
             if (!pq_rle_decode(p + 1, len - 1, bw, c->idx, nval, err))
                 return floe_err_wrap(err, "%s: column '%s' dictionary indices", rname(r), c->elem->name);
             uint32_t nd = c->dict->len;
-            if (!pq_indices_below(c->idx, nval, nd)) return cfail(r, c, err, "a dictionary index is out of range (the dictionary has %u entries)", nd);
+            if (!pq_indices_below(c->idx, nval, nd))
+                return cfail(r, c, err, "a dictionary index is out of range (the dictionary has %u entries)", nd);
         }
         c->page_is_dict = true;
         return true;
@@ -1359,8 +1360,9 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
         if (c->has_oi && skip_rows > 0) {
             while (c->next_page < c->oi.npages) {
                 const pq_page_location *pl = &c->oi.pages[c->next_page];
-                int64_t rows = (c->next_page + 1 < c->oi.npages ? c->oi.pages[c->next_page + 1].first_row
-                                                                 : c->rg_rows) - pl->first_row;
+                int64_t rows =
+                    (c->next_page + 1 < c->oi.npages ? c->oi.pages[c->next_page + 1].first_row : c->rg_rows) -
+                    pl->first_row;
                 int64_t at = pl->offset - c->chunk_start;
                 if (pl->first_row != c->row || at < 0 || (uint64_t)at != c->pos || rows <= 0 || rows > skip_rows) break;
                 int64_t next = c->next_page + 1 < c->oi.npages ? c->oi.pages[c->next_page + 1].offset - c->chunk_start
@@ -1677,9 +1679,9 @@ static bool flat_skip(pq_reader_t *r, cursor *c, int64_t n, floe_err *err) {
         uint32_t k = c->nlev - c->lev_pos;
         if (k > n) k = (uint32_t)n;
         bool over;
-        uint32_t nn = c->max_def && !c->all_def ? (uint32_t)pq_count_levels(c->defs + c->lev_pos, k,
-                                                                             (uint8_t)c->max_def, &over)
-                                                : k;
+        uint32_t nn = c->max_def && !c->all_def
+                          ? (uint32_t)pq_count_levels(c->defs + c->lev_pos, k, (uint8_t)c->max_def, &over)
+                          : k;
         c->val_pos += nn;
         c->lev_pos += k;
         c->row += k;

@@ -76,7 +76,7 @@ typedef struct col_writer {
     uint32_t ndict, dict_cap;
     uint32_t *slots; /* open addressing: index + 1, 0 = empty */
     uint32_t nslots;
-    uint32_t *dseen; /* entry i: the page whose bounds have it (page_no), so bounds see each entry once per page */
+    uint32_t *dseen;  /* entry i: the page whose bounds have it (page_no), so bounds see each entry once per page */
     uint32_t page_no; /* pages flushed so far, plus 1 */
 
     /* the open chunk */

@@ -458,8 +458,8 @@ static void scan_text(const buf_t *f, const pq_reader_opts *o, bool pause, buf_t
 static void write_mixed(buf_t *out, uint32_t n, arena_t *a, uint32_t threads) {
     fmt_schema_t s;
     floe_err err = {0};
-    cr_assert(fmt_schema_parse("id long not null, sym string, px double, tags list<string>, st struct<a: int, b: string>",
-                               a, &s, &err));
+    cr_assert(fmt_schema_parse(
+        "id long not null, sym string, px double, tags list<string>, st struct<a: int, b: string>", a, &s, &err));
     pq_writer_opts o;
     pq_writer_opts_default(&o);
     o.row_group_rows = 7000;
@@ -473,8 +473,10 @@ static void write_mixed(buf_t *out, uint32_t n, arena_t *a, uint32_t threads) {
         char t[32];
         fmt_vec_append_i64(&b.cols[0], i);
         int k = snprintf(t, sizeof t, "g%u-%u", i / 7000, i * 7 % 13);
-        if (i % 11 == 3) fmt_vec_append_null(&b.cols[1]);
-        else fmt_vec_append_bytes(&b.cols[1], t, (size_t)k);
+        if (i % 11 == 3)
+            fmt_vec_append_null(&b.cols[1]);
+        else
+            fmt_vec_append_bytes(&b.cols[1], t, (size_t)k);
         fmt_vec_append_f64(&b.cols[2], (double)(i % 100) / 4);
         if (i % 9 == 0) {
             fmt_vec_append_null(&b.cols[3]);
