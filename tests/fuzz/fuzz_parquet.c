@@ -4,7 +4,8 @@
  * reachable from a file, nested assembly and page-index pruning.
  *
  * The input is a whole file. Byte 0 of the input (when the file is long
- * enough) also picks a pruning predicate, so the page index paths run. The
+ * enough) also picks a pruning predicate, so the page index paths run, and
+ * (its top bit) whether a second thread decodes ahead. The
  * reader must either return batches that keep their promises or fail with
  * FLOE_EINVAL / FLOE_ETOOLARGE; anything else aborts.
  */
@@ -41,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         o.npreds = 1;
     }
     o.batch_rows = 100;
+    o.threads = size > 0 && (data[0] & 0x80) ? 2 : 1;
     if (!pq_reader_scan(r, &o, NULL, &err)) {
         check(&err);
     } else {

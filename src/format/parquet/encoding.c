@@ -268,6 +268,105 @@ void pq_rle_encode_u8(buf_t *out, const uint8_t *vals, size_t n, int bit_width) 
     rle_encode_impl(out, vals, n, bit_width, 1);
 }
 
+bool pq_rle_single_run(const uint8_t *p, size_t len, int bit_width, size_t n, uint32_t *v) {
+    if (bit_width < 1 || bit_width > 32) return false;
+    size_t pos = 0, vbytes = ((size_t)bit_width + 7) / 8;
+    uint64_t h;
+    if (read_uleb(p, len, &pos, &h) != ULEB_OK || (h & 1) || h >> 1 != n || vbytes > len - pos) return false;
+    uint32_t x = 0;
+    for (size_t k = 0; k < vbytes; k++) x |= (uint32_t)p[pos + k] << (8 * k);
+    if (bit_width < 32 && (x >> bit_width) != 0) return false;
+    *v = x;
+    return true;
+}
+
+/* ---- level and index kernels ------------------------------------------ */
+
+size_t pq_count_levels(const uint8_t *p, size_t n, uint8_t max, bool *over) {
+    size_t i = 0, count = 0;
+    unsigned top = 0;
+#ifdef __SSE2__
+    if (max < 128) { /* signed byte compares hold for levels up to 127 */
+        /* matches as 0/1 bytes, summed by _mm_sad_epu8 into two 64-bit lanes */
+        __m128i m = _mm_set1_epi8((char)max), one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
+        __m128i acc = zero, sum = zero;
+        for (; i + 16 <= n; i += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            sum = _mm_add_epi64(sum, _mm_sad_epu8(_mm_and_si128(_mm_cmpeq_epi8(x, m), one), zero));
+            acc = _mm_or_si128(acc, _mm_cmpgt_epi8(x, m));
+        }
+        count = (size_t)_mm_cvtsi128_si64(sum) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum));
+        top = (unsigned)_mm_movemask_epi8(acc);
+    }
+#endif
+    for (; i < n; i++) {
+        count += p[i] == max;
+        top |= p[i] > max;
+    }
+    *over = top != 0;
+    return count;
+}
+
+bool pq_indices_below(const uint32_t *idx, size_t n, uint32_t limit) {
+    size_t i = 0;
+    uint32_t bad = 0;
+    if (limit == 0) return n == 0;
+#ifdef __SSE2__
+    /* unsigned idx >= limit as a signed compare of both sides offset by 2^31 */
+    __m128i bias = _mm_set1_epi32(INT32_MIN), lim = _mm_set1_epi32((int)((limit - 1) ^ 0x80000000u));
+    __m128i acc = _mm_setzero_si128();
+    for (; i + 4 <= n; i += 4) {
+        __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(idx + i)), bias);
+        acc = _mm_or_si128(acc, _mm_cmpgt_epi32(x, lim));
+    }
+    bad = (uint32_t)_mm_movemask_epi8(acc);
+#endif
+    for (; i < n; i++) bad |= idx[i] >= limit;
+    return bad == 0;
+}
+
+void pq_levels_to_bits(uint8_t *bits, size_t from, const uint8_t *p, size_t n, uint8_t max) {
+    size_t i = 0;
+    for (; i < n && (from + i) % 8; i++) {
+        size_t b = from + i;
+        if (p[i] == max)
+            bits[b >> 3] |= (uint8_t)(1u << (b & 7));
+        else
+            bits[b >> 3] &= (uint8_t) ~(1u << (b & 7));
+    }
+    uint8_t *o = bits + (from + i) / 8;
+#ifdef __SSE2__
+    __m128i m = _mm_set1_epi8((char)max);
+    for (; i + 16 <= n; i += 16, o += 2) {
+        unsigned k =
+            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), m));
+        o[0] = (uint8_t)k;
+        o[1] = (uint8_t)(k >> 8);
+    }
+#endif
+    for (; i + 8 <= n; i += 8, o++) {
+        uint8_t k = 0;
+        for (int j = 0; j < 8; j++) k |= (uint8_t)((p[i + (size_t)j] == max) << j);
+        *o = k;
+    }
+    for (; i < n; i++) {
+        size_t b = from + i;
+        if (p[i] == max)
+            bits[b >> 3] |= (uint8_t)(1u << (b & 7));
+        else
+            bits[b >> 3] &= (uint8_t) ~(1u << (b & 7));
+    }
+}
+
+void pq_fill_u32(uint32_t *o, size_t n, uint32_t v) {
+    size_t k = 0;
+#ifdef __SSE2__
+    __m128i x = _mm_set1_epi32((int)v);
+    for (; k + 4 <= n; k += 4) _mm_storeu_si128((__m128i *)(void *)(o + k), x);
+#endif
+    for (; k < n; k++) o[k] = v;
+}
+
 /* ---- PLAIN booleans and byte arrays ----------------------------------- */
 
 void pq_plain_encode_bool(buf_t *out, const uint8_t *vals, size_t n) {

@@ -194,6 +194,10 @@ typedef struct pq_writer_opts {
     const pq_kv *kv;  /* key-value metadata */
     uint32_t nkv;
     const char *created_by; /* default "floe version X" */
+    /* Threads, the caller's included: 0 or 1 does everything in the
+     * caller's thread. With more, workers compress closed pages while the
+     * caller encodes the next ones; the file's bytes are the same. */
+    uint32_t threads;
 } pq_writer_opts;
 
 void pq_writer_opts_default(pq_writer_opts *o);
@@ -267,6 +271,12 @@ typedef struct pq_reader_opts {
     uint32_t npreds;
     bool binary_as_string; /* unannotated BYTE_ARRAY reads as string */
     uint32_t batch_rows;   /* default FMT_BATCH_ROWS */
+    /* Threads that decode, the caller's included: 0 or 1 decodes in the
+     * caller's thread only. With more, workers decode columns of the next
+     * few batches while the caller consumes one; the source's read is then
+     * called from several threads at once (the file and memory sources
+     * allow it). Batches, errors and statistics are the same either way. */
+    uint32_t threads;
 } pq_reader_opts;
 
 typedef struct pq_reader pq_reader_t;

@@ -54,6 +54,21 @@ bool pq_rle_decode(const uint8_t *p, size_t len, int bit_width, uint32_t *out, s
 /* Levels: bit_width 0..8, values into bytes. bit_width 0 yields n zeros. */
 bool pq_rle_decode_u8(const uint8_t *p, size_t len, int bit_width, uint8_t *out, size_t n, floe_err *err);
 
+/* Whether the stream starts with one RLE run of exactly n values (bit
+ * width 1..32), every value then being *v: lets a reader skip levels that
+ * are all the same. False for anything else, valid or not. */
+bool pq_rle_single_run(const uint8_t *p, size_t len, int bit_width, size_t n, uint32_t *v);
+
+/* Kernels for the reader, 16 or 4 values per step where SSE2 is there.
+ * pq_count_levels: how many of p[0..n) equal max; *over when one exceeds it.
+ * pq_indices_below: whether every idx[0..n) < limit.
+ * pq_levels_to_bits: bit from+i of bits = (p[i] == max), for i < n.
+ * pq_fill_u32: o[0..n) = v. */
+size_t pq_count_levels(const uint8_t *p, size_t n, uint8_t max, bool *over);
+bool pq_indices_below(const uint32_t *idx, size_t n, uint32_t limit);
+void pq_levels_to_bits(uint8_t *bits, size_t from, const uint8_t *p, size_t n, uint8_t max);
+void pq_fill_u32(uint32_t *o, size_t n, uint32_t v);
+
 /* Booleans in PLAIN: bit-packed LSB first. */
 void pq_plain_encode_bool(buf_t *out, const uint8_t *vals, size_t n);
 bool pq_plain_decode_bool(const uint8_t *p, size_t len, uint8_t *out, size_t n, floe_err *err);

@@ -5,11 +5,16 @@
  * larger than the first guess); the Parquet schema becomes the table type
  * model, with field ids from the file or, when absent, from position.
  *
- * Scan: each projected top-level field has one cursor per Parquet leaf
- * below it. A cursor reads its whole column chunk with one ranged read,
- * walks the pages, decompresses and decodes one page at a time, and copies
- * rows into the batch vectors (converting units where the file's type
- * differs from the table type, such as TIMESTAMP_MILLIS or INT96). Flat
+ * Scan: batches are planned in order (row group, rows to skip, rows to
+ * read), then decoded output column by output column; with threads, the
+ * caller and workers share those column tasks over a small ring of batches
+ * (see "the batch ring" below). Each projected top-level field has one
+ * cursor per Parquet leaf below it. A cursor reads its whole column chunk
+ * with one ranged read, walks the pages, decompresses and decodes one page
+ * at a time, and copies rows into the batch vectors (converting units
+ * where the file's type differs from the table type, such as
+ * TIMESTAMP_MILLIS or INT96). Pages without nulls skip their definition
+ * levels; counting levels and checking dictionary indices use SSE2. Flat
  * columns stream page by page; nested columns are assembled from their
  * definition and repetition levels, with the first leaf under a list or
  * struct building its offsets and validity.
@@ -21,8 +26,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,17 +150,24 @@ typedef struct cursor {
     /* chunk */
     const pq_column_meta *cm;
     uint8_t *chunk;
-    size_t chunk_len, pos;
+    size_t chunk_len, chunk_cap, pos;
     int64_t chunk_start; /* file offset of chunk[0] */
     int64_t values_left;
     /* dictionary */
     bool has_dict;
-    fmt_vec_t dict; /* converted to the vector type */
+    fmt_vec_t *dict; /* converted to the vector type; one of dicts */
+    /* A dictionary stays alive while a batch not yet released refers to it
+     * (strings in dictionary form): dict_use[i] is 1 + the sequence number
+     * of the last batch that did, 0 for none. */
+    fmt_vec_t **dicts;
+    uint64_t *dict_use;
+    uint32_t ndicts, dict_i;
     buf_t dict_bytes;
     uint32_t *dict_offs;
     /* current page */
     buf_t page;  /* decompressed */
     uint8_t *defs, *reps;
+    bool all_def; /* flat column, every level of the page is max_def: defs not decoded */
     uint32_t lev_cap;
     uint32_t nlev, lev_pos;
     bool page_is_dict;
@@ -162,16 +175,23 @@ typedef struct cursor {
     uint32_t idx_cap;
     uint8_t *vals; /* decoded fixed-width physical values */
     size_t vals_cap;
+    const uint8_t *vals_p; /* PLAIN fixed-width values in the page itself; NULL: they are in vals */
     uint32_t *offs; /* byte arrays: offsets into bytes */
     uint32_t offs_cap;
     buf_t bytes;
     const uint8_t *bytes_p; /* where byte array values live (bytes.data or page) */
     uint32_t nval, val_pos;
     /* page skipping */
+    arena_t oi_arena; /* the chunk's offset index */
     pq_offset_index oi;
     bool has_oi;
     uint32_t next_page; /* index into oi for the next page */
-    int64_t row; /* rows consumed in this chunk */
+    int64_t row;        /* rows consumed in this chunk */
+    int64_t rg_rows;    /* rows in the chunk's row group */
+    /* the batch being decoded (set per task) */
+    uint64_t seq;        /* its sequence number */
+    uint64_t released;   /* batches before this one the caller has released */
+    pq_reader_stats *st; /* where its counters go */
 } cursor;
 
 typedef struct out_col {
@@ -183,6 +203,30 @@ typedef struct out_col {
 typedef struct row_range {
     int64_t start, end;
 } row_range;
+
+/* One batch to produce (see plan_next). */
+typedef struct batch_plan {
+    uint32_t rg;    /* row group */
+    bool load;      /* its first batch: the cursors load their chunks */
+    bool whole;     /* the row group is read whole: no page skipping */
+    int64_t skip;   /* rows to skip first */
+    uint32_t nrows; /* 0 at the end */
+} batch_plan;
+
+typedef struct batch_slot {
+    batch_plan plan;
+    fmt_batch_t batch;
+    pq_reader_stats stats; /* counted while planning and decoding it */
+    uint32_t left;         /* output columns not yet decoded */
+    bool failed;
+    uint32_t err_col; /* the failed column of lowest index (nouts: the plan) */
+    floe_err err;
+} batch_slot;
+
+enum { COL_IDLE, COL_BUSY, COL_FAILED };
+
+#define PQ_MAX_THREADS 64
+#define RUN_MAX 8 /* batches a claimed column may decode in a row */
 
 struct pq_reader {
     pq_source src;
@@ -203,14 +247,37 @@ struct pq_reader {
     uint32_t nouts;
     cursor *curs;
     uint32_t ncurs;
-    uint32_t rg;          /* next row group */
+    /* planning */
+    uint32_t rg; /* next row group */
     bool in_rg;
-    int64_t rg_rows, rg_row; /* rows in the current group and consumed */
+    uint32_t cur_rg; /* the row group being planned */
+    bool rg_fresh;   /* no batch planned from it yet */
+    bool rg_whole;   /* it is read whole */
+    int64_t rg_row;  /* rows of it planned (read or skipped) */
     row_range *ranges;
     uint32_t nranges, range_i;
-    fmt_batch_t batch;
+    /* the batch ring (see pq_reader_next) */
+    batch_slot *slots;
+    uint32_t nslots;
+    uint64_t planned;   /* batches planned */
+    uint64_t handed;    /* batches handed to the caller */
+    uint64_t released;  /* batches the caller is done with */
+    bool plan_done;     /* the last plan is the end or a failure */
+    uint64_t *col_next; /* per output column: the batch it decodes next */
+    uint8_t *col_state; /* COL_* */
+    uint32_t run;       /* batches a claimed column decodes before it is let go */
+    bool ended, failed;
+    floe_err fail;    /* returned again after a failure */
+    fmt_batch_t none; /* handed out at the end and after a failure: no rows */
+    /* workers */
+    pthread_t *workers;
+    uint32_t nworkers;
+    bool threaded; /* workers run: the lock is in use */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv; /* a task or room to plan; a task done */
+    uint32_t idle;                   /* workers waiting on work_cv */
+    bool waiting, stop;              /* the caller waits on done_cv; workers must exit */
     pq_reader_stats stats;
-    floe_err *err;
     bool scanning;
 };
 
@@ -516,7 +583,13 @@ const pq_reader_stats *pq_reader_stats_get(const pq_reader_t *r) { return &r->st
 
 static void cursor_free(cursor *c) {
     free(c->chunk);
-    fmt_vec_free(&c->dict);
+    for (uint32_t i = 0; i < c->ndicts; i++) {
+        fmt_vec_free(c->dicts[i]);
+        free(c->dicts[i]);
+    }
+    free(c->dicts);
+    free(c->dict_use);
+    arena_free(&c->oi_arena);
     buf_free(&c->dict_bytes);
     free(c->dict_offs);
     buf_free(&c->page);
@@ -528,14 +601,17 @@ static void cursor_free(cursor *c) {
     buf_free(&c->bytes);
 }
 
+static bool ring_start(pq_reader_t *r, floe_err *err);
+static void ring_stop(pq_reader_t *r);
+
 static void scan_free(pq_reader_t *r) {
+    ring_stop(r);
     for (uint32_t i = 0; i < r->ncurs; i++) cursor_free(&r->curs[i]);
     free(r->curs);
     r->curs = NULL;
     r->ncurs = 0;
     free(r->outs);
     r->outs = NULL;
-    fmt_batch_free(&r->batch);
     free(r->ranges);
     r->ranges = NULL;
     arena_free(&r->scan);
@@ -724,17 +800,15 @@ bool pq_reader_scan(pq_reader_t *r, const pq_reader_opts *opts, const fmt_schema
             c->max_rep = rep;
             c->conv = pick_conv(c->elem, c->path[c->depth - 1], &c->pwidth);
             c->vwidth = fmt_type_width(c->path[c->depth - 1]);
-            fmt_vec_init(&c->dict, c->path[c->depth - 1]);
+            arena_init(&c->oi_arena, 4096);
         }
         oc->ncur = r->ncurs - oc->first;
     }
     free(lp);
-    fmt_batch_init(&r->batch, &r->out_schema);
     r->rg = 0;
     r->in_rg = false;
-    r->err = err;
     r->scanning = true;
-    return true;
+    return ring_start(r, err);
 }
 
 /* ---- pruning ---- */
@@ -832,17 +906,18 @@ static bool rg_may_match(pq_reader_t *r, const pq_row_group *rg) {
     return true;
 }
 
-static bool read_range(pq_reader_t *r, int64_t off, int64_t len, uint8_t *buf, const char *what, floe_err *err) {
+static bool read_range(pq_reader_t *r, pq_reader_stats *st, int64_t off, int64_t len, uint8_t *buf, const char *what,
+                       floe_err *err) {
     if (off < 0 || len < 0 || (uint64_t)off > r->src.size || (uint64_t)len > r->src.size - (uint64_t)off)
         return floe_err_set(err, FLOE_EINVAL, "%s: %s at byte %lld (%lld bytes) lies outside the file (%llu bytes)",
                             rname(r), what, (long long)off, (long long)len, (unsigned long long)r->src.size);
     if (!r->src.read(r->src.ctx, (uint64_t)off, buf, (size_t)len, err)) return floe_err_wrap(err, "%s: %s", rname(r), what);
-    r->stats.bytes_read += (uint64_t)len;
+    st->bytes_read += (uint64_t)len;
     return true;
 }
 
 /* Row ranges of this row group that the page indexes cannot rule out. */
-static bool select_ranges(pq_reader_t *r, const pq_row_group *rg, floe_err *err) {
+static bool select_ranges(pq_reader_t *r, const pq_row_group *rg, pq_reader_stats *st, floe_err *err) {
     free(r->ranges);
     r->ranges = malloc(sizeof *r->ranges);
     if (!r->ranges) abort();
@@ -859,8 +934,8 @@ static bool select_ranges(pq_reader_t *r, const pq_row_group *rg, floe_err *err)
             continue;
         uint8_t *ci_buf = arena_alloc(&r->scan, (size_t)cm->column_index_length);
         uint8_t *oi_buf = arena_alloc(&r->scan, (size_t)cm->offset_index_length);
-        if (!read_range(r, cm->column_index_offset, cm->column_index_length, ci_buf, "column index", err) ||
-            !read_range(r, cm->offset_index_offset, cm->offset_index_length, oi_buf, "offset index", err))
+        if (!read_range(r, st, cm->column_index_offset, cm->column_index_length, ci_buf, "column index", err) ||
+            !read_range(r, st, cm->offset_index_offset, cm->offset_index_length, oi_buf, "offset index", err))
             return false;
         char what[300];
         snprintf(what, sizeof what, "%s: column index", rname(r));
@@ -1043,9 +1118,32 @@ static void convert(const cursor *c, const uint8_t *src, uint8_t *dst, uint32_t 
     }
 }
 
+/* Points c->dict at an empty dictionary no unreleased batch refers to. */
+static void fresh_dict(cursor *c) {
+    for (uint32_t i = 0; i < c->ndicts; i++)
+        if (c->dict_use[i] <= c->released) {
+            c->dict_i = i;
+            c->dict = c->dicts[i];
+            c->dict_use[i] = 0;
+            fmt_vec_reset(c->dict);
+            return;
+        }
+    uint32_t n = c->ndicts + 1;
+    c->dicts = realloc(c->dicts, n * sizeof *c->dicts);
+    c->dict_use = realloc(c->dict_use, n * sizeof *c->dict_use);
+    if (!c->dicts || !c->dict_use) abort();
+    c->dicts[c->ndicts] = malloc(sizeof **c->dicts);
+    if (!c->dicts[c->ndicts]) abort();
+    fmt_vec_init(c->dicts[c->ndicts], c->path[c->depth - 1]);
+    c->dict_use[c->ndicts] = 0;
+    c->dict_i = c->ndicts;
+    c->dict = c->dicts[c->ndicts];
+    c->ndicts = n;
+}
+
 /* Decodes n PLAIN values (fixed or byte array) from p into the dictionary. */
 static bool load_dict(pq_reader_t *r, cursor *c, const uint8_t *p, size_t len, uint32_t n, floe_err *err) {
-    fmt_vec_reset(&c->dict);
+    fresh_dict(c);
     if (c->conv == CV_BYTES || (c->elem->type == PQ_BYTE_ARRAY)) {
         uint32_t *offs = malloc(((size_t)n + 1) * sizeof *offs);
         if (!offs) abort();
@@ -1057,23 +1155,23 @@ static bool load_dict(pq_reader_t *r, cursor *c, const uint8_t *p, size_t len, u
             return floe_err_wrap(err, "%s: column '%s' dictionary page", rname(r), c->elem->name);
         }
         if (c->conv == CV_BE_DECIMAL) {
-            fmt_vec_reserve(&c->dict, n);
+            fmt_vec_reserve(c->dict, n);
             for (uint32_t i = 0; i < n; i++)
-                put_be_decimal((uint8_t *)c->dict.values + (size_t)i * (size_t)c->vwidth, c->vwidth,
+                put_be_decimal((uint8_t *)c->dict->values + (size_t)i * (size_t)c->vwidth, c->vwidth,
                                (const uint8_t *)c->dict_bytes.data + offs[i], offs[i + 1] - offs[i]);
-            c->dict.len = n;
+            c->dict->len = n;
         } else {
             for (uint32_t i = 0; i < n; i++)
-                fmt_vec_append_bytes(&c->dict, c->dict_bytes.data + offs[i], offs[i + 1] - offs[i]);
+                fmt_vec_append_bytes(c->dict, c->dict_bytes.data + offs[i], offs[i + 1] - offs[i]);
         }
         free(offs);
     } else {
         size_t need = (size_t)n * (size_t)c->pwidth;
         if (c->elem->type == PQ_BOOLEAN) return cfail(r, c, err, "a boolean column has a dictionary page");
         if (need > len) return cfail(r, c, err, "dictionary of %u values needs %zu bytes; the page has %zu", n, need, len);
-        fmt_vec_reserve(&c->dict, n);
-        convert(c, p, c->dict.values, n);
-        c->dict.len = n;
+        fmt_vec_reserve(c->dict, n);
+        convert(c, p, c->dict->values, n);
+        c->dict->len = n;
     }
     c->has_dict = true;
     return true;
@@ -1085,6 +1183,7 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
     c->page_is_dict = false;
     c->nval = nval;
     c->val_pos = 0;
+    c->vals_p = NULL; /* PLAIN points it at the page; else the values are in vals */
     int t = c->elem->type;
     switch (enc) {
     case PQ_ENC_PLAIN_DICTIONARY:
@@ -1099,9 +1198,9 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
             if (bw > 32) return cfail(r, c, err, "dictionary index bit width %d; expected 0..32", bw);
             if (!pq_rle_decode(p + 1, len - 1, bw, c->idx, nval, err))
                 return floe_err_wrap(err, "%s: column '%s' dictionary indices", rname(r), c->elem->name);
-            uint32_t nd = c->dict.len, bad = 0;
-            for (uint32_t i = 0; i < nval; i++) bad |= c->idx[i] >= nd;
-            if (bad) return cfail(r, c, err, "a dictionary index is out of range (the dictionary has %u entries)", nd);
+            uint32_t nd = c->dict->len;
+            if (!pq_indices_below(c->idx, nval, nd))
+                return cfail(r, c, err, "a dictionary index is out of range (the dictionary has %u entries)", nd);
         }
         c->page_is_dict = true;
         return true;
@@ -1128,8 +1227,7 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
         if ((size_t)nval * (size_t)c->pwidth > len)
             return cfail(r, c, err, "%u PLAIN values of %d bytes need %zu bytes; the page has %zu", nval, c->pwidth,
                          (size_t)nval * (size_t)c->pwidth, len);
-        c->vals = grow_arr(c->vals, &c->vals_cap, (size_t)nval * (size_t)c->pwidth + 1, 1);
-        memcpy(c->vals, p, (size_t)nval * (size_t)c->pwidth);
+        c->vals_p = p; /* no copy: the page buffer outlives the page's values */
         return true;
     case PQ_ENC_RLE:
         if (t != PQ_BOOLEAN) return cfail(r, c, err, "RLE encoding on a %s column; expected it only for booleans", pq_type_name(t));
@@ -1194,7 +1292,7 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
 }
 
 /* Reads the whole column chunk for row group g. */
-static bool cursor_load(pq_reader_t *r, cursor *c, const pq_row_group *rg, floe_err *err) {
+static bool cursor_load(pq_reader_t *r, cursor *c, const pq_row_group *rg, bool whole, floe_err *err) {
     const pq_column_meta *cm = &rg->cols[c->col];
     c->cm = cm;
     int64_t start = cm->data_page_offset;
@@ -1205,10 +1303,8 @@ static bool cursor_load(pq_reader_t *r, cursor *c, const pq_row_group *rg, floe_
     if (cm->total_compressed > (int64_t)1 << 31)
         return floe_err_set(err, FLOE_ETOOLARGE, "%s: column '%s' chunk of %lld bytes exceeds 2 GiB", rname(r),
                             c->elem->name, (long long)cm->total_compressed);
-    free(c->chunk);
-    c->chunk = malloc((size_t)cm->total_compressed + 1);
-    if (!c->chunk) abort();
-    if (!read_range(r, start, cm->total_compressed, c->chunk, "column chunk", err)) return false;
+    c->chunk = grow_arr(c->chunk, &c->chunk_cap, (size_t)cm->total_compressed + 1, 1); /* reused chunk to chunk */
+    if (!read_range(r, c->st, start, cm->total_compressed, c->chunk, "column chunk", err)) return false;
     c->chunk_len = (size_t)cm->total_compressed;
     c->chunk_start = start;
     c->pos = 0;
@@ -1217,17 +1313,20 @@ static bool cursor_load(pq_reader_t *r, cursor *c, const pq_row_group *rg, floe_
     c->nlev = c->lev_pos = 0;
     c->nval = c->val_pos = 0;
     c->row = 0;
+    c->rg_rows = rg->num_rows;
     c->has_oi = false;
     c->next_page = 0;
-    if (r->nranges != 1 || r->ranges[0].start != 0 || r->ranges[0].end != rg->num_rows) {
+    arena_free(&c->oi_arena);
+    if (!whole) {
         /* pages may be skipped: load the offset index */
         if (cm->offset_index_offset >= 0 && cm->offset_index_length > 0) {
-            uint8_t *b = arena_alloc(&r->scan, (size_t)cm->offset_index_length);
-            if (!read_range(r, cm->offset_index_offset, cm->offset_index_length, b, "offset index", err)) return false;
+            uint8_t *b = arena_alloc(&c->oi_arena, (size_t)cm->offset_index_length);
+            if (!read_range(r, c->st, cm->offset_index_offset, cm->offset_index_length, b, "offset index", err))
+                return false;
             thrift_reader tr;
             thrift_reader_init(&tr, b, (size_t)cm->offset_index_length, (size_t)cm->offset_index_offset, "offset index",
                                err);
-            if (!pq_offset_index_decode(&tr, &r->scan, &c->oi)) return false;
+            if (!pq_offset_index_decode(&tr, &c->oi_arena, &c->oi)) return false;
             c->has_oi = true;
         }
     }
@@ -1261,8 +1360,9 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
         if (c->has_oi && skip_rows > 0) {
             while (c->next_page < c->oi.npages) {
                 const pq_page_location *pl = &c->oi.pages[c->next_page];
-                int64_t rows = (c->next_page + 1 < c->oi.npages ? c->oi.pages[c->next_page + 1].first_row
-                                                                 : r->rg_rows) - pl->first_row;
+                int64_t rows =
+                    (c->next_page + 1 < c->oi.npages ? c->oi.pages[c->next_page + 1].first_row : c->rg_rows) -
+                    pl->first_row;
                 int64_t at = pl->offset - c->chunk_start;
                 if (pl->first_row != c->row || at < 0 || (uint64_t)at != c->pos || rows <= 0 || rows > skip_rows) break;
                 int64_t next = c->next_page + 1 < c->oi.npages ? c->oi.pages[c->next_page + 1].offset - c->chunk_start
@@ -1273,7 +1373,7 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
                 skip_rows -= rows;
                 *skipped += rows;
                 c->next_page++;
-                r->stats.pages_skipped++;
+                c->st->pages_skipped++;
             }
             if (*skipped) return true;
         }
@@ -1359,17 +1459,18 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
         }
         if (c->max_rep && !pq_rle_decode_u8(rep_p, rep_len, pq_bit_width((uint64_t)c->max_rep), c->reps, nlev, err))
             return floe_err_wrap(err, "%s: column '%s' repetition levels", rname(r), c->elem->name);
-        uint32_t nval = nlev;
-        if (c->max_def) {
-            if (!pq_rle_decode_u8(def_p, def_len, pq_bit_width((uint64_t)c->max_def), c->defs, nlev, err))
+        uint32_t nval = nlev, one;
+        int def_bw = pq_bit_width((uint64_t)c->max_def);
+        c->all_def = false;
+        if (c->max_def && c->depth == 1 && pq_rle_single_run(def_p, def_len, def_bw, nlev, &one) &&
+            one == (uint32_t)c->max_def) {
+            c->all_def = true; /* no nulls on the page: the levels need not exist */
+        } else if (c->max_def) {
+            if (!pq_rle_decode_u8(def_p, def_len, def_bw, c->defs, nlev, err))
                 return floe_err_wrap(err, "%s: column '%s' definition levels", rname(r), c->elem->name);
-            nval = 0;
-            uint8_t md = (uint8_t)c->max_def, bad = 0;
-            for (uint32_t i = 0; i < nlev; i++) {
-                nval += c->defs[i] == md;
-                bad |= c->defs[i] > md;
-            }
-            if (bad) return cfail(r, c, err, "a definition level exceeds the maximum %d", c->max_def);
+            bool over;
+            nval = (uint32_t)pq_count_levels(c->defs, nlev, (uint8_t)c->max_def, &over);
+            if (over) return cfail(r, c, err, "a definition level exceeds the maximum %d", c->max_def);
         }
         if (c->max_rep) {
             uint8_t mr = (uint8_t)c->max_rep, bad = 0;
@@ -1381,7 +1482,7 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
         c->nlev = nlev;
         c->lev_pos = 0;
         c->next_page++;
-        r->stats.pages++;
+        c->st->pages++;
         return true;
     }
 }
@@ -1399,13 +1500,16 @@ static void set_valid_range(fmt_vec_t *v, uint32_t from, uint32_t n) {
     for (uint32_t i = from; i < from + n; i++) fmt_bit_set(v->validity, i, true);
 }
 
+/* The current page's decoded fixed-width values. */
+static const uint8_t *page_vals(const cursor *c) { return c->vals_p ? c->vals_p : c->vals; }
+
 /* Appends the cursor's next non-null value to v (slow path: nested). */
 static void append_value(cursor *c, fmt_vec_t *v) {
     uint32_t k = c->val_pos++;
     if (c->elem->type == PQ_BYTE_ARRAY && c->conv == CV_BYTES) {
         if (c->page_is_dict) {
             uint32_t n;
-            const uint8_t *p = fmt_vec_bytes(&c->dict, c->idx[k], &n);
+            const uint8_t *p = fmt_vec_bytes(c->dict, c->idx[k], &n);
             fmt_vec_append_bytes(v, p, n);
         } else {
             fmt_vec_append_bytes(v, c->bytes_p + c->offs[k], c->offs[k + 1] - c->offs[k]);
@@ -1415,11 +1519,11 @@ static void append_value(cursor *c, fmt_vec_t *v) {
     fmt_vec_reserve(v, 1);
     uint8_t *dst = (uint8_t *)v->values + (size_t)v->len * (size_t)c->vwidth;
     if (c->page_is_dict) {
-        memcpy(dst, (const uint8_t *)c->dict.values + (size_t)c->idx[k] * (size_t)c->vwidth, (size_t)c->vwidth);
+        memcpy(dst, (const uint8_t *)c->dict->values + (size_t)c->idx[k] * (size_t)c->vwidth, (size_t)c->vwidth);
     } else if (c->elem->type == PQ_BYTE_ARRAY) { /* decimal in byte arrays */
         put_be_decimal(dst, c->vwidth, c->bytes_p + c->offs[k], c->offs[k + 1] - c->offs[k]);
     } else {
-        convert(c, c->vals + (size_t)k * (size_t)c->pwidth, dst, 1);
+        convert(c, page_vals(c) + (size_t)k * (size_t)c->pwidth, dst, 1);
     }
     if (v->validity) fmt_bit_set(v->validity, v->len, true);
     v->len++;
@@ -1432,16 +1536,13 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
         if (!ensure_levels(r, c, err)) return false;
         uint32_t k = c->nlev - c->lev_pos;
         if (k > n) k = n;
-        const uint8_t *defs = c->max_def ? c->defs + c->lev_pos : NULL;
+        const uint8_t *defs = c->max_def && !c->all_def ? c->defs + c->lev_pos : NULL;
         uint8_t md = (uint8_t)c->max_def;
-        uint32_t nn = k;
-        if (defs) {
-            nn = 0;
-            for (uint32_t i = 0; i < k; i++) nn += defs[i] == md;
-        }
+        bool over;
+        uint32_t nn = defs ? (uint32_t)pq_count_levels(defs, k, md, &over) : k;
         uint32_t base = v->len;
         fmt_vec_reserve(v, k);
-        if (bytes && c->page_is_dict && (v->dict == &c->dict || (v->len == 0 && !v->dict))) {
+        if (bytes && c->page_is_dict && (v->dict == c->dict || (v->len == 0 && !v->dict))) {
             /* keep dictionary form: indices into the chunk's dictionary */
             if (v->idx_cap < v->len + k) {
                 uint32_t ncap = v->idx_cap ? v->idx_cap : 1024;
@@ -1450,17 +1551,24 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
                 if (!v->values) abort();
                 v->idx_cap = ncap;
             }
-            v->dict = &c->dict;
+            v->dict = c->dict;
+            c->dict_use[c->dict_i] = c->seq + 1;
             uint32_t *dst = (uint32_t *)v->values + base;
             if (!defs || nn == k) {
                 memcpy(dst, c->idx + c->val_pos, (size_t)k * 4);
                 c->val_pos += k;
             } else {
-                for (uint32_t i = 0; i < k; i++) dst[i] = defs[i] == md ? c->idx[c->val_pos++] : 0;
+                const uint32_t *ix = c->idx;
+                uint32_t at = c->val_pos; /* locals: no reloads through c in the loop */
+                for (uint32_t i = 0; i < k; i++) {
+                    dst[i] = defs[i] == md ? ix[at] : 0;
+                    at += defs[i] == md;
+                }
+                c->val_pos = at;
             }
             /* offsets stay as they are; fill them flat so a consumer that
              * ignores dict sees empty strings, never garbage */
-            for (uint32_t i = 0; i < k; i++) v->offsets[base + i + 1] = v->offsets[base];
+            pq_fill_u32(v->offsets + base + 1, k, v->offsets[base]);
         } else if (bytes) {
             if (v->dict) {
                 /* the chunk left dictionary encoding mid-batch: materialize */
@@ -1490,7 +1598,7 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
                 uint32_t l;
                 const uint8_t *p;
                 if (c->page_is_dict) {
-                    p = fmt_vec_bytes(&c->dict, c->idx[c->val_pos++], &l);
+                    p = fmt_vec_bytes(c->dict, c->idx[c->val_pos++], &l);
                 } else {
                     uint32_t j = c->val_pos++;
                     p = c->bytes_p + c->offs[j];
@@ -1505,17 +1613,21 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
             uint8_t *dst = (uint8_t *)v->values + (size_t)base * (size_t)c->vwidth;
             size_t vw = (size_t)c->vwidth;
             if (c->page_is_dict) {
-                const uint8_t *dv = c->dict.values;
-                for (uint32_t i = 0; i < k; i++) {
-                    if (defs && defs[i] != md) {
-                        memset(dst + i * vw, 0, vw);
-                        continue;
+                const uint8_t *dv = c->dict->values;
+                const uint32_t *ix = c->idx + c->val_pos;
+                if (!defs && vw == 8) {
+                    for (uint32_t i = 0; i < k; i++) memcpy(dst + i * 8, dv + (size_t)ix[i] * 8, 8);
+                    c->val_pos += k;
+                } else {
+                    uint32_t at = 0;
+                    for (uint32_t i = 0; i < k; i++) {
+                        if (defs && defs[i] != md) {
+                            memset(dst + i * vw, 0, vw);
+                            continue;
+                        }
+                        memcpy(dst + i * vw, dv + (size_t)ix[at++] * vw, vw);
                     }
-                    uint32_t x = c->idx[c->val_pos++];
-                    if (vw == 8)
-                        memcpy(dst + i * 8, dv + (size_t)x * 8, 8);
-                    else
-                        memcpy(dst + i * vw, dv + (size_t)x * vw, vw);
+                    c->val_pos += at;
                 }
             } else if (c->elem->type == PQ_BYTE_ARRAY) { /* decimals in byte arrays */
                 for (uint32_t i = 0; i < k; i++) {
@@ -1527,7 +1639,7 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
                     put_be_decimal(dst + i * vw, c->vwidth, c->bytes_p + c->offs[j], c->offs[j + 1] - c->offs[j]);
                 }
             } else if (!defs || nn == k) {
-                convert(c, c->vals + (size_t)c->val_pos * (size_t)c->pwidth, dst, k);
+                convert(c, page_vals(c) + (size_t)c->val_pos * (size_t)c->pwidth, dst, k);
                 c->val_pos += k;
             } else {
                 for (uint32_t i = 0; i < k; i++) {
@@ -1535,14 +1647,14 @@ static bool flat_read(pq_reader_t *r, cursor *c, fmt_vec_t *v, uint32_t n, floe_
                         memset(dst + i * vw, 0, vw);
                         continue;
                     }
-                    convert(c, c->vals + (size_t)c->val_pos * (size_t)c->pwidth, dst + i * vw, 1);
+                    convert(c, page_vals(c) + (size_t)c->val_pos * (size_t)c->pwidth, dst + i * vw, 1);
                     c->val_pos++;
                 }
             }
         }
         if (defs && nn < k) {
             fmt_vec_ensure_validity(v);
-            for (uint32_t i = 0; i < k; i++) fmt_bit_set(v->validity, base + i, defs[i] == md);
+            pq_levels_to_bits(v->validity, base, defs, k, md);
             v->null_count += k - nn;
         } else {
             set_valid_range(v, base, k);
@@ -1566,11 +1678,10 @@ static bool flat_skip(pq_reader_t *r, cursor *c, int64_t n, floe_err *err) {
         }
         uint32_t k = c->nlev - c->lev_pos;
         if (k > n) k = (uint32_t)n;
-        uint32_t nn = k;
-        if (c->max_def) {
-            nn = 0;
-            for (uint32_t i = 0; i < k; i++) nn += c->defs[c->lev_pos + i] == c->max_def;
-        }
+        bool over;
+        uint32_t nn = c->max_def && !c->all_def
+                          ? (uint32_t)pq_count_levels(c->defs + c->lev_pos, k, (uint8_t)c->max_def, &over)
+                          : k;
         c->val_pos += nn;
         c->lev_pos += k;
         c->row += k;
@@ -1683,70 +1794,347 @@ static bool cursor_skip(pq_reader_t *r, cursor *c, int64_t n, floe_err *err) {
     return true;
 }
 
-static bool start_row_group(pq_reader_t *r, floe_err *err) {
+/* ---- planning: which rows each batch holds ---- */
+
+/* Moves to the next row group pruning keeps; r->in_rg stays false at the
+ * end. */
+static bool start_row_group(pq_reader_t *r, pq_reader_stats *st, floe_err *err) {
     while (r->rg < r->meta.nrow_groups) {
-        const pq_row_group *rg = &r->meta.row_groups[r->rg++];
-        r->stats.row_groups++;
+        uint32_t g = r->rg++;
+        const pq_row_group *rg = &r->meta.row_groups[g];
+        st->row_groups++;
         if (rg->num_rows == 0) continue;
         if (!rg_may_match(r, rg)) {
-            r->stats.row_groups_skipped++;
+            st->row_groups_skipped++;
             continue;
         }
-        r->rg_rows = rg->num_rows;
         r->rg_row = 0;
-        if (!select_ranges(r, rg, err)) return false;
+        if (!select_ranges(r, rg, st, err)) return false;
         if (r->nranges == 0) {
-            r->stats.row_groups_skipped++;
+            st->row_groups_skipped++;
             continue;
         }
-        for (uint32_t i = 0; i < r->ncurs; i++)
-            if (!cursor_load(r, &r->curs[i], rg, err)) return false;
+        r->cur_rg = g;
+        r->rg_whole = r->nranges == 1 && r->ranges[0].start == 0 && r->ranges[0].end == rg->num_rows;
+        r->rg_fresh = true;
         r->in_rg = true;
         return true;
     }
     return true;
 }
 
-bool pq_reader_next(pq_reader_t *r, fmt_batch_t **out, floe_err *err) {
-    floe_err_clear(err);
-    *out = &r->batch;
-    r->batch.nrows = 0;
-    if (!r->scanning) return floe_err_set(err, FLOE_EINVAL, "%s: pq_reader_next before pq_reader_scan", rname(r));
+/* The next batch: its row group, the rows to skip before it, its rows
+ * (none at the end). Planning only reads metadata and page indexes; the
+ * cursors act on the plan when the batch is decoded. */
+static bool plan_next(pq_reader_t *r, batch_plan *p, pq_reader_stats *st, floe_err *err) {
+    memset(p, 0, sizeof *p);
     for (;;) {
         if (!r->in_rg) {
-            if (!start_row_group(r, err)) return false;
-            if (!r->in_rg) return false; /* the end */
+            if (!start_row_group(r, st, err)) return false;
+            if (!r->in_rg) return true; /* the end */
         }
         if (r->range_i >= r->nranges) {
             r->in_rg = false;
             continue;
         }
         row_range rr = r->ranges[r->range_i];
-        if (r->rg_row < rr.start) {
-            for (uint32_t i = 0; i < r->ncurs; i++)
-                if (!cursor_skip(r, &r->curs[i], rr.start - r->rg_row, err)) return false;
-            r->rg_row = rr.start;
-        }
-        int64_t left = rr.end - r->rg_row;
+        int64_t skip = r->rg_row < rr.start ? rr.start - r->rg_row : 0;
+        int64_t left = rr.end - (r->rg_row + skip);
         if (left <= 0) {
             r->range_i++;
             continue;
         }
-        uint32_t n = left < r->opts.batch_rows ? (uint32_t)left : r->opts.batch_rows;
-        fmt_batch_reset(&r->batch);
-        for (uint32_t i = 0; i < r->nouts; i++) {
-            out_col *oc = &r->outs[i];
-            fmt_vec_t *v = &r->batch.cols[i];
-            if (oc->top < 0) {
-                for (uint32_t k = 0; k < n; k++) fmt_vec_append_null(v);
-                continue;
-            }
-            for (uint32_t k = 0; k < oc->ncur; k++)
-                if (!cursor_rows(r, &r->curs[oc->first + k], v, n, err)) return false;
-        }
-        r->rg_row += n;
+        p->rg = r->cur_rg;
+        p->load = r->rg_fresh;
+        p->whole = r->rg_whole;
+        p->skip = skip;
+        p->nrows = left < r->opts.batch_rows ? (uint32_t)left : r->opts.batch_rows;
+        r->rg_fresh = false;
+        r->rg_row += skip + p->nrows;
         if (r->rg_row >= rr.end) r->range_i++;
-        r->batch.nrows = n;
         return true;
     }
+}
+
+/* ---- decoding: one output column of one batch ---- */
+
+static bool decode_column_into(pq_reader_t *r, uint32_t i, const batch_plan *p, fmt_vec_t *v, floe_err *err) {
+    const out_col *oc = &r->outs[i];
+    fmt_vec_reset(v);
+    if (oc->top < 0) {
+        for (uint32_t k = 0; k < p->nrows; k++) fmt_vec_append_null(v);
+        return true;
+    }
+    for (uint32_t k = 0; k < oc->ncur; k++) {
+        cursor *c = &r->curs[oc->first + k];
+        if (p->load && !cursor_load(r, c, &r->meta.row_groups[p->rg], p->whole, err)) return false;
+        if (p->skip && !cursor_skip(r, c, p->skip, err)) return false;
+        if (!cursor_rows(r, c, v, p->nrows, err)) return false;
+    }
+    return true;
+}
+
+/* Decodes into a copy of the vector's header: the headers of a batch's
+ * columns share cache lines, and threads decode different columns. */
+static bool decode_column(pq_reader_t *r, uint32_t i, const batch_plan *p, fmt_vec_t *out, floe_err *err) {
+    fmt_vec_t v = *out;
+    bool ok = decode_column_into(r, i, p, &v, err);
+    *out = v;
+    return ok;
+}
+
+/* ---- the batch ring and its threads ----
+ *
+ * Batches are planned in order into a ring of slots. Each (output column,
+ * batch) pair is a task; a column decodes its batches in order, one task at
+ * a time, because its cursors are sequential. Whoever is free (the caller
+ * inside pq_reader_next, or a worker) takes the column that is furthest
+ * behind, so the threads share the work whatever the columns cost, and the
+ * caller never waits while there is a task it could do. Without workers the
+ * ring has one slot and the caller plans and decodes each batch itself, in
+ * the same code. The lock guards the ring, the plan state and the column
+ * states; a task runs without it, touching only its column's cursors and
+ * vector, and counts into a private pq_reader_stats added to the slot's. */
+
+static batch_slot *slot_of(pq_reader_t *r, uint64_t seq) { return &r->slots[seq % r->nslots]; }
+
+static void ring_lock(pq_reader_t *r) {
+    if (r->threaded) pthread_mutex_lock(&r->mu);
+}
+
+static void ring_unlock(pq_reader_t *r) {
+    if (r->threaded) pthread_mutex_unlock(&r->mu);
+}
+
+static void wake_workers(pq_reader_t *r) {
+    if (r->idle) pthread_cond_broadcast(&r->work_cv);
+}
+
+static void stats_add(pq_reader_stats *to, const pq_reader_stats *from) {
+    to->row_groups += from->row_groups;
+    to->row_groups_skipped += from->row_groups_skipped;
+    to->pages += from->pages;
+    to->pages_skipped += from->pages_skipped;
+    to->bytes_read += from->bytes_read;
+}
+
+static bool can_plan(const pq_reader_t *r) { return !r->plan_done && r->planned < r->released + r->nslots; }
+
+static void plan_one(pq_reader_t *r) {
+    uint64_t seq = r->planned++;
+    batch_slot *s = slot_of(r, seq);
+    memset(&s->stats, 0, sizeof s->stats);
+    s->failed = false;
+    floe_err_clear(&s->err);
+    s->left = 0;
+    if (!plan_next(r, &s->plan, &s->stats, &s->err)) {
+        s->failed = true;
+        s->err_col = r->nouts;
+        s->plan.nrows = 0;
+    }
+    s->batch.nrows = s->plan.nrows;
+    if (s->plan.nrows)
+        s->left = r->nouts;
+    else
+        r->plan_done = true; /* the end, or a planning error */
+    wake_workers(r);
+}
+
+/* Takes the free column furthest behind that has a planned batch to
+ * decode; -1 when there is none. */
+static int64_t claim(pq_reader_t *r) {
+    uint64_t limit = r->plan_done ? r->planned - 1 : r->planned;
+    int64_t best = -1;
+    for (uint32_t i = 0; i < r->nouts; i++)
+        if (r->col_state[i] == COL_IDLE && r->col_next[i] < limit && (best < 0 || r->col_next[i] < r->col_next[best]))
+            best = i;
+    if (best >= 0) r->col_state[best] = COL_BUSY;
+    return best;
+}
+
+/* Runs claimed column i on its next planned batches, up to r->run of them
+ * (consecutive batches of a column on one thread keep its pages and
+ * cursors in that core's cache), then publishes them together. Called and
+ * returns with the lock held. */
+static void run_task(pq_reader_t *r, uint32_t i) {
+    const out_col *oc = &r->outs[i];
+    uint64_t first = r->col_next[i], limit = r->plan_done ? r->planned - 1 : r->planned;
+    uint32_t n = limit - first < r->run ? (uint32_t)(limit - first) : r->run;
+    uint64_t released = r->released;
+    pq_reader_stats st[RUN_MAX];
+    floe_err err = {0};
+    bool ok = true;
+    uint32_t done = 0;
+    ring_unlock(r);
+    while (done < n && ok) {
+        uint64_t seq = first + done;
+        memset(&st[done], 0, sizeof st[done]);
+        for (uint32_t k = 0; k < oc->ncur; k++) {
+            cursor *c = &r->curs[oc->first + k];
+            c->seq = seq;
+            c->released = released;
+            c->st = &st[done];
+        }
+        ok = decode_column(r, i, &slot_of(r, seq)->plan, &slot_of(r, seq)->batch.cols[i], &err);
+        done++;
+    }
+    ring_lock(r);
+    for (uint32_t k = 0; k < done; k++) {
+        batch_slot *s = slot_of(r, first + k);
+        stats_add(&s->stats, &st[k]);
+        s->left--;
+    }
+    if (ok) {
+        r->col_next[i] += done;
+        r->col_state[i] = COL_IDLE;
+    } else {
+        batch_slot *s = slot_of(r, first + done - 1);
+        r->col_next[i] += done - 1;
+        r->col_state[i] = COL_FAILED; /* its cursors are in no state to go on */
+        if (!s->failed || i < s->err_col) {
+            s->failed = true;
+            s->err_col = i;
+            s->err = err;
+        }
+    }
+    if (r->waiting) pthread_cond_signal(&r->done_cv);
+    wake_workers(r);
+}
+
+static void *worker_main(void *arg) {
+    pq_reader_t *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        int64_t i = claim(r);
+        if (i >= 0) {
+            run_task(r, (uint32_t)i);
+        } else if (can_plan(r)) {
+            plan_one(r);
+        } else {
+            r->idle++;
+            pthread_cond_wait(&r->work_cv, &r->mu);
+            r->idle--;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static bool ring_start(pq_reader_t *r, floe_err *err) {
+    uint32_t threads = r->opts.threads ? r->opts.threads : 1;
+    if (threads > PQ_MAX_THREADS) threads = PQ_MAX_THREADS;
+    r->nslots = 1;
+    r->run = 1;
+    if (threads > 1) {
+        /* Batches ahead: enough that one thread keeps busy while another
+         * decompresses a large page (DuckDB writes one page per column
+         * chunk, some 60 batches), within about 32 MiB of vectors. */
+        size_t per = (size_t)(r->ncurs ? r->ncurs : 1) * 16 * r->opts.batch_rows;
+        size_t n = ((size_t)32 << 20) / per;
+        r->nslots = (uint32_t)(n < 4 * threads ? 4 * threads : n > 32 * threads ? 32 * threads : n);
+        r->run = 4;
+    }
+    r->slots = calloc(r->nslots, sizeof *r->slots);
+    r->col_next = calloc(r->nouts ? r->nouts : 1, sizeof *r->col_next);
+    r->col_state = calloc(r->nouts ? r->nouts : 1, sizeof *r->col_state);
+    if (!r->slots || !r->col_next || !r->col_state) abort();
+    for (uint32_t i = 0; i < r->nslots; i++) fmt_batch_init(&r->slots[i].batch, &r->out_schema);
+    fmt_batch_init(&r->none, &r->out_schema);
+    r->planned = r->handed = r->released = 0;
+    r->plan_done = r->ended = r->failed = r->stop = false;
+    if (threads == 1) return true;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->work_cv, NULL);
+    pthread_cond_init(&r->done_cv, NULL);
+    r->workers = calloc(threads - 1, sizeof *r->workers);
+    if (!r->workers) abort();
+    r->threaded = true; /* before the first worker takes the lock */
+    for (uint32_t i = 0; i < threads - 1; i++) {
+        int e = pthread_create(&r->workers[i], NULL, worker_main, r);
+        if (e) {
+            floe_err_errno(err, e, "%s: starting a decoding thread", rname(r));
+            break;
+        }
+        r->nworkers++;
+    }
+    if (!r->nworkers) { /* not one thread started: no ring to guard */
+        r->threaded = false;
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->work_cv);
+        pthread_cond_destroy(&r->done_cv);
+    }
+    return r->nworkers == threads - 1;
+}
+
+static void ring_stop(pq_reader_t *r) {
+    if (r->threaded) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = true;
+        pthread_cond_broadcast(&r->work_cv);
+        pthread_mutex_unlock(&r->mu);
+        for (uint32_t i = 0; i < r->nworkers; i++) pthread_join(r->workers[i], NULL);
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->work_cv);
+        pthread_cond_destroy(&r->done_cv);
+        r->threaded = false;
+    }
+    free(r->workers);
+    r->workers = NULL;
+    r->nworkers = 0;
+    for (uint32_t i = 0; i < r->nslots; i++) fmt_batch_free(&r->slots[i].batch);
+    fmt_batch_free(&r->none);
+    free(r->slots);
+    r->slots = NULL;
+    r->nslots = 0;
+    free(r->col_next);
+    r->col_next = NULL;
+    free(r->col_state);
+    r->col_state = NULL;
+}
+
+bool pq_reader_next(pq_reader_t *r, fmt_batch_t **out, floe_err *err) {
+    floe_err_clear(err);
+    *out = &r->none;
+    if (!r->scanning) return floe_err_set(err, FLOE_EINVAL, "%s: pq_reader_next before pq_reader_scan", rname(r));
+    if (r->failed) {
+        *err = r->fail;
+        return false;
+    }
+    if (r->ended) return false;
+    ring_lock(r);
+    r->released = r->handed; /* the caller is done with the last batch */
+    wake_workers(r);
+    uint64_t seq = r->handed;
+    batch_slot *s = slot_of(r, seq);
+    for (;;) {
+        if (seq >= r->planned) {
+            plan_one(r);
+            continue;
+        }
+        if (s->left == 0) break;
+        int64_t i = claim(r);
+        if (i >= 0) {
+            run_task(r, (uint32_t)i);
+        } else if (can_plan(r)) {
+            plan_one(r);
+        } else {
+            if (!r->threaded) abort(); /* alone, the caller always has a task */
+            r->waiting = true;
+            pthread_cond_wait(&r->done_cv, &r->mu);
+            r->waiting = false;
+        }
+    }
+    stats_add(&r->stats, &s->stats);
+    if (s->failed) {
+        r->failed = true;
+        r->fail = s->err;
+        *err = s->err;
+    } else if (!s->plan.nrows) {
+        r->ended = true;
+    } else {
+        r->handed = seq + 1;
+        *out = &s->batch;
+    }
+    ring_unlock(r);
+    return *out != &r->none;
 }

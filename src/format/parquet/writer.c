@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,10 +76,13 @@ typedef struct col_writer {
     uint32_t ndict, dict_cap;
     uint32_t *slots; /* open addressing: index + 1, 0 = empty */
     uint32_t nslots;
+    uint32_t *dseen;  /* entry i: the page whose bounds have it (page_no), so bounds see each entry once per page */
+    uint32_t page_no; /* pages flushed so far, plus 1 */
 
     /* the open chunk */
     buf_t chunk; /* data pages, compressed, with headers */
     int64_t chunk_uncompressed;
+    int64_t chunk_body_bytes; /* page bodies before compression: the row group size estimate */
     int64_t chunk_values, chunk_nulls, chunk_nan;
     bool chunk_dict_pages, chunk_plain_pages, chunk_delta_pages;
     bounds chunk_b;
@@ -103,6 +107,26 @@ typedef struct chunk_index {
     buf_t ci, oi;
 } chunk_index;
 
+/* A page between encoding and its place in the chunk: the body waits to be
+ * compressed (by a worker, or by the writer's thread), then the header and
+ * compressed bytes join the chunk, pages in the order they closed. */
+typedef struct page_job {
+    col_writer *c;
+    buf_t body, comp;
+    int32_t encoding;
+    int32_t nvalues;
+    int64_t first_row, nulls, nan;
+    bool has_bounds;
+    uint32_t min_off, min_len, max_off, max_len; /* in c->page_bounds */
+    int state;                                   /* JOB_* */
+    bool ok;
+    floe_err err;
+} page_job;
+
+enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+#define PQ_WRITER_MAX_THREADS 64
+
 struct pq_writer {
     pq_writer_opts o;
     const fmt_schema_t *schema;
@@ -120,7 +144,20 @@ struct pq_writer {
     uint32_t nindexes, indexes_cap;
     buf_t scratch, scratch2, comp;
     bool failed;
+    /* page jobs: a ring; [head, tail) are open, head the oldest */
+    page_job *jobs;
+    uint32_t njobs;
+    uint64_t head, tail;
+    /* compression workers (threads > 1) */
+    pthread_t *workers;
+    uint32_t nworkers;
+    bool threaded, stop;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
 };
+
+static bool jobs_start(pq_writer_t *w, floe_err *err);
+static void jobs_stop(pq_writer_t *w);
 
 static void *xrealloc(void *p, size_t n) {
     void *r = realloc(p, n ? n : 1);
@@ -251,6 +288,7 @@ static void add_leaf(pq_writer_t *w, col_writer *c, const pq_schema_elem *e, int
     default: c->sort = 0;
     }
     c->dict_on = w->o.dictionary && f->type != FMT_BOOLEAN;
+    c->page_no = 1;
     for (uint32_t i = 0; i < w->o.nbloom; i++)
         if (w->o.bloom_ids[i] == f->id && f->type != FMT_BOOLEAN) c->bloom = true;
 }
@@ -338,7 +376,7 @@ pq_writer_t *pq_writer_new(const fmt_schema_t *schema, const pq_writer_opts *opt
         }
     w->meta.created_by = w->o.created_by ? w->o.created_by : "floe version " FLOE_VERSION;
     w->meta.has_column_orders = true;
-    if (!w->sink.write(w->sink.ctx, "PAR1", 4, err)) {
+    if (!jobs_start(w, err) || !w->sink.write(w->sink.ctx, "PAR1", 4, err)) {
         pq_writer_free(w);
         return NULL;
     }
@@ -480,14 +518,33 @@ static uint32_t fixed_value(const col_writer *c, const fmt_vec_t *v, uint32_t i,
 
 /* ---- dictionary ---- */
 
-static uint64_t hash_bytes(const void *p, size_t n) { return XXH3_64bits(p, n); }
+/* Values of up to 8 bytes hash as one integer (the murmur3 finalizer), the
+ * rest with xxhash. */
+static uint64_t hash_u64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+static uint64_t load_small(const uint8_t *p, uint32_t n) {
+    uint64_t x = 0;
+    memcpy(&x, p, n);
+    return x;
+}
+
+static uint64_t dict_hash(const col_writer *c, const uint8_t *p, uint32_t n) {
+    if (!is_var(c) && n <= 8) return hash_u64(load_small(p, n));
+    return XXH3_64bits(p, n);
+}
 
 static void dict_rehash(col_writer *c) {
     uint32_t ns = c->nslots ? c->nslots * 2 : 1024;
     uint32_t *s = calloc(ns, sizeof *s);
     if (!s) abort();
     for (uint32_t i = 0; i < c->ndict; i++) {
-        uint64_t h = hash_bytes(c->dict.data + c->doff[i], c->dlen[i]);
+        uint64_t h = dict_hash(c, (const uint8_t *)c->dict.data + c->doff[i], c->dlen[i]);
         uint32_t j = (uint32_t)h & (ns - 1);
         while (s[j]) j = (j + 1) & (ns - 1);
         s[j] = i + 1;
@@ -497,10 +554,30 @@ static void dict_rehash(col_writer *c) {
     c->nslots = ns;
 }
 
+/* Adds a new entry in slot j; returns its index. */
+static uint32_t dict_add(col_writer *c, uint32_t j, const uint8_t *p, uint32_t n) {
+    if (c->ndict == c->dict_cap) {
+        c->dict_cap = c->dict_cap ? c->dict_cap * 2 : 256;
+        c->doff = xrealloc(c->doff, c->dict_cap * sizeof *c->doff);
+        c->dlen = xrealloc(c->dlen, c->dict_cap * sizeof *c->dlen);
+        c->dseen = xrealloc(c->dseen, c->dict_cap * sizeof *c->dseen);
+    }
+    if (is_var(c)) {
+        uint32_t le = n;
+        buf_append(&c->dict, &le, 4);
+    }
+    c->doff[c->ndict] = (uint32_t)c->dict.len;
+    c->dlen[c->ndict] = n;
+    c->dseen[c->ndict] = 0;
+    buf_append(&c->dict, p, n);
+    c->slots[j] = c->ndict + 1;
+    return c->ndict++;
+}
+
 /* Index of the value in the dictionary, adding it if new. */
 static uint32_t dict_index(col_writer *c, const uint8_t *p, uint32_t n) {
     if (c->ndict * 2 >= c->nslots) dict_rehash(c);
-    uint64_t h = hash_bytes(p, n);
+    uint64_t h = dict_hash(c, p, n);
     uint32_t mask = c->nslots - 1;
     uint32_t j = (uint32_t)h & mask;
     for (;;) {
@@ -510,20 +587,28 @@ static uint32_t dict_index(col_writer *c, const uint8_t *p, uint32_t n) {
         if (c->dlen[k] == n && !memcmp(c->dict.data + c->doff[k], p, n)) return k;
         j = (j + 1) & mask;
     }
-    if (c->ndict == c->dict_cap) {
-        c->dict_cap = c->dict_cap ? c->dict_cap * 2 : 256;
-        c->doff = xrealloc(c->doff, c->dict_cap * sizeof *c->doff);
-        c->dlen = xrealloc(c->dlen, c->dict_cap * sizeof *c->dlen);
+    return dict_add(c, j, p, n);
+}
+
+/* dict_index for a fixed-width value of w <= 8 bytes, given as x. */
+static inline uint32_t dict_index_small(col_writer *c, uint64_t x, uint32_t w) {
+    if (c->ndict * 2 >= c->nslots) dict_rehash(c);
+    uint32_t mask = c->nslots - 1;
+    uint32_t j = (uint32_t)hash_u64(x) & mask;
+    for (;;) {
+        uint32_t s = c->slots[j];
+        if (!s) break;
+        if (load_small((const uint8_t *)c->dict.data + (size_t)(s - 1) * w, w) == x) return s - 1;
+        j = (j + 1) & mask;
     }
-    if (is_var(c)) {
-        uint32_t le = n;
-        buf_append(&c->dict, &le, 4);
-    }
-    c->doff[c->ndict] = (uint32_t)c->dict.len;
-    c->dlen[c->ndict] = n;
-    buf_append(&c->dict, p, n);
-    c->slots[j] = c->ndict + 1;
-    return c->ndict++;
+    return dict_add(c, j, (const uint8_t *)&x, w);
+}
+
+/* The page's bounds take dictionary entry k (value p[0..n)) once. */
+static inline void dict_bounds(col_writer *c, uint32_t k, const uint8_t *p, uint32_t n) {
+    if (c->dseen[k] == c->page_no) return;
+    c->dseen[k] = c->page_no;
+    bounds_update(c, &c->page_b, p, n, p, n);
 }
 
 /* ---- levels and values into the open page ---- */
@@ -577,30 +662,35 @@ static void push_idx(col_writer *c, uint32_t k) {
     c->idx[c->nidx++] = k;
 }
 
+/* Whether plain bytes p hold a float or double NaN (which never becomes a
+ * bound, and is counted). */
+static bool is_nan_value(const col_writer *c, const uint8_t *p) {
+    if (c->sort == 1) {
+        float f;
+        memcpy(&f, p, 4);
+        return isnan(f);
+    }
+    if (c->sort == 2) {
+        double d;
+        memcpy(&d, p, 8);
+        return isnan(d);
+    }
+    return false;
+}
+
 /* One non-null value as plain bytes p[0..n). */
 static void push_value(col_writer *c, const uint8_t *p, uint32_t n) {
     c->page_nonnull++;
-    if (c->sort == 1 || c->sort == 2) {
-        double d;
-        if (c->sort == 1) {
-            float f;
-            memcpy(&f, p, 4);
-            d = f;
-        } else {
-            memcpy(&d, p, 8);
-        }
-        if (isnan(d)) {
-            c->page_nan++;
-            goto store;
-        }
-    }
-    bounds_update(c, &c->page_b, p, n, p, n);
-store:
+    bool nan = is_nan_value(c, p);
+    c->page_nan += nan;
     if (c->bloom) bloom_add(c, p, n);
     if (c->dict_on) {
-        push_idx(c, dict_index(c, p, n));
+        uint32_t k = dict_index(c, p, n);
+        push_idx(c, k);
+        if (!nan) dict_bounds(c, k, p, n);
         return;
     }
+    if (!nan) bounds_update(c, &c->page_b, p, n, p, n);
     if (c->phys == PQ_BOOLEAN) {
         buf_append(&c->plain, p, 1); /* bit-packed at page close */
         return;
@@ -659,11 +749,184 @@ static void put_levels(buf_t *body, const uint8_t *levels, uint32_t n, int16_t m
     memcpy(body->data + at, &len, 4);
 }
 
+/* ---- page jobs ---- */
+
+static void jobs_lock(pq_writer_t *w) {
+    if (w->threaded) pthread_mutex_lock(&w->mu);
+}
+
+static void jobs_unlock(pq_writer_t *w) {
+    if (w->threaded) pthread_mutex_unlock(&w->mu);
+}
+
+/* Compresses a claimed job; called and returns with the lock held. */
+static void job_compress(pq_writer_t *w, page_job *j) {
+    jobs_unlock(w);
+    buf_reset(&j->comp);
+    floe_err_clear(&j->err);
+    j->ok = compress_into(w, j->body.data, j->body.len, &j->comp, &j->err);
+    if (j->ok && (j->body.len > INT32_MAX || j->comp.len > INT32_MAX))
+        j->ok = floe_err_set(&j->err, FLOE_ETOOLARGE, "parquet writer: a page of column '%s' exceeds 2 GiB",
+                             j->c->field->name);
+    jobs_lock(w);
+    j->state = JOB_DONE;
+    if (w->threaded) pthread_cond_broadcast(&w->done_cv);
+}
+
+static void *job_worker(void *arg) {
+    pq_writer_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        page_job *j = NULL;
+        for (uint64_t k = w->head; k < w->tail && !j; k++)
+            if (w->jobs[k % w->njobs].state == JOB_QUEUED) j = &w->jobs[k % w->njobs];
+        if (!j) {
+            pthread_cond_wait(&w->work_cv, &w->mu);
+            continue;
+        }
+        j->state = JOB_RUNNING;
+        job_compress(w, j);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* The oldest job's header and compressed bytes join its column's chunk. */
+static bool job_finish(pq_writer_t *w, floe_err *err) {
+    page_job *j = &w->jobs[w->head % w->njobs];
+    jobs_lock(w);
+    if (j->state == JOB_QUEUED) { /* no worker got to it: compress it here */
+        j->state = JOB_RUNNING;
+        job_compress(w, j);
+    }
+    while (j->state != JOB_DONE) pthread_cond_wait(&w->done_cv, &w->mu);
+    w->head++;
+    jobs_unlock(w);
+    if (!j->ok) {
+        *err = j->err;
+        return false;
+    }
+    col_writer *c = j->c;
+    pq_page_header h;
+    memset(&h, 0, sizeof h);
+    h.type = PQ_PAGE_DATA;
+    h.uncompressed_size = (int32_t)j->body.len;
+    h.compressed_size = (int32_t)j->comp.len;
+    h.num_values = j->nvalues;
+    h.encoding = j->encoding;
+    h.def_encoding = PQ_ENC_RLE;
+    h.rep_encoding = PQ_ENC_RLE;
+    h.has_stats = true;
+    h.stats.has_null_count = true;
+    h.stats.null_count = j->nulls;
+    if (j->has_bounds) {
+        h.stats.has_min = h.stats.has_max = true;
+        h.stats.min = (const uint8_t *)c->page_bounds.data + j->min_off, h.stats.min_len = j->min_len;
+        h.stats.max = (const uint8_t *)c->page_bounds.data + j->max_off, h.stats.max_len = j->max_len;
+        h.stats.has_min_exact = h.stats.has_max_exact = true;
+        h.stats.min_exact = h.stats.max_exact = true;
+    }
+    if (c->sort == 1 || c->sort == 2) {
+        h.stats.has_nan_count = true;
+        h.stats.nan_count = j->nan;
+    }
+    size_t start = c->chunk.len;
+    pq_page_header_encode(&h, &c->chunk);
+    size_t hlen = c->chunk.len - start;
+    buf_append(&c->chunk, j->comp.data, j->comp.len);
+    c->chunk_uncompressed += (int64_t)(hlen + j->body.len);
+
+    if (c->npages == c->pages_cap) {
+        c->pages_cap = c->pages_cap ? c->pages_cap * 2 : 16;
+        c->pages = xrealloc(c->pages, c->pages_cap * sizeof *c->pages);
+    }
+    page_loc *pl = &c->pages[c->npages++];
+    memset(pl, 0, sizeof *pl);
+    pl->offset = (int64_t)start;
+    pl->size = (int32_t)(c->chunk.len - start);
+    pl->first_row = j->first_row;
+    pl->null_count = j->nulls;
+    pl->null_page = !j->has_bounds;
+    pl->min_off = j->min_off, pl->min_len = j->min_len;
+    pl->max_off = j->max_off, pl->max_len = j->max_len;
+    return true;
+}
+
+/* Finishes every open job (before a row group is written). */
+static bool jobs_drain(pq_writer_t *w, floe_err *err) {
+    while (w->head < w->tail)
+        if (!job_finish(w, err)) return false;
+    return true;
+}
+
+/* A free job for the next page, finishing the oldest when the ring is full. */
+static page_job *job_open(pq_writer_t *w, floe_err *err) {
+    if (w->tail - w->head == w->njobs && !job_finish(w, err)) return NULL;
+    page_job *j = &w->jobs[w->tail % w->njobs];
+    buf_reset(&j->body);
+    return j;
+}
+
+static void job_submit(pq_writer_t *w, page_job *j) {
+    jobs_lock(w);
+    j->state = JOB_QUEUED;
+    w->tail++;
+    if (w->threaded) pthread_cond_signal(&w->work_cv);
+    jobs_unlock(w);
+}
+
+static bool jobs_start(pq_writer_t *w, floe_err *err) {
+    uint32_t threads = w->o.threads ? w->o.threads : 1;
+    if (threads > PQ_WRITER_MAX_THREADS) threads = PQ_WRITER_MAX_THREADS;
+    w->njobs = threads > 1 ? 4 * threads : 1;
+    w->jobs = calloc(w->njobs, sizeof *w->jobs);
+    if (!w->jobs) abort();
+    if (threads == 1) return true;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work_cv, NULL);
+    pthread_cond_init(&w->done_cv, NULL);
+    w->workers = calloc(threads - 1, sizeof *w->workers);
+    if (!w->workers) abort();
+    w->threaded = true; /* before the first worker takes the lock */
+    for (uint32_t i = 0; i < threads - 1; i++) {
+        int e = pthread_create(&w->workers[i], NULL, job_worker, w);
+        if (e) return floe_err_errno(err, e, "parquet writer: starting a compression thread");
+        w->nworkers++;
+    }
+    return true;
+}
+
+static void jobs_stop(pq_writer_t *w) {
+    if (w->threaded) {
+        pthread_mutex_lock(&w->mu);
+        w->stop = true;
+        pthread_cond_broadcast(&w->work_cv);
+        pthread_mutex_unlock(&w->mu);
+        for (uint32_t i = 0; i < w->nworkers; i++) pthread_join(w->workers[i], NULL);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->work_cv);
+        pthread_cond_destroy(&w->done_cv);
+        w->threaded = false;
+    }
+    free(w->workers);
+    w->workers = NULL;
+    for (uint32_t i = 0; i < w->njobs; i++) {
+        buf_free(&w->jobs[i].body);
+        buf_free(&w->jobs[i].comp);
+    }
+    free(w->jobs);
+    w->jobs = NULL;
+}
+
+/* Closes the open page: encodes its body into a job, whose compression
+ * may run on a worker while the next pages fill. Without workers the job
+ * is compressed and finished at once. */
 static bool flush_page(pq_writer_t *w, col_writer *c, floe_err *err) {
     if (c->nlevels == 0 && c->page_nonnull == 0) return true;
     dict_check(c);
-    buf_t *body = &w->scratch;
-    buf_reset(body);
+    page_job *j = job_open(w, err);
+    if (!j) return false;
+    buf_t *body = &j->body;
     /* v1 levels: rep then def, each with a 4-byte length prefix */
     if (c->max_rep) put_levels(body, c->reps, c->nlevels, c->max_rep);
     if (c->max_def) put_levels(body, c->defs, c->nlevels, c->max_def);
@@ -697,62 +960,28 @@ static bool flush_page(pq_writer_t *w, col_writer *c, floe_err *err) {
         buf_append(body, c->plain.data, c->plain.len);
         c->chunk_plain_pages = true;
     }
-    buf_reset(&w->comp);
-    if (!compress_into(w, body->data, body->len, &w->comp, err)) return false;
-    if (body->len > INT32_MAX || w->comp.len > INT32_MAX)
-        return floe_err_set(err, FLOE_ETOOLARGE, "parquet writer: a page of column '%s' exceeds 2 GiB", c->field->name);
-
-    pq_page_header h;
-    memset(&h, 0, sizeof h);
-    h.type = PQ_PAGE_DATA;
-    h.uncompressed_size = (int32_t)body->len;
-    h.compressed_size = (int32_t)w->comp.len;
-    h.num_values = (int32_t)c->nlevels;
-    h.encoding = encoding;
-    h.def_encoding = PQ_ENC_RLE;
-    h.rep_encoding = PQ_ENC_RLE;
-    h.has_stats = true;
-    h.stats.has_null_count = true;
-    h.stats.null_count = c->page_nulls;
-    const uint8_t *mn = NULL, *mx = NULL;
-    uint32_t mnn = 0, mxn = 0;
+    j->c = c;
+    j->encoding = encoding;
+    j->nvalues = (int32_t)c->nlevels;
+    j->first_row = c->page_first_row;
+    j->nulls = c->page_nulls;
+    j->nan = c->page_nan;
+    j->has_bounds = c->page_b.has;
+    j->min_off = j->min_len = j->max_off = j->max_len = 0;
     if (c->page_b.has) {
+        const uint8_t *mn, *mx;
+        uint32_t mnn, mxn;
         bounds_view(c, &c->page_b, &mn, &mnn, &mx, &mxn);
-        h.stats.has_min = h.stats.has_max = true;
-        h.stats.min = mn, h.stats.min_len = mnn;
-        h.stats.max = mx, h.stats.max_len = mxn;
-        h.stats.has_min_exact = h.stats.has_max_exact = true;
-        h.stats.min_exact = h.stats.max_exact = true;
-    }
-    if (c->sort == 1 || c->sort == 2) {
-        h.stats.has_nan_count = true;
-        h.stats.nan_count = c->page_nan;
-    }
-    size_t start = c->chunk.len;
-    pq_page_header_encode(&h, &c->chunk);
-    size_t hlen = c->chunk.len - start;
-    buf_append(&c->chunk, w->comp.data, w->comp.len);
-    c->chunk_uncompressed += (int64_t)(hlen + body->len);
-
-    if (c->npages == c->pages_cap) {
-        c->pages_cap = c->pages_cap ? c->pages_cap * 2 : 16;
-        c->pages = xrealloc(c->pages, c->pages_cap * sizeof *c->pages);
-    }
-    page_loc *pl = &c->pages[c->npages++];
-    memset(pl, 0, sizeof *pl);
-    pl->offset = (int64_t)start;
-    pl->size = (int32_t)(c->chunk.len - start);
-    pl->first_row = c->page_first_row;
-    pl->null_count = c->page_nulls;
-    pl->null_page = !c->page_b.has;
-    if (c->page_b.has) {
-        pl->min_off = (uint32_t)c->page_bounds.len;
-        pl->min_len = mnn;
+        j->min_off = (uint32_t)c->page_bounds.len;
+        j->min_len = mnn;
         buf_append(&c->page_bounds, mn, mnn);
-        pl->max_off = (uint32_t)c->page_bounds.len;
-        pl->max_len = mxn;
+        j->max_off = (uint32_t)c->page_bounds.len;
+        j->max_len = mxn;
         buf_append(&c->page_bounds, mx, mxn);
     }
+    c->chunk_body_bytes += (int64_t)body->len;
+    job_submit(w, j);
+    if (!w->threaded && !job_finish(w, err)) return false;
 
     c->chunk_values += c->nlevels;
     c->chunk_nulls += c->page_nulls;
@@ -763,6 +992,7 @@ static bool flush_page(pq_writer_t *w, col_writer *c, floe_err *err) {
     c->nlevels = c->nidx = c->page_nonnull = c->page_nulls = c->page_rows = 0;
     c->page_nan = 0;
     c->page_b.has = false;
+    c->page_no++;
     buf_reset(&c->plain);
     /* dictionary too big: later pages go PLAIN */
     if (c->dict_on && c->dict.len > w->o.dict_max_bytes) c->dict_on = false;
@@ -826,59 +1056,156 @@ static void emit(col_writer *c, const fmt_vec_t *v, int d, uint32_t i, int16_t d
     }
 }
 
-/* Flat fast path: rows [s, e) of a top-level primitive column. */
-static void write_flat(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
-    bool opt = !c->field->required;
-    bool simple = !v->dict && !c->dict_on && !c->bloom && (c->phys == PQ_INT32 || c->phys == PQ_INT64 ||
-                                                          c->phys == PQ_DOUBLE || c->phys == PQ_FLOAT) &&
-                  c->field->type != FMT_DECIMAL;
-    if (simple && !(c->sort == 1 || c->sort == 2)) {
-        /* integers: levels, bulk copy of the valid values, min/max in a loop */
-        uint32_t w = (uint32_t)c->width;
-        const uint8_t *src = (const uint8_t *)v->values;
-        for (uint32_t i = s; i < e; i++) {
-            bool valid = fmt_vec_valid(v, i);
-            if (opt) push_level(c, valid ? 1 : 0, 0);
-            else c->nlevels++;
-            if (!valid) {
-                c->page_nulls++;
+/* Flat columns: definition levels straight from the validity bitmap;
+ * returns the nulls among rows [s, e). */
+static uint32_t flat_levels(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    uint32_t n = e - s, nulls = 0;
+    if (!c->max_def) {
+        c->nlevels += n;
+        return 0;
+    }
+    if (c->nlevels + n > c->levels_cap) {
+        while (c->nlevels + n > c->levels_cap) c->levels_cap = c->levels_cap ? c->levels_cap * 2 : 4096;
+        c->defs = xrealloc(c->defs, c->levels_cap);
+    }
+    uint8_t *d = c->defs + c->nlevels;
+    if (!v->validity) {
+        memset(d, 1, n);
+    } else {
+        for (uint32_t i = 0; i < n; i++) {
+            d[i] = (uint8_t)fmt_vec_valid(v, s + i);
+            nulls += d[i] ^ 1;
+        }
+    }
+    c->nlevels += n;
+    return nulls;
+}
+
+static void reserve_idx(col_writer *c, uint32_t n) {
+    if (c->nidx + n <= c->idx_cap) return;
+    while (c->nidx + n > c->idx_cap) c->idx_cap = c->idx_cap ? c->idx_cap * 2 : 4096;
+    c->idx = xrealloc(c->idx, c->idx_cap * sizeof *c->idx);
+}
+
+/* Fixed-width numbers (int, long, date, time, timestamps, float, double)
+ * into the dictionary: one integer hash and compare per value, bounds once
+ * per entry and page. */
+static void flat_dict_small(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    uint32_t w = (uint32_t)c->width;
+    const uint8_t *src = (const uint8_t *)v->values;
+    reserve_idx(c, e - s);
+    for (uint32_t i = s; i < e; i++) {
+        if (v->validity && !fmt_vec_valid(v, i)) continue;
+        const uint8_t *p = src + (size_t)i * w;
+        uint32_t k = dict_index_small(c, load_small(p, w), w);
+        c->idx[c->nidx++] = k;
+        if (c->sort == 1 || c->sort == 2) {
+            if (is_nan_value(c, p)) {
+                c->page_nan++;
                 continue;
             }
-            c->page_nonnull++;
         }
-        if (!v->validity) {
-            buf_append(&c->plain, src + (size_t)s * w, (size_t)(e - s) * w);
-            if (e > s) {
-                if (w == 8) {
-                    const int64_t *x = (const int64_t *)src;
-                    int64_t mn = x[s], mx = x[s];
-                    for (uint32_t i = s + 1; i < e; i++) {
-                        mn = x[i] < mn ? x[i] : mn;
-                        mx = x[i] > mx ? x[i] : mx;
-                    }
-                    bounds_update(c, &c->page_b, (uint8_t *)&mn, 8, (uint8_t *)&mx, 8);
-                } else {
-                    const int32_t *x = (const int32_t *)src;
-                    int32_t mn = x[s], mx = x[s];
-                    for (uint32_t i = s + 1; i < e; i++) {
-                        mn = x[i] < mn ? x[i] : mn;
-                        mx = x[i] > mx ? x[i] : mx;
-                    }
-                    bounds_update(c, &c->page_b, (uint8_t *)&mn, 4, (uint8_t *)&mx, 4);
-                }
+        dict_bounds(c, k, p, w);
+    }
+}
+
+/* Fixed-width numbers in PLAIN: one copy of the valid values, then min and
+ * max in a loop (NaNs counted, never bounds). */
+static void flat_plain_small(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    uint32_t w = (uint32_t)c->width;
+    const uint8_t *src = (const uint8_t *)v->values;
+    size_t at = c->plain.len;
+    if (!v->validity) {
+        buf_append(&c->plain, src + (size_t)s * w, (size_t)(e - s) * w);
+    } else {
+        buf_reserve(&c->plain, (size_t)(e - s) * w);
+        uint8_t *o = (uint8_t *)c->plain.data + at;
+        for (uint32_t i = s; i < e; i++)
+            if (fmt_vec_valid(v, i)) {
+                memcpy(o, src + (size_t)i * w, w);
+                o += w;
             }
+        c->plain.len = (size_t)(o - (uint8_t *)c->plain.data);
+    }
+    uint32_t n = (uint32_t)((c->plain.len - at) / w);
+    const uint8_t *vals = (const uint8_t *)c->plain.data + at;
+    if (!n) return;
+#define MINMAX(T, NANCHECK)                                                                                            \
+    do {                                                                                                               \
+        const T *x = (const T *)(const void *)vals;                                                                    \
+        T mn = 0, mx = 0;                                                                                              \
+        uint32_t i = 0, nan = 0;                                                                                       \
+        for (; i < n && NANCHECK(x[i]); i++) nan++;                                                                    \
+        if (i < n) mn = mx = x[i];                                                                                     \
+        bool any = i < n;                                                                                              \
+        for (; i < n; i++) {                                                                                           \
+            if (NANCHECK(x[i])) {                                                                                      \
+                nan++;                                                                                                 \
+                continue;                                                                                              \
+            }                                                                                                          \
+            mn = x[i] < mn ? x[i] : mn;                                                                                \
+            mx = x[i] > mx ? x[i] : mx;                                                                                \
+        }                                                                                                              \
+        c->page_nan += nan;                                                                                            \
+        if (any) bounds_update(c, &c->page_b, (const uint8_t *)&mn, w, (const uint8_t *)&mx, w);                       \
+    } while (0)
+#define NEVER(x) 0
+#define ISNAN(x) isnan(x)
+    if (c->sort == 2)
+        MINMAX(double, ISNAN);
+    else if (c->sort == 1)
+        MINMAX(float, ISNAN);
+    else if (w == 8)
+        MINMAX(int64_t, NEVER);
+    else
+        MINMAX(int32_t, NEVER);
+#undef MINMAX
+#undef NEVER
+#undef ISNAN
+}
+
+/* Strings and binary: the dictionary, or PLAIN with a bounds check per
+ * value. */
+static void flat_bytes(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    if (c->dict_on) reserve_idx(c, e - s);
+    for (uint32_t i = s; i < e; i++) {
+        if (v->validity && !fmt_vec_valid(v, i)) continue;
+        const uint8_t *p = v->bytes + v->offsets[i];
+        uint32_t n = v->offsets[i + 1] - v->offsets[i];
+        if (c->dict_on) {
+            uint32_t k = dict_index(c, p, n);
+            c->idx[c->nidx++] = k;
+            dict_bounds(c, k, p, n);
         } else {
-            for (uint32_t i = s; i < e; i++)
-                if (fmt_vec_valid(v, i)) {
-                    buf_append(&c->plain, src + (size_t)i * w, w);
-                    bounds_update(c, &c->page_b, src + (size_t)i * w, w, src + (size_t)i * w, w);
-                }
+            bounds_update(c, &c->page_b, p, n, p, n);
+            buf_append(&c->plain, &n, 4);
+            buf_append(&c->plain, p, n);
         }
+    }
+}
+
+/* Rows [s, e) of a top-level primitive column: levels in bulk, then the
+ * values by kind; other shapes (booleans, decimals, fixed, dictionary-form
+ * input, bloom filters) take the general path. */
+static void write_flat(col_writer *c, const fmt_vec_t *v, uint32_t s, uint32_t e) {
+    bool small = (c->phys == PQ_INT32 || c->phys == PQ_INT64 || c->phys == PQ_DOUBLE || c->phys == PQ_FLOAT) &&
+                 c->field->type != FMT_DECIMAL && (uint32_t)c->width == stat_width(c);
+    bool bytes = c->phys == PQ_BYTE_ARRAY && (c->field->type == FMT_STRING || c->field->type == FMT_BINARY);
+    if (v->dict || c->bloom || !(small || bytes)) {
+        for (uint32_t i = s; i < e; i++) emit(c, v, 0, i, 0, 0);
         c->page_rows += e - s;
         return;
     }
-    for (uint32_t i = s; i < e; i++) emit(c, v, 0, i, 0, 0);
+    uint32_t nulls = flat_levels(c, v, s, e);
+    c->page_nulls += nulls;
+    c->page_nonnull += e - s - nulls;
     c->page_rows += e - s;
+    if (bytes)
+        flat_bytes(c, v, s, e);
+    else if (c->dict_on)
+        flat_dict_small(c, v, s, e);
+    else
+        flat_plain_small(c, v, s, e);
 }
 
 /* ---- row groups ---- */
@@ -959,6 +1286,7 @@ static bool flush_row_group(pq_writer_t *w, floe_err *err) {
     if (w->rg_rows == 0) return true;
     for (uint32_t i = 0; i < w->ncols; i++)
         if (!flush_page(w, &w->cols[i], err)) return false;
+    if (!jobs_drain(w, err)) return false;
     if (w->nrgs == w->rgs_cap) {
         w->rgs_cap = w->rgs_cap ? w->rgs_cap * 2 : 8;
         w->rgs = xrealloc(w->rgs, w->rgs_cap * sizeof *w->rgs);
@@ -1083,7 +1411,7 @@ static bool flush_row_group(pq_writer_t *w, floe_err *err) {
         /* reset the chunk; the dictionary starts afresh in the next group */
         buf_reset(&c->chunk);
         buf_reset(&c->page_bounds);
-        c->chunk_uncompressed = c->chunk_values = c->chunk_nulls = c->chunk_nan = 0;
+        c->chunk_uncompressed = c->chunk_body_bytes = c->chunk_values = c->chunk_nulls = c->chunk_nan = 0;
         c->chunk_dict_pages = c->chunk_plain_pages = c->chunk_delta_pages = false;
         c->chunk_b.has = false;
         c->npages = 0;
@@ -1103,7 +1431,7 @@ static uint64_t rg_estimate(const pq_writer_t *w) {
     uint64_t n = 0;
     for (uint32_t i = 0; i < w->ncols; i++) {
         const col_writer *c = &w->cols[i];
-        n += (uint64_t)c->chunk_uncompressed + page_estimate(c) + c->dict.len;
+        n += (uint64_t)c->chunk_body_bytes + page_estimate(c) + c->dict.len;
     }
     return n;
 }
@@ -1250,6 +1578,7 @@ bool pq_writer_close(pq_writer_t *w, pq_file_metrics *m, arena_t *a, floe_err *e
 
 void pq_writer_free(pq_writer_t *w) {
     if (!w) return;
+    jobs_stop(w);
     for (uint32_t i = 0; i < w->ncols; i++) {
         col_writer *c = &w->cols[i];
         free(c->defs);
@@ -1260,6 +1589,7 @@ void pq_writer_free(pq_writer_t *w) {
         free(c->doff);
         free(c->dlen);
         free(c->slots);
+        free(c->dseen);
         buf_free(&c->chunk);
         free(c->pages);
         buf_free(&c->page_bounds);

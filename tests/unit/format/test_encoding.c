@@ -556,6 +556,76 @@ Test(encoding_rle, asks_for_fewer_values) {
     buf_free(&enc);
 }
 
+/* pq_rle_single_run answers yes only for a stream that starts with one RLE
+ * run of exactly n values, and then names the value the decoder gives. */
+Test(encoding_rle, single_run) {
+    for (int w = 1; w <= 32; w += 5)
+        for (size_t si = 0; si < NSIZES; si++) {
+            size_t n = sizes[si];
+            uint32_t x = (uint32_t)((0x5a5a5a5aULL * (n + 1)) & (w == 32 ? UINT32_MAX : (1u << w) - 1));
+            uint32_t *v = malloc(4 * n + 4), got = 0;
+            for (size_t i = 0; i < n; i++) v[i] = x;
+            buf_t enc = BUF_INIT;
+            pq_rle_encode(&enc, v, n, w);
+            uint8_t *in = exact_copy(enc.data, enc.len);
+            bool one = pq_rle_single_run(in, enc.len, w, n, &got);
+            cr_assert_eq(one, n >= 8, "w=%d n=%zu", w, n); /* shorter runs are bit-packed */
+            if (one) cr_assert_eq(got, x, "w=%d n=%zu", w, n);
+            cr_assert(!pq_rle_single_run(in, enc.len, w, n + 1, &got), "w=%d n=%zu asked for more", w, n);
+            if (n >= 8) cr_assert(!pq_rle_single_run(in, enc.len - 1, w, n, &got), "w=%d n=%zu cut short", w, n);
+            free(in);
+            buf_free(&enc);
+            if (n > 8) { /* two runs */
+                v[n - 1] ^= 1;
+                pq_rle_encode(&enc, v, n, w);
+                cr_assert(!pq_rle_single_run((const uint8_t *)enc.data, enc.len, w, n, &got), "w=%d n=%zu", w, n);
+                buf_free(&enc);
+            }
+            free(v);
+        }
+}
+
+/* The reader's kernels against one-value-at-a-time loops, at every length
+ * and offset around their 16-value steps. */
+Test(encoding_rle, level_kernels) {
+    rng_seed(6);
+    uint8_t lev[300], bits[64], ref[64];
+    uint32_t idx[300], out[300];
+    for (size_t n = 0; n < 140; n++)
+        for (uint8_t max = 0; max < 4; max++) {
+            for (size_t i = 0; i < n; i++) lev[i] = (uint8_t)rng_below(max + 1 + (i == n / 2 && max == 2));
+            size_t count = 0;
+            bool over = false, got_over;
+            for (size_t i = 0; i < n; i++) count += lev[i] == max, over |= lev[i] > max;
+            uint8_t *in = exact_copy(lev, n);
+            cr_assert_eq(pq_count_levels(in, n, max, &got_over), count, "n=%zu max=%u", n, max);
+            cr_assert_eq(got_over, over, "n=%zu max=%u", n, max);
+            for (size_t from = 0; from < 10; from++) {
+                memset(bits, 0xa5, sizeof bits);
+                memset(ref, 0xa5, sizeof ref);
+                for (size_t i = 0; i < n; i++) {
+                    size_t b = from + i;
+                    ref[b / 8] = (uint8_t)((ref[b / 8] & ~(1u << b % 8)) | (unsigned)(in[i] == max) << b % 8);
+                }
+                pq_levels_to_bits(bits, from, in, n, max);
+                cr_assert(memcmp(bits, ref, sizeof bits) == 0, "n=%zu max=%u from=%zu", n, max, from);
+            }
+            free(in);
+            uint32_t limit = (uint32_t)rng_below(50) + (max == 3 ? 0x80000000u : 0);
+            bool below = true;
+            for (size_t i = 0; i < n; i++) {
+                idx[i] = (uint32_t)rng_below(limit) + (rng_below(200) == 0 ? limit : 0) + (max == 1 ? 0x7fffffffu : 0);
+                below &= idx[i] < limit;
+            }
+            cr_assert_eq(pq_indices_below(idx, n, limit), below, "n=%zu limit=%u", n, limit);
+            memset(out, 0, sizeof out);
+            pq_fill_u32(out + 1, n, 7);
+            for (size_t i = 0; i < n + 2; i++) cr_assert_eq(out[i], i >= 1 && i <= n ? 7u : 0u, "n=%zu i=%zu", n, i);
+        }
+    cr_assert(!pq_indices_below(idx, 1, 0));
+    cr_assert(pq_indices_below(idx, 0, 0));
+}
+
 /* ---- PLAIN ------------------------------------------------------------ */
 
 Test(encoding_plain, bool_round_trip) {

@@ -8,9 +8,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "format/parquet/pq_int.h"
 #include "format/schema.h"
+#include "format/text.h"
 #include "format/thrift.h"
 #include "format/vector.h"
 
@@ -301,6 +303,323 @@ Test(parquet, pruning_counts_pages) {
     cr_assert_eq(st.pages, 0);
     cr_assert_eq(st.row_groups_skipped, 2);
     buf_free(&f);
+    arena_free(&a);
+}
+
+/* Bounds and counts from the writer's bulk paths (integers, doubles with
+ * NaNs, strings; dictionary or PLAIN; with and without nulls) agree with a
+ * value-by-value reckoning, and the values read back. */
+Test(parquet, bulk_paths_keep_statistics) {
+    arena_t a;
+    arena_init(&a, 4096);
+    fmt_schema_t s;
+    floe_err err = {0};
+    cr_assert(fmt_schema_parse("i long, d double, f float, t string", &a, &s, &err));
+    for (int shape = 0; shape < 4; shape++) {
+        bool dict = shape & 1, nulls = shape & 2;
+        uint32_t n = 50000, distinct = shape == 1 ? 40 : 5000;
+        pq_writer_opts o;
+        pq_writer_opts_default(&o);
+        o.dictionary = dict;
+        o.page_rows = 3000;
+        buf_t f = BUF_INIT;
+        pq_writer_t *w = pq_writer_new(&s, &o, (pq_sink){mem_sink, &f}, &err);
+        cr_assert(w, "%s", err.msg);
+        fmt_batch_t b;
+        fmt_batch_init(&b, &s);
+        int64_t imin = INT64_MAX, imax = INT64_MIN;
+        double dmin = INFINITY, dmax = -INFINITY, sum = 0;
+        int64_t nan = 0, nnull = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t k = (i * 7919u) % distinct;
+            bool null = nulls && i % 7 == 3;
+            int64_t iv = (int64_t)k * 1000 - 77777;
+            double dv = k % 97 == 5 ? NAN : k == 11 ? -0.0 : (double)k / 8 - 300;
+            char t[16];
+            int tl = snprintf(t, sizeof t, "v%u", k);
+            if (null) {
+                for (int c = 0; c < 4; c++) fmt_vec_append_null(&b.cols[c]);
+                nnull++;
+            } else {
+                fmt_vec_append_i64(&b.cols[0], iv);
+                fmt_vec_append_f64(&b.cols[1], dv);
+                fmt_vec_append_f32(&b.cols[2], (float)dv);
+                fmt_vec_append_bytes(&b.cols[3], t, (size_t)tl);
+                imin = iv < imin ? iv : imin;
+                imax = iv > imax ? iv : imax;
+                if (isnan(dv)) {
+                    nan++;
+                } else {
+                    dmin = dv < dmin ? dv : dmin;
+                    dmax = dv > dmax ? dv : dmax;
+                    sum += dv;
+                }
+            }
+            b.nrows++;
+            if (b.nrows == 4096 || i + 1 == n) {
+                cr_assert(pq_writer_write(w, &b, &err), "%s", err.msg);
+                fmt_batch_reset(&b);
+            }
+        }
+        pq_file_metrics m;
+        cr_assert(pq_writer_close(w, &m, &a, &err), "%s", err.msg);
+        pq_writer_free(w);
+        fmt_batch_free(&b);
+        int64_t lo, hi;
+        memcpy(&lo, m.fields[0].lower, 8);
+        memcpy(&hi, m.fields[0].upper, 8);
+        cr_assert(lo == imin && hi == imax, "shape %d: long bounds %lld..%lld", shape, (long long)lo, (long long)hi);
+        double dlo, dhi;
+        memcpy(&dlo, m.fields[1].lower, 8);
+        memcpy(&dhi, m.fields[1].upper, 8);
+        cr_assert(dlo == dmin && dhi == dmax, "shape %d: double bounds %g..%g", shape, dlo, dhi);
+        float flo, fhi;
+        memcpy(&flo, m.fields[2].lower, 4);
+        memcpy(&fhi, m.fields[2].upper, 4);
+        cr_assert(flo == (float)dmin && fhi == (float)dmax, "shape %d: float bounds", shape);
+        for (int c = 0; c < 4; c++) cr_assert_eq(m.fields[c].null_count, nnull, "shape %d column %d", shape, c);
+        cr_assert_eq(m.fields[1].nan_count, nan, "shape %d", shape);
+        cr_assert_eq(m.fields[2].nan_count, nan, "shape %d", shape);
+        cr_assert(m.fields[3].lower_len == 2 && !memcmp(m.fields[3].lower, "v0", 2), "shape %d", shape);
+        /* read back: the sum of the doubles that are numbers */
+        pq_source src = pq_source_mem(f.data, f.len, "stats.parquet");
+        pq_reader_t *r = pq_reader_open(&src, &err);
+        cr_assert(r, "%s", err.msg);
+        cr_assert(pq_reader_scan(r, NULL, NULL, &err), "%s", err.msg);
+        fmt_batch_t *out;
+        double got = 0;
+        uint64_t rows = 0;
+        while (pq_reader_next(r, &out, &err)) {
+            for (uint32_t i = 0; i < out->nrows; i++)
+                if (fmt_vec_valid(&out->cols[1], i) && !isnan(fmt_vec_f64(&out->cols[1], i)))
+                    got += fmt_vec_f64(&out->cols[1], i);
+            rows += out->nrows;
+        }
+        cr_assert_eq(err.code, FLOE_OK, "%s", err.msg);
+        cr_assert_eq(rows, n);
+        cr_assert_float_eq(got, sum, 1e-6 * (1 + fabs(sum)));
+        pq_reader_free(r);
+        pq_source_close(&src);
+        buf_free(&f);
+    }
+    arena_free(&a);
+}
+
+/* ---- threads ---- */
+
+/* Every value of a batch as JSON, one line per row. */
+static void dump_batch(const fmt_batch_t *b, buf_t *out) {
+    for (uint32_t i = 0; i < b->nrows; i++) {
+        for (uint32_t c = 0; c < b->ncols; c++) {
+            fmt_value_json(out, &b->cols[c], i);
+            buf_putc(out, c + 1 < b->ncols ? ',' : '\n');
+        }
+    }
+}
+
+/* A scan's batches, error, and statistics as text. With pause, each batch
+ * is dumped, held a while (workers run ahead meanwhile), and dumped again:
+ * the two must agree, since a batch stays valid until the next call. */
+static void scan_text(const buf_t *f, const pq_reader_opts *o, bool pause, buf_t *out) {
+    floe_err err = {0};
+    pq_source src = pq_source_mem(f->data, f->len, "t.parquet");
+    pq_reader_t *r = pq_reader_open(&src, &err);
+    cr_assert(r, "%s", err.msg);
+    cr_assert(pq_reader_scan(r, o, NULL, &err), "%s", err.msg);
+    fmt_batch_t *b;
+    uint64_t n = 0;
+    while (pq_reader_next(r, &b, &err)) {
+        size_t at = out->len;
+        buf_printf(out, "batch %llu: %u rows\n", (unsigned long long)n, b->nrows);
+        dump_batch(b, out);
+        if (pause && n % 3 == 0) {
+            usleep(300);
+            buf_t again = BUF_INIT;
+            buf_printf(&again, "batch %llu: %u rows\n", (unsigned long long)n, b->nrows);
+            dump_batch(b, &again);
+            cr_assert(again.len == out->len - at && !memcmp(again.data, out->data + at, again.len),
+                      "threads=%u: batch %llu changed while held", o->threads, (unsigned long long)n);
+            buf_free(&again);
+        }
+        n++;
+    }
+    cr_assert(!pq_reader_next(r, &b, &err) || true); /* after the end or an error: stays there */
+    const pq_reader_stats *st = pq_reader_stats_get(r);
+    buf_printf(out, "end: %s\nstats: %llu %llu %llu %llu %llu\n", err.code ? err.msg : "ok",
+               (unsigned long long)st->row_groups, (unsigned long long)st->row_groups_skipped,
+               (unsigned long long)st->pages, (unsigned long long)st->pages_skipped,
+               (unsigned long long)st->bytes_read);
+    pq_reader_free(r);
+    pq_source_close(&src);
+}
+
+/* Rows whose dictionaries change every row group, nulls, lists and a
+ * struct, so decoding ahead has to keep each batch's dictionaries alive. */
+static void write_mixed(buf_t *out, uint32_t n, arena_t *a, uint32_t threads) {
+    fmt_schema_t s;
+    floe_err err = {0};
+    cr_assert(fmt_schema_parse(
+        "id long not null, sym string, px double, tags list<string>, st struct<a: int, b: string>", a, &s, &err));
+    pq_writer_opts o;
+    pq_writer_opts_default(&o);
+    o.row_group_rows = 7000;
+    o.page_rows = 900;
+    o.threads = threads;
+    pq_writer_t *w = pq_writer_new(&s, &o, (pq_sink){mem_sink, out}, &err);
+    cr_assert(w, "%s", err.msg);
+    fmt_batch_t b;
+    fmt_batch_init(&b, &s);
+    for (uint32_t i = 0; i < n; i++) {
+        char t[32];
+        fmt_vec_append_i64(&b.cols[0], i);
+        int k = snprintf(t, sizeof t, "g%u-%u", i / 7000, i * 7 % 13);
+        if (i % 11 == 3)
+            fmt_vec_append_null(&b.cols[1]);
+        else
+            fmt_vec_append_bytes(&b.cols[1], t, (size_t)k);
+        fmt_vec_append_f64(&b.cols[2], (double)(i % 100) / 4);
+        if (i % 9 == 0) {
+            fmt_vec_append_null(&b.cols[3]);
+        } else {
+            for (uint32_t j = 0; j < i % 4; j++) fmt_vec_append_bytes(&b.cols[3].children[0], t, (size_t)k - j);
+            fmt_vec_close_list(&b.cols[3]);
+        }
+        if (i % 13 == 5) {
+            fmt_vec_append_null(&b.cols[4]);
+        } else {
+            fmt_vec_append_i32(&b.cols[4].children[0], (int32_t)i);
+            fmt_vec_append_bytes(&b.cols[4].children[1], t, 2);
+            fmt_vec_close_struct(&b.cols[4]);
+        }
+        b.nrows++;
+        if (b.nrows == 2500 || i + 1 == n) {
+            cr_assert(pq_writer_write(w, &b, &err), "%s", err.msg);
+            fmt_batch_reset(&b);
+        }
+    }
+    cr_assert(pq_writer_close(w, NULL, a, &err), "%s", err.msg);
+    pq_writer_free(w);
+    fmt_batch_free(&b);
+}
+
+Test(parquet, threads_decode_the_same_batches) {
+    arena_t a;
+    arena_init(&a, 4096);
+    buf_t f = BUF_INIT;
+    write_mixed(&f, 30000, &a, 1);
+    pq_pred preds[] = {{.field_id = 1, .op = PQ_PRED_GE, .i64 = 12345}, {.field_id = 1, .op = PQ_PRED_LT, .i64 = 3000}};
+    int32_t some[] = {4, 2}; /* tags, sym */
+    floe_err err = {0};
+    for (int shape = 0; shape < 4; shape++) {
+        pq_reader_opts o = {.batch_rows = shape & 1 ? 333 : 0};
+        if (shape == 2) o.preds = &preds[0], o.npreds = 1;
+        if (shape == 3) o.preds = &preds[1], o.npreds = 1, o.field_ids = some, o.nfields = 2;
+        buf_t one = BUF_INIT;
+        scan_text(&f, &o, false, &one);
+        for (uint32_t t = 2; t <= 4; t++) {
+            o.threads = t;
+            buf_t many = BUF_INIT;
+            scan_text(&f, &o, t == 2, &many);
+            cr_assert(many.len == one.len && !memcmp(many.data, one.data, one.len),
+                      "shape %d, threads %u: the scan differs from one thread's", shape, t);
+            buf_free(&many);
+        }
+        buf_free(&one);
+    }
+    /* corrupted copies fail at the same batch with the same message */
+    for (size_t at = 4; at < f.len; at += f.len / 97) {
+        buf_t g = BUF_INIT;
+        buf_append(&g, f.data, f.len);
+        g.data[at] ^= 0x5a;
+        pq_source src = pq_source_mem(g.data, g.len, "t.parquet");
+        pq_reader_t *r = pq_reader_open(&src, &err);
+        bool opens = r != NULL;
+        pq_reader_free(r);
+        pq_source_close(&src);
+        if (opens) {
+            buf_t one = BUF_INIT, many = BUF_INIT;
+            pq_reader_opts o = {.threads = 1};
+            scan_text(&g, &o, false, &one);
+            o.threads = 3;
+            scan_text(&g, &o, false, &many);
+            cr_assert(many.len == one.len && !memcmp(many.data, one.data, one.len), "flip at %zu: threads differ", at);
+            buf_free(&one);
+            buf_free(&many);
+        }
+        buf_free(&g);
+    }
+    buf_free(&f);
+    arena_free(&a);
+}
+
+/* The writer's compression threads change nothing in the file. */
+Test(parquet, writer_threads_write_the_same_bytes) {
+    arena_t a;
+    arena_init(&a, 4096);
+    buf_t one = BUF_INIT;
+    write_mixed(&one, 20000, &a, 1);
+    for (uint32_t t = 2; t <= 4; t++) {
+        buf_t many = BUF_INIT;
+        write_mixed(&many, 20000, &a, t);
+        cr_assert(many.len == one.len && !memcmp(many.data, one.data, one.len), "threads=%u: the file differs", t);
+        buf_free(&many);
+    }
+    buf_free(&one);
+    arena_free(&a);
+}
+
+/* A sink that fails after a budget of bytes. */
+static bool failing_sink(void *ctx, const void *p, size_t n, floe_err *err) {
+    size_t *left = ctx;
+    if (n > *left) return floe_err_set(err, FLOE_EIO, "disk full (test)");
+    *left -= n;
+    return true;
+}
+
+/* Writes 30,000 rows through a sink with a budget of bytes; returns
+ * whether it all went through, and the bytes written. */
+static bool write_budget(const fmt_schema_t *s, size_t budget, uint32_t threads, size_t *written, floe_err *err,
+                         arena_t *a) {
+    pq_writer_opts o;
+    pq_writer_opts_default(&o);
+    o.threads = threads;
+    o.row_group_rows = 5000;
+    o.page_rows = 500;
+    size_t left = budget;
+    pq_writer_t *w = pq_writer_new(s, &o, (pq_sink){failing_sink, &left}, err);
+    if (!w) return false;
+    fmt_batch_t b;
+    fmt_batch_init(&b, s);
+    for (uint32_t i = 0; i < 3000; i++) {
+        fmt_vec_append_i64(&b.cols[0], (int64_t)i * 7919 % 10007);
+        fmt_vec_append_f64(&b.cols[1], i / 3.0);
+        b.nrows++;
+    }
+    bool ok = true;
+    for (int k = 0; k < 10 && ok; k++) ok = pq_writer_write(w, &b, err);
+    if (ok) ok = pq_writer_close(w, NULL, a, err);
+    pq_writer_free(w);
+    fmt_batch_free(&b);
+    *written = budget - left;
+    return ok;
+}
+
+Test(parquet, writer_threads_report_sink_errors) {
+    arena_t a;
+    arena_init(&a, 4096);
+    fmt_schema_t s;
+    floe_err err = {0};
+    cr_assert(fmt_schema_parse("id long, x double", &a, &s, &err));
+    size_t full;
+    cr_assert(write_budget(&s, SIZE_MAX, 2, &full, &err, &a), "%s", err.msg);
+    for (size_t budget = 3; budget < full; budget = budget * 2 + 1) {
+        size_t written;
+        for (uint32_t t = 1; t <= 3; t += 2) {
+            floe_err_clear(&err);
+            cr_assert(!write_budget(&s, budget, t, &written, &err, &a), "budget %zu: the write succeeded", budget);
+            cr_assert(strstr(err.msg, "disk full"), "budget %zu, threads %u: %s", budget, t, err.msg);
+        }
+    }
     arena_free(&a);
 }
 
