@@ -26,6 +26,19 @@ bool fs_write_full(int fd, const void *data, size_t len) {
     return true;
 }
 
+ssize_t fs_pread_full(int fd, void *dst, size_t n, uint64_t off) {
+    char *p = dst;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
 bool fs_fsync_dir(const char *dir, floe_err *err) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return floe_err_errno(err, errno, "open directory %s", dir);

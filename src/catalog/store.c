@@ -349,7 +349,8 @@ bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, cons
             }
         }
         if (ops[i].check_only && !found) {
-            floe_err_set(err, FLOE_ENOENT, "namespace '%s' does not exist on '%s'; create it first with "
+            floe_err_set(err, FLOE_ENOENT,
+                         "namespace '%s' does not exist on '%s'; create it first with "
                          "`floe namespace create %s`",
                          display_key(&a, ops[i].key), ref, display_key(&a, ops[i].key));
             goto done;
@@ -373,8 +374,8 @@ bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, cons
     int64_t now = time_now_ms();
     commit_hash(r.hash, now, ops, n, hash);
     if (sqlite3_prepare_v2(k->db,
-                           "INSERT INTO commits(hash, parent, time_ms, author, message) VALUES(?1, ?2, ?3, ?4, ?5)",
-                           -1, &ins_commit, NULL) != SQLITE_OK ||
+                           "INSERT INTO commits(hash, parent, time_ms, author, message) VALUES(?1, ?2, ?3, ?4, ?5)", -1,
+                           &ins_commit, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(k->db,
                            "INSERT INTO ops(commit_seq, key, op, kind, content_id, location, content)"
                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -454,8 +455,8 @@ bool cat_log(cat_t *c, const char *ref, size_t max, arena_t *a, cat_commit **out
     size_t cap = 16, cnt = 0;
     cat_commit *v = arena_alloc(a, cap * sizeof *v);
     if (!ref_hash(k, ref ? ref : CAT_MAIN, a, &r, err)) goto done;
-    if (sqlite3_prepare_v2(k->db, "SELECT hash, parent, time_ms, author, message FROM commits WHERE hash = ?1", -1,
-                           &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(k->db, "SELECT hash, parent, time_ms, author, message FROM commits WHERE hash = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
         cat_sql_fail(k, "reading the log", err);
         goto done;
     }

@@ -30,8 +30,7 @@ static bool valid_name(const char *what, const char *s, floe_err *err) {
                                 "%s name '%s' has a control character, '/' or '\\'; use letters, digits and '_'", what,
                                 s);
     }
-    if (!strcmp(s, ".") || !strcmp(s, ".."))
-        return floe_err_set(err, FLOE_EINVAL, "%s name '%s' is reserved", what, s);
+    if (!strcmp(s, ".") || !strcmp(s, "..")) return floe_err_set(err, FLOE_EINVAL, "%s name '%s' is reserved", what, s);
     return true;
 }
 
@@ -150,8 +149,8 @@ bool cat_namespace_props(cat_t *c, const char *ref, const char *ns, json_t **pro
 }
 
 /* Keys under parent of one kind, display names of their last level. */
-static bool list_children(cat_t *c, const char *ref, const char *parent_key, const char *kind, bool full,
-                          arena_t *a, const char ***out, size_t *n, floe_err *err) {
+static bool list_children(cat_t *c, const char *ref, const char *parent_key, const char *kind, bool full, arena_t *a,
+                          const char ***out, size_t *n, floe_err *err) {
     cat_conn *k = cat_conn_get(c, err);
     if (!k) return false;
     cat_ref r;
@@ -159,9 +158,9 @@ static bool list_children(cat_t *c, const char *ref, const char *parent_key, con
     sqlite3_stmt *st = NULL;
     size_t cap = 16, cnt = 0;
     const char **v = arena_alloc(a, cap * sizeof *v);
-    if (ok && sqlite3_prepare_v2(k->db,
-                                 "SELECT key FROM heads WHERE ref = ?1 AND parent = ?2 AND kind = ?3 ORDER BY key",
-                                 -1, &st, NULL) != SQLITE_OK)
+    if (ok &&
+        sqlite3_prepare_v2(k->db, "SELECT key FROM heads WHERE ref = ?1 AND parent = ?2 AND kind = ?3 ORDER BY key", -1,
+                           &st, NULL) != SQLITE_OK)
         ok = cat_sql_fail(k, "listing", err);
     if (ok) {
         sqlite3_bind_text(st, 1, ref_or_main(ref), -1, SQLITE_STATIC);
@@ -265,10 +264,10 @@ static bool load(cat_t *c, const char *ref, const char *ns, const char *name, ar
         bool nsx = false;
         floe_err e2;
         if (cat_namespace_exists(c, ref, ns, &nsx, &e2) && !nsx)
-            return floe_err_set(err, FLOE_ENOENT, "namespace '%s' does not exist (so neither does table %s.%s)", ns,
-                                ns, name);
-        return floe_err_set(err, FLOE_ENOENT, "table %s.%s does not exist on '%s' (see `floe table list %s`)", ns,
-                            name, ref_or_main(ref), ns);
+            return floe_err_set(err, FLOE_ENOENT, "namespace '%s' does not exist (so neither does table %s.%s)", ns, ns,
+                                name);
+        return floe_err_set(err, FLOE_ENOENT, "table %s.%s does not exist on '%s' (see `floe table list %s`)", ns, name,
+                            ref_or_main(ref), ns);
     }
     out->ns = arena_strdup(a, ns);
     out->name = arena_strdup(a, name);
@@ -376,10 +375,8 @@ bool cat_table_commit(cat_t *c, const char *ref, const char *ns, const char *nam
         char *js = json_dumps(o, JSON_COMPACT);
         json_decref(o);
         cat_content nct = {.kind = "ICEBERG_TABLE", .content_id = ct.content_id, .location = path, .json = js};
-        cat_op op = {.key = cat_key(a, ns, name),
-                     .content = &nct,
-                     .check = true,
-                     .expect_location = cur.metadata_location};
+        cat_op op = {
+            .key = cat_key(a, ns, name), .content = &nct, .check = true, .expect_location = cur.metadata_location};
         char *msg = arena_sprintf(a, "commit to %s.%s", ns, name);
         bool ok = cat_commit_ops(c, ref_or_main(ref), &op, 1, msg, err);
         free(js);
@@ -431,7 +428,8 @@ bool cat_table_drop(cat_t *c, const char *ref, const char *ns, const char *name,
         struct purge_ctx p = {.io = c->io, .err = err};
         char *prefix = arena_sprintf(&a, "%s/", t.meta.location);
         ok = fileio_list(c->io, prefix, purge_one, &p, err) && !p.failed;
-        if (!ok) floe_err_wrap(err, "purging %s", prefix);
+        if (!ok)
+            floe_err_wrap(err, "purging %s", prefix);
         else
             log_info("catalog", "purged %zu files of %s.%s", p.n, ns, name);
     }

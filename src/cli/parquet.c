@@ -51,19 +51,27 @@ static int cmd_convert(int argc, char **argv) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t n;
-        if (!strcmp(a, "--schema") && v) schema_text = v, i++;
+        if (!strcmp(a, "--schema") && v)
+            schema_text = v, i++;
         else if (!strcmp(a, "--compression") && v) {
             if (!pq_codec_parse(v, &o.codec) || o.codec == PQ_CODEC_LZ4 || o.codec == PQ_CODEC_LZO) {
-                fprintf(stderr, "floe parquet convert: --compression '%s'; expected zstd, snappy, gzip, brotli, "
-                                "lz4_raw or none\n", v);
+                fprintf(stderr,
+                        "floe parquet convert: --compression '%s'; expected zstd, snappy, gzip, brotli, "
+                        "lz4_raw or none\n",
+                        v);
                 return 2;
             }
             i++;
-        } else if (!strcmp(a, "--level") && v && str_to_u64(v, &n) && n <= 22) o.level = (int)n, i++;
-        else if (!strcmp(a, "--row-group-rows") && v && str_to_u64(v, &n) && n > 0) o.row_group_rows = n, i++;
-        else if (!strcmp(a, "--page-rows") && v && str_to_u64(v, &n) && n > 0 && n < (1u << 30)) o.page_rows = (uint32_t)n, i++;
-        else if (!strcmp(a, "--no-dictionary")) o.dictionary = false;
-        else if (!strcmp(a, "--bloom") && v) bloom = v, i++;
+        } else if (!strcmp(a, "--level") && v && str_to_u64(v, &n) && n <= 22)
+            o.level = (int)n, i++;
+        else if (!strcmp(a, "--row-group-rows") && v && str_to_u64(v, &n) && n > 0)
+            o.row_group_rows = n, i++;
+        else if (!strcmp(a, "--page-rows") && v && str_to_u64(v, &n) && n > 0 && n < (1u << 30))
+            o.page_rows = (uint32_t)n, i++;
+        else if (!strcmp(a, "--no-dictionary"))
+            o.dictionary = false;
+        else if (!strcmp(a, "--bloom") && v)
+            bloom = v, i++;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -71,8 +79,10 @@ static int cmd_convert(int argc, char **argv) {
             fprintf(stderr, "floe parquet convert: unknown or incomplete flag '%s'\n", a);
             usage(stderr);
             return 2;
-        } else if (!in) in = a;
-        else if (!out) out = a;
+        } else if (!in)
+            in = a;
+        else if (!out)
+            out = a;
         else {
             fprintf(stderr, "floe parquet convert: unexpected argument '%s'\n", a);
             return 2;
@@ -107,7 +117,8 @@ static int cmd_convert(int argc, char **argv) {
         o.bloom_ids = bloom_ids;
     }
     fmt_text_kind kind = str_ends_with(in, ".csv") ? FMT_TEXT_CSV : FMT_TEXT_JSONL;
-    if (!strcmp(in, "-")) f = stdin;
+    if (!strcmp(in, "-"))
+        f = stdin;
     else if (!(f = fopen(in, "r"))) {
         floe_err_errno(&err, errno, "%s", in);
         goto fail;
@@ -201,8 +212,10 @@ static void stat_text(buf_t *out, const fmt_field_t *f, const pq_schema_elem *e,
 
 static void print_field(buf_t *o, const fmt_field_t *f, int indent) {
     buf_printf(o, "%*s%s: ", indent, "", f->name);
-    if (fmt_type_is_primitive(f->type)) fmt_type_format(f, o);
-    else buf_puts(o, fmt_type_name(f->type));
+    if (fmt_type_is_primitive(f->type))
+        fmt_type_format(f, o);
+    else
+        buf_puts(o, fmt_type_name(f->type));
     buf_printf(o, "%s (id %d)\n", f->required ? " not null" : "", f->id);
     if (!fmt_type_is_primitive(f->type))
         for (int32_t i = 0; i < f->nchildren; i++) print_field(o, &f->children[i], indent + 2);
@@ -264,9 +277,9 @@ static int cmd_inspect(int argc, char **argv) {
             json_object_set_new(kv, m->kv[i].key, m->kv[i].value ? json_string(m->kv[i].value) : json_null());
         json_object_set_new(jroot, "key_value_metadata", kv);
     } else {
-        buf_printf(&o, "file:        %s\nsize:        %llu bytes\nrows:        %lld\ncreated by:  %s\nrow groups:  %u\n",
-                   path, (unsigned long long)src.size, (long long)m->num_rows, m->created_by ? m->created_by : "-",
-                   m->nrow_groups);
+        buf_printf(
+            &o, "file:        %s\nsize:        %llu bytes\nrows:        %lld\ncreated by:  %s\nrow groups:  %u\n", path,
+            (unsigned long long)src.size, (long long)m->num_rows, m->created_by ? m->created_by : "-", m->nrow_groups);
         buf_puts(&o, "\nschema (field ids):\n");
         for (int32_t i = 0; i < s->root.nchildren; i++) print_field(&o, &s->root.children[i], 2);
         if (m->nkv) {
@@ -307,12 +320,11 @@ static int cmd_inspect(int argc, char **argv) {
                 stat_text(&mx, f, e, cm->stats.max, cm->stats.max_len);
             }
             if (json) {
-                json_t *jc = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I}", "path", path_s.data ? path_s.data : "",
-                                       "field_id", f ? f->id : -1, "type", pq_type_name(cm->type), "encodings",
-                                       enc.data ? enc.data : "", "codec", pq_codec_name((pq_codec)cm->codec),
-                                       "num_values", (json_int_t)cm->num_values, "compressed_size",
-                                       (json_int_t)cm->total_compressed, "uncompressed_size",
-                                       (json_int_t)cm->total_uncompressed);
+                json_t *jc = json_pack(
+                    "{s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I}", "path", path_s.data ? path_s.data : "", "field_id",
+                    f ? f->id : -1, "type", pq_type_name(cm->type), "encodings", enc.data ? enc.data : "", "codec",
+                    pq_codec_name((pq_codec)cm->codec), "num_values", (json_int_t)cm->num_values, "compressed_size",
+                    (json_int_t)cm->total_compressed, "uncompressed_size", (json_int_t)cm->total_uncompressed);
                 if (cm->has_stats && cm->stats.has_null_count)
                     json_object_set_new(jc, "null_count", json_integer(cm->stats.null_count));
                 if (cm->has_stats && cm->stats.has_nan_count)
@@ -333,8 +345,10 @@ static int cmd_inspect(int argc, char **argv) {
                            pq_type_name(cm->type), pq_codec_name((pq_codec)cm->codec), enc.data ? enc.data : "");
                 buf_printf(&o, "    values %lld, compressed %lld B, uncompressed %lld B", (long long)cm->num_values,
                            (long long)cm->total_compressed, (long long)cm->total_uncompressed);
-                if (cm->has_stats && cm->stats.has_null_count) buf_printf(&o, ", nulls %lld", (long long)cm->stats.null_count);
-                if (cm->has_stats && cm->stats.has_nan_count) buf_printf(&o, ", NaNs %lld", (long long)cm->stats.nan_count);
+                if (cm->has_stats && cm->stats.has_null_count)
+                    buf_printf(&o, ", nulls %lld", (long long)cm->stats.null_count);
+                if (cm->has_stats && cm->stats.has_nan_count)
+                    buf_printf(&o, ", NaNs %lld", (long long)cm->stats.nan_count);
                 buf_putc(&o, '\n');
                 if (has_b) buf_printf(&o, "    min %.80s, max %.80s\n", mn.data ? mn.data : "", mx.data ? mx.data : "");
                 buf_printf(&o, "    page index %s, bloom filter %s\n",

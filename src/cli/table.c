@@ -82,10 +82,14 @@ static bool split_ident(const char *s, arena_t *a, const char **ns, const char *
 }
 
 static bool parse_format(const char *v, out_format *f) {
-    if (!strcmp(v, "table")) *f = OUT_TABLE;
-    else if (!strcmp(v, "csv")) *f = OUT_CSV;
-    else if (!strcmp(v, "json")) *f = OUT_JSON;
-    else return false;
+    if (!strcmp(v, "table"))
+        *f = OUT_TABLE;
+    else if (!strcmp(v, "csv"))
+        *f = OUT_CSV;
+    else if (!strcmp(v, "json"))
+        *f = OUT_JSON;
+    else
+        return false;
     return true;
 }
 
@@ -124,22 +128,13 @@ static void pr_row(printer *p, char **cells, char **json_vals) {
         return;
     }
     if (p->fmt == OUT_CSV) {
+        buf_t line = BUF_INIT;
         for (size_t i = 0; i < p->ncols; i++) {
-            printf("%s", i ? "," : "");
-            const char *c = cells[i];
-            if (!c) continue;
-            if (strpbrk(c, ",\"\n\r")) {
-                putchar('"');
-                for (const char *q = c; *q; q++) {
-                    if (*q == '"') putchar('"');
-                    putchar(*q);
-                }
-                putchar('"');
-            } else {
-                fputs(c, stdout);
-            }
+            if (i) buf_putc(&line, ',');
+            if (cells[i]) fmt_csv_field(&line, cells[i], strlen(cells[i]), true);
         }
-        printf("\n");
+        printf("%.*s\n", (int)line.len, line.data ? line.data : "");
+        buf_free(&line);
         return;
     }
     if (p->nrows == p->cap) {
@@ -194,7 +189,7 @@ static void pr_batch(printer *p, const fmt_batch_t *b) {
                 continue;
             }
             buf_reset(&tmp);
-            fmt_value_csv(&tmp, v, r);
+            fmt_value_plain(&tmp, v, r);
             buf_putc(&tmp, 0);
             cells[c] = strdup(tmp.data);
         }
@@ -215,14 +210,17 @@ static int cmd_namespace(int argc, char **argv) {
     const char *data = NULL, *verb = NULL, *ns = NULL;
     out_format fmt = OUT_TABLE;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        if (!strcmp(argv[i], "--data") && i + 1 < argc)
+            data = argv[++i];
         else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
             if (!parse_format(argv[++i], &fmt)) {
                 fprintf(stderr, "floe namespace: --format '%s'; expected table, csv or json\n", argv[i]);
                 return 2;
             }
-        } else if (!verb) verb = argv[i];
-        else if (!ns) ns = argv[i];
+        } else if (!verb)
+            verb = argv[i];
+        else if (!ns)
+            ns = argv[i];
         else {
             fprintf(stderr, "floe namespace: unexpected argument '%s'\n", argv[i]);
             return 2;
@@ -241,11 +239,15 @@ static int cmd_namespace(int argc, char **argv) {
     }
     int rc = 0;
     if (!strcmp(verb, "create")) {
-        if (!cat_namespace_create(e.cat, NULL, ns, NULL, &err)) rc = fail("namespace create", &err);
-        else fprintf(stderr, "created namespace %s\n", ns);
+        if (!cat_namespace_create(e.cat, NULL, ns, NULL, &err))
+            rc = fail("namespace create", &err);
+        else
+            fprintf(stderr, "created namespace %s\n", ns);
     } else if (!strcmp(verb, "drop")) {
-        if (!cat_namespace_drop(e.cat, NULL, ns, &err)) rc = fail("namespace drop", &err);
-        else fprintf(stderr, "dropped namespace %s\n", ns);
+        if (!cat_namespace_drop(e.cat, NULL, ns, &err))
+            rc = fail("namespace drop", &err);
+        else
+            fprintf(stderr, "dropped namespace %s\n", ns);
     } else if (!strcmp(verb, "list")) {
         arena_t a;
         arena_init(&a, 4096);
@@ -298,13 +300,20 @@ static bool parse_targs(int argc, char **argv, targs *t, floe_err *err) {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = true;
-        if (!strcmp(a, "--data") && v) t->data = v;
-        else if (!strcmp(a, "--schema") && v) t->schema = v;
-        else if (!strcmp(a, "--partition") && v) t->partition = v;
-        else if (!strcmp(a, "--filter") && v) t->filter = v;
-        else if (!strcmp(a, "--columns") && v) t->columns = v;
-        else if (!strcmp(a, "--ref") && v) t->ref = v;
-        else if (!strcmp(a, "--as-of") && v) t->as_of = v;
+        if (!strcmp(a, "--data") && v)
+            t->data = v;
+        else if (!strcmp(a, "--schema") && v)
+            t->schema = v;
+        else if (!strcmp(a, "--partition") && v)
+            t->partition = v;
+        else if (!strcmp(a, "--filter") && v)
+            t->filter = v;
+        else if (!strcmp(a, "--columns") && v)
+            t->columns = v;
+        else if (!strcmp(a, "--ref") && v)
+            t->ref = v;
+        else if (!strcmp(a, "--as-of") && v)
+            t->as_of = v;
         else if (!strcmp(a, "--snapshot") && v) {
             if (!str_to_i64_range(v, 0, INT64_MAX, &t->snapshot))
                 return floe_err_set(err, FLOE_EINVAL, "--snapshot '%s': expected a snapshot id (a number)", v);
@@ -323,13 +332,18 @@ static bool parse_targs(int argc, char **argv, targs *t, floe_err *err) {
             t->props[t->nprops++].value = eq + 1;
         } else {
             takes = false;
-            if (!strcmp(a, "--dynamic")) t->dynamic = true;
-            else if (!strcmp(a, "--plan")) t->plan = true;
+            if (!strcmp(a, "--dynamic"))
+                t->dynamic = true;
+            else if (!strcmp(a, "--plan"))
+                t->plan = true;
             else if (a[0] == '-' && a[1] == '-')
                 return floe_err_set(err, FLOE_EINVAL, "unknown option '%s' (or it lacks its value)", a);
-            else if (!t->ident) t->ident = a;
-            else if (t->npos < 4) t->pos[t->npos++] = a;
-            else return floe_err_set(err, FLOE_EINVAL, "unexpected argument '%s'", a);
+            else if (!t->ident)
+                t->ident = a;
+            else if (t->npos < 4)
+                t->pos[t->npos++] = a;
+            else
+                return floe_err_set(err, FLOE_EINVAL, "unexpected argument '%s'", a);
         }
         if (takes) i++;
     }
@@ -351,7 +365,8 @@ static int t_create(env *e, targs *ta, arena_t *a) {
     const char *ns, *name;
     if (!split_ident(ta->ident, a, &ns, &name, &err)) return fail("table create", &err);
     if (!ta->schema) {
-        fprintf(stderr, "floe table create: --schema is required, like --schema \"id long not null, ts timestamptz\"\n");
+        fprintf(stderr,
+                "floe table create: --schema is required, like --schema \"id long not null, ts timestamptz\"\n");
         return 2;
     }
     fmt_schema_t s;
@@ -421,7 +436,8 @@ static bool read_input(const char *path, const fmt_schema_t *schema, batch_fn fn
         return ok;
     }
     fmt_text_kind kind;
-    if (str_ends_with(path, ".csv")) kind = FMT_TEXT_CSV;
+    if (str_ends_with(path, ".csv"))
+        kind = FMT_TEXT_CSV;
     else if (str_ends_with(path, ".jsonl") || str_ends_with(path, ".json") || str_ends_with(path, ".ndjson") ||
              !strcmp(path, "-"))
         kind = FMT_TEXT_JSONL;
@@ -523,12 +539,17 @@ static int t_scan(env *e, targs *ta, arena_t *a) {
     if (ta->as_of) {
         int64_t s;
         int64_t us;
-        if (time_parse_iso8601(ta->as_of, &s)) so.as_of_ms = s * 1000;
-        else if (fmt_parse_timestamp(ta->as_of, &us)) so.as_of_ms = us / 1000;
-        else if (str_to_i64_range(ta->as_of, 0, INT64_MAX, &s)) so.as_of_ms = s;
+        if (time_parse_iso8601(ta->as_of, &s))
+            so.as_of_ms = s * 1000;
+        else if (fmt_parse_timestamp(ta->as_of, &us))
+            so.as_of_ms = us / 1000;
+        else if (str_to_i64_range(ta->as_of, 0, INT64_MAX, &s))
+            so.as_of_ms = s;
         else {
-            fprintf(stderr, "floe table scan: --as-of '%s': expected a timestamp like 2026-03-28T10:00:00Z or epoch "
-                            "milliseconds\n", ta->as_of);
+            fprintf(stderr,
+                    "floe table scan: --as-of '%s': expected a timestamp like 2026-03-28T10:00:00Z or epoch "
+                    "milliseconds\n",
+                    ta->as_of);
             return 2;
         }
     }
@@ -601,9 +622,13 @@ static int t_snapshots(env *e, targs *ta, arena_t *a) {
         char *sum = json_dumps(json_object_get(sj, "summary"), JSON_COMPACT | JSON_SORT_KEYS);
         char *c[6] = {arena_sprintf(a, "%lld", (long long)s->snapshot_id),
                       s->parent_id >= 0 ? arena_sprintf(a, "%lld", (long long)s->parent_id) : NULL,
-                      arena_sprintf(a, "%lld", (long long)s->sequence_number), ts, (char *)s->operation, sum};
-        char *j[6] = {c[0], c[1] ? c[1] : "null", c[2], arena_sprintf(a, "\"%s\"", ts),
-                      arena_sprintf(a, "\"%s\"", s->operation), sum};
+                      arena_sprintf(a, "%lld", (long long)s->sequence_number),
+                      ts,
+                      (char *)s->operation,
+                      sum};
+        char *j[6] = {
+            c[0], c[1] ? c[1] : "null", c[2], arena_sprintf(a, "\"%s\"", ts), arena_sprintf(a, "\"%s\"", s->operation),
+            sum};
         pr_row(&p, c, j);
         free(sum);
         json_decref(sj);
@@ -617,8 +642,10 @@ static int t_files(env *e, targs *ta, arena_t *a) {
     ice_table t;
     if (!open_table(e, ta, a, &t, &err)) return fail("table files", &err);
     const ice_snapshot *snap = NULL;
-    if (ta->snapshot >= 0) snap = ice_meta_snapshot(&t.meta, ta->snapshot);
-    else if (t.meta.current_snapshot_id >= 0) snap = ice_meta_snapshot(&t.meta, t.meta.current_snapshot_id);
+    if (ta->snapshot >= 0)
+        snap = ice_meta_snapshot(&t.meta, ta->snapshot);
+    else if (t.meta.current_snapshot_id >= 0)
+        snap = ice_meta_snapshot(&t.meta, t.meta.current_snapshot_id);
     ice_manifest_entry *es = NULL;
     size_t n = 0;
     if (snap && !ice_snapshot_files(&t, snap, a, &es, &n, &err)) return fail("table files", &err);
@@ -677,17 +704,18 @@ static int t_describe(env *e, targs *ta, arena_t *a) {
 }
 
 static void table_usage(void) {
-    fprintf(stderr,
-            "usage: floe table COMMAND NS.T [options] [--data DIR]\n"
-            "  create NS.T --schema \"id long not null, ts timestamptz, ...\" [--partition \"day(ts), bucket(16, id)\"]\n"
-            "              [--property k=v]\n"
-            "  append NS.T FILE                       FILE is .jsonl, .csv or .parquet\n"
-            "  overwrite NS.T FILE [--filter EXPR | --dynamic]\n"
-            "  delete NS.T --filter EXPR\n"
-            "  scan NS.T [--filter EXPR] [--columns a,b] [--snapshot ID | --as-of TS | --ref NAME]\n"
-            "            [--format table|csv|json] [--plan]\n"
-            "  describe|snapshots|files NS.T [--format table|csv|json]\n"
-            "  list NS | drop NS.T\n");
+    fprintf(
+        stderr,
+        "usage: floe table COMMAND NS.T [options] [--data DIR]\n"
+        "  create NS.T --schema \"id long not null, ts timestamptz, ...\" [--partition \"day(ts), bucket(16, id)\"]\n"
+        "              [--property k=v]\n"
+        "  append NS.T FILE                       FILE is .jsonl, .csv or .parquet\n"
+        "  overwrite NS.T FILE [--filter EXPR | --dynamic]\n"
+        "  delete NS.T --filter EXPR\n"
+        "  scan NS.T [--filter EXPR] [--columns a,b] [--snapshot ID | --as-of TS | --ref NAME]\n"
+        "            [--format table|csv|json] [--plan]\n"
+        "  describe|snapshots|files NS.T [--format table|csv|json]\n"
+        "  list NS | drop NS.T\n");
 }
 
 int cli_table(int argc, char **argv) {
@@ -717,20 +745,27 @@ int cli_table(int argc, char **argv) {
     arena_t a;
     arena_init(&a, 1 << 16);
     int rc;
-    if (!strcmp(cmd, "create")) rc = t_create(&e, &ta, &a);
-    else if (!strcmp(cmd, "append")) rc = t_write(&e, &ta, &a, "table append", ICE_OP_APPEND);
+    if (!strcmp(cmd, "create"))
+        rc = t_create(&e, &ta, &a);
+    else if (!strcmp(cmd, "append"))
+        rc = t_write(&e, &ta, &a, "table append", ICE_OP_APPEND);
     else if (!strcmp(cmd, "overwrite"))
-        rc = t_write(&e, &ta, &a, "table overwrite",
-                     ta.dynamic ? ICE_OP_OVERWRITE_DYNAMIC : ICE_OP_OVERWRITE_FILTER);
-    else if (!strcmp(cmd, "delete")) rc = t_write(&e, &ta, &a, "table delete", ICE_OP_DELETE);
-    else if (!strcmp(cmd, "scan")) rc = t_scan(&e, &ta, &a);
-    else if (!strcmp(cmd, "snapshots")) rc = t_snapshots(&e, &ta, &a);
-    else if (!strcmp(cmd, "files")) rc = t_files(&e, &ta, &a);
-    else if (!strcmp(cmd, "describe")) rc = t_describe(&e, &ta, &a);
+        rc = t_write(&e, &ta, &a, "table overwrite", ta.dynamic ? ICE_OP_OVERWRITE_DYNAMIC : ICE_OP_OVERWRITE_FILTER);
+    else if (!strcmp(cmd, "delete"))
+        rc = t_write(&e, &ta, &a, "table delete", ICE_OP_DELETE);
+    else if (!strcmp(cmd, "scan"))
+        rc = t_scan(&e, &ta, &a);
+    else if (!strcmp(cmd, "snapshots"))
+        rc = t_snapshots(&e, &ta, &a);
+    else if (!strcmp(cmd, "files"))
+        rc = t_files(&e, &ta, &a);
+    else if (!strcmp(cmd, "describe"))
+        rc = t_describe(&e, &ta, &a);
     else if (!strcmp(cmd, "list")) {
         const char **names;
         size_t n;
-        if (!cat_table_list(e.cat, NULL, ta.ident, &a, &names, &n, &err)) rc = fail("table list", &err);
+        if (!cat_table_list(e.cat, NULL, ta.ident, &a, &names, &n, &err))
+            rc = fail("table list", &err);
         else {
             const char *hdr[] = {"table"};
             printer p;

@@ -38,10 +38,20 @@ static const struct {
     const char *name;
     fmt_type type;
 } type_aliases[] = {
-    {"bool", FMT_BOOLEAN},  {"integer", FMT_INT},   {"int32", FMT_INT},       {"bigint", FMT_LONG},
-    {"int64", FMT_LONG},    {"real", FMT_FLOAT},    {"float32", FMT_FLOAT},   {"float64", FMT_DOUBLE},
-    {"varchar", FMT_STRING}, {"text", FMT_STRING},  {"bytes", FMT_BINARY},    {"varbinary", FMT_BINARY},
-    {"timestamp_tz", FMT_TIMESTAMPTZ}, {"array", FMT_LIST},
+    {"bool", FMT_BOOLEAN},
+    {"integer", FMT_INT},
+    {"int32", FMT_INT},
+    {"bigint", FMT_LONG},
+    {"int64", FMT_LONG},
+    {"real", FMT_FLOAT},
+    {"float32", FMT_FLOAT},
+    {"float64", FMT_DOUBLE},
+    {"varchar", FMT_STRING},
+    {"text", FMT_STRING},
+    {"bytes", FMT_BINARY},
+    {"varbinary", FMT_BINARY},
+    {"timestamp_tz", FMT_TIMESTAMPTZ},
+    {"array", FMT_LIST},
 };
 
 const char *fmt_type_name(fmt_type t) {
@@ -203,8 +213,9 @@ static bool parse_type(parser *ps, fmt_field_t *f) {
     skip_ws(ps);
     const char *start = ps->p;
     const char *name = ident(ps);
-    if (!name) return fail(ps, "a type (boolean, int, long, float, double, decimal(p,s), date, time, timestamp, "
-                               "timestamptz, string, binary, uuid, fixed[n], list<T>, map<K,V>, struct<...>)");
+    if (!name)
+        return fail(ps, "a type (boolean, int, long, float, double, decimal(p,s), date, time, timestamp, "
+                        "timestamptz, string, binary, uuid, fixed[n], list<T>, map<K,V>, struct<...>)");
     bool found = false;
     for (size_t i = 0; i < sizeof type_names / sizeof *type_names && !found; i++)
         if (!strcasecmp(name, type_names[i].name)) f->type = type_names[i].type, found = true;

@@ -200,8 +200,8 @@ static bool verr(fmt_text_reader_t *r, const char *col, const char *val, floe_er
 }
 
 /* Parses text s into one primitive slot of v. */
-static bool put_text(fmt_text_reader_t *r, fmt_vec_t *v, const fmt_field_t *f, const char *s, size_t n,
-                     const char *col, floe_err *err) {
+static bool put_text(fmt_text_reader_t *r, fmt_vec_t *v, const fmt_field_t *f, const char *s, size_t n, const char *col,
+                     floe_err *err) {
     char tmp[128];
     const char *z = s;
     if (f->type != FMT_STRING && f->type != FMT_BINARY && f->type != FMT_FIXED) {
@@ -212,9 +212,12 @@ static bool put_text(fmt_text_reader_t *r, fmt_vec_t *v, const fmt_field_t *f, c
     }
     switch (f->type) {
     case FMT_BOOLEAN:
-        if (!strcmp(z, "true") || !strcmp(z, "1")) fmt_vec_append_bool(v, true);
-        else if (!strcmp(z, "false") || !strcmp(z, "0")) fmt_vec_append_bool(v, false);
-        else return verr(r, col, z, err, "a boolean (true or false)");
+        if (!strcmp(z, "true") || !strcmp(z, "1"))
+            fmt_vec_append_bool(v, true);
+        else if (!strcmp(z, "false") || !strcmp(z, "0"))
+            fmt_vec_append_bool(v, false);
+        else
+            return verr(r, col, z, err, "a boolean (true or false)");
         return true;
     case FMT_INT:
     case FMT_LONG: {
@@ -222,23 +225,30 @@ static bool put_text(fmt_text_reader_t *r, fmt_vec_t *v, const fmt_field_t *f, c
         bool is_int = f->type == FMT_INT;
         if (!str_to_i64_range(z, is_int ? INT32_MIN : INT64_MIN, is_int ? INT32_MAX : INT64_MAX, &x))
             return verr(r, col, z, err, is_int ? "an int (-2147483648..2147483647)" : "a long (64-bit integer)");
-        if (is_int) fmt_vec_append_i32(v, (int32_t)x);
-        else fmt_vec_append_i64(v, x);
+        if (is_int)
+            fmt_vec_append_i32(v, (int32_t)x);
+        else
+            fmt_vec_append_i64(v, x);
         return true;
     }
     case FMT_FLOAT:
     case FMT_DOUBLE: {
         double d;
-        if (!strcmp(z, "NaN")) d = NAN;
-        else if (!strcmp(z, "Infinity")) d = INFINITY;
-        else if (!strcmp(z, "-Infinity")) d = -INFINITY;
+        if (!strcmp(z, "NaN"))
+            d = NAN;
+        else if (!strcmp(z, "Infinity"))
+            d = INFINITY;
+        else if (!strcmp(z, "-Infinity"))
+            d = -INFINITY;
         else {
             char *end;
             d = strtod(z, &end);
             if (!*z || *end || isspace((unsigned char)*z)) return verr(r, col, z, err, "a number");
         }
-        if (f->type == FMT_FLOAT) fmt_vec_append_f32(v, (float)d);
-        else fmt_vec_append_f64(v, d);
+        if (f->type == FMT_FLOAT)
+            fmt_vec_append_f32(v, (float)d);
+        else
+            fmt_vec_append_f64(v, d);
         return true;
     }
     case FMT_DECIMAL: {
@@ -249,9 +259,12 @@ static bool put_text(fmt_text_reader_t *r, fmt_vec_t *v, const fmt_field_t *f, c
             return verr(r, col, z, err, exp);
         }
         int w = fmt_type_width(f);
-        if (w == 4) fmt_vec_append_i32(v, (int32_t)x);
-        else if (w == 8) fmt_vec_append_i64(v, (int64_t)x);
-        else fmt_vec_append_i128(v, x);
+        if (w == 4)
+            fmt_vec_append_i32(v, (int32_t)x);
+        else if (w == 8)
+            fmt_vec_append_i64(v, (int64_t)x);
+        else
+            fmt_vec_append_i128(v, x);
         return true;
     }
     case FMT_DATE: {
@@ -357,7 +370,8 @@ static bool put_json(fmt_text_reader_t *r, fmt_vec_t *v, const fmt_field_t *f, j
         return put_text(r, v, f, json_string_value(j), json_string_length(j), col, err);
     }
     if (json_is_boolean(j)) {
-        if (f->type != FMT_BOOLEAN) return verr(r, col, json_is_true(j) ? "true" : "false", err, fmt_type_name(f->type));
+        if (f->type != FMT_BOOLEAN)
+            return verr(r, col, json_is_true(j) ? "true" : "false", err, fmt_type_name(f->type));
         fmt_vec_append_bool(v, json_is_true(j));
         return true;
     }
@@ -419,7 +433,8 @@ static bool csv_record(fmt_text_reader_t *r, uint32_t *ncells, floe_err *err) {
     uint64_t first_line = r->line;
     for (;;) {
         if (n == 4096) {
-            floe_err_set(err, FLOE_EINVAL, "%s line %llu: more than 4096 columns", r->name, (unsigned long long)first_line);
+            floe_err_set(err, FLOE_EINVAL, "%s line %llu: more than 4096 columns", r->name,
+                         (unsigned long long)first_line);
             return false;
         }
         starts[n] = r->cell.len;
@@ -490,9 +505,10 @@ fmt_text_reader_t *fmt_text_reader_new(FILE *f, const char *name, fmt_text_kind 
     if (kind == FMT_TEXT_CSV) {
         for (int32_t i = 0; i < schema->root.nchildren; i++)
             if (!fmt_type_is_primitive(schema->root.children[i].type)) {
-                floe_err_set(err, FLOE_EINVAL, "%s: column '%s' is a %s; CSV holds only primitive columns (use JSON "
-                             "lines for nested data)", name, schema->root.children[i].name,
-                             fmt_type_name(schema->root.children[i].type));
+                floe_err_set(err, FLOE_EINVAL,
+                             "%s: column '%s' is a %s; CSV holds only primitive columns (use JSON "
+                             "lines for nested data)",
+                             name, schema->root.children[i].name, fmt_type_name(schema->root.children[i].type));
                 fmt_text_reader_free(r);
                 return NULL;
             }
@@ -578,7 +594,8 @@ bool fmt_text_read(fmt_text_reader_t *r, fmt_batch_t *b, uint32_t max, floe_err 
                 if (!ok) return false;
             }
             for (int32_t k = 0; k < root->nchildren; k++)
-                if (!seen[k] && !put_null(r, &b->cols[k], &root->children[k], root->children[k].name, err)) return false;
+                if (!seen[k] && !put_null(r, &b->cols[k], &root->children[k], root->children[k].name, err))
+                    return false;
         }
         b->nrows++;
     }
@@ -630,17 +647,23 @@ void fmt_value_text(buf_t *out, const fmt_field_t *f, const uint8_t *p, uint32_t
     case FMT_FLOAT: {
         float y;
         memcpy(&y, p, 4);
-        if (isnan(y)) buf_puts(out, "NaN");
-        else if (isinf(y)) buf_puts(out, y > 0 ? "Infinity" : "-Infinity");
-        else buf_printf(out, "%.9g", y);
+        if (isnan(y))
+            buf_puts(out, "NaN");
+        else if (isinf(y))
+            buf_puts(out, y > 0 ? "Infinity" : "-Infinity");
+        else
+            buf_printf(out, "%.9g", y);
         return;
     }
     case FMT_DOUBLE: {
         double y;
         memcpy(&y, p, 8);
-        if (isnan(y)) buf_puts(out, "NaN");
-        else if (isinf(y)) buf_puts(out, y > 0 ? "Infinity" : "-Infinity");
-        else buf_printf(out, "%.17g", y);
+        if (isnan(y))
+            buf_puts(out, "NaN");
+        else if (isinf(y))
+            buf_puts(out, y > 0 ? "Infinity" : "-Infinity");
+        else
+            buf_printf(out, "%.17g", y);
         return;
     }
     case FMT_DECIMAL: {
@@ -727,7 +750,8 @@ static void json_str(buf_t *out, const uint8_t *p, uint32_t n) {
 }
 
 static const uint8_t *slot_bytes(const fmt_vec_t *v, uint32_t i, uint32_t *n) {
-    if (v->dict || v->offsets || v->field->type == FMT_UUID || v->field->type == FMT_FIXED) return fmt_vec_bytes(v, i, n);
+    if (v->dict || v->offsets || v->field->type == FMT_UUID || v->field->type == FMT_FIXED)
+        return fmt_vec_bytes(v, i, n);
     *n = (uint32_t)fmt_type_width(v->field);
     return (const uint8_t *)v->values + (size_t)i * (size_t)*n;
 }
@@ -793,28 +817,36 @@ void fmt_value_json(buf_t *out, const fmt_vec_t *v, uint32_t i) {
     buf_free(&t);
 }
 
+void fmt_value_plain(buf_t *out, const fmt_vec_t *v, uint32_t i) {
+    if (!fmt_vec_valid(v, i)) return;
+    if (!fmt_type_is_primitive(v->field->type)) {
+        fmt_value_json(out, v, i);
+        return;
+    }
+    uint32_t n;
+    const uint8_t *p = slot_bytes(v, i, &n);
+    fmt_value_text(out, v->field, p, n);
+}
+
+void fmt_csv_field(buf_t *out, const char *s, size_t n, bool quote_empty) {
+    bool quote = n == 0 && quote_empty;
+    for (size_t k = 0; k < n && !quote; k++) quote = s[k] == ',' || s[k] == '"' || s[k] == '\n' || s[k] == '\r';
+    if (!quote) {
+        buf_append(out, s, n);
+        return;
+    }
+    buf_putc(out, '"');
+    for (size_t k = 0; k < n; k++) {
+        if (s[k] == '"') buf_putc(out, '"');
+        buf_putc(out, s[k]);
+    }
+    buf_putc(out, '"');
+}
+
 void fmt_value_csv(buf_t *out, const fmt_vec_t *v, uint32_t i) {
     if (!fmt_vec_valid(v, i)) return;
     buf_t t = BUF_INIT;
-    if (!fmt_type_is_primitive(v->field->type)) {
-        fmt_value_json(&t, v, i);
-    } else {
-        uint32_t n;
-        const uint8_t *p = slot_bytes(v, i, &n);
-        fmt_value_text(&t, v->field, p, n);
-    }
-    bool quote = t.len == 0 && v->field->type == FMT_STRING;
-    for (size_t k = 0; k < t.len && !quote; k++)
-        quote = t.data[k] == ',' || t.data[k] == '"' || t.data[k] == '\n' || t.data[k] == '\r';
-    if (!quote) {
-        buf_append(out, t.data, t.len);
-    } else {
-        buf_putc(out, '"');
-        for (size_t k = 0; k < t.len; k++) {
-            if (t.data[k] == '"') buf_putc(out, '"');
-            buf_putc(out, t.data[k]);
-        }
-        buf_putc(out, '"');
-    }
+    fmt_value_plain(&t, v, i);
+    fmt_csv_field(out, t.data ? t.data : "", t.len, v->field->type == FMT_STRING);
     buf_free(&t);
 }

@@ -50,6 +50,12 @@ void fmt_text_reader_free(fmt_text_reader_t *r);
 void fmt_value_json(buf_t *out, const fmt_vec_t *v, uint32_t i);
 /* One value as a CSV cell (quoted when needed; null is an empty cell). */
 void fmt_value_csv(buf_t *out, const fmt_vec_t *v, uint32_t i);
+/* The same cell unquoted: plain text for primitives, JSON for nested
+ * values; nothing for null. */
+void fmt_value_plain(buf_t *out, const fmt_vec_t *v, uint32_t i);
+/* Appends s as one CSV field, quoted when it holds a comma, a quote or a
+ * line break (or is empty and quote_empty: an empty string, not a null). */
+void fmt_csv_field(buf_t *out, const char *s, size_t n, bool quote_empty);
 /* Plain text of a primitive value (no quoting): dates, timestamps, decimals
  * in their usual forms. */
 void fmt_value_text(buf_t *out, const fmt_field_t *f, const uint8_t *p, uint32_t n);

@@ -90,7 +90,8 @@ bool thrift_field_next(thrift_reader *r, int16_t *id, uint8_t *type) {
 
 bool thrift_read_bool(thrift_reader *r, uint8_t type, bool *out) {
     if (r->failed) return false;
-    if (type != THRIFT_TRUE && type != THRIFT_FALSE) return thrift_fail(r, "expected a bool field, found type %u", type);
+    if (type != THRIFT_TRUE && type != THRIFT_FALSE)
+        return thrift_fail(r, "expected a bool field, found type %u", type);
     *out = type == THRIFT_TRUE;
     return true;
 }

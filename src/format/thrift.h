@@ -61,7 +61,7 @@ bool thrift_field_next(thrift_reader *r, int16_t *id, uint8_t *type);
 void thrift_struct_end(thrift_reader *r);
 
 bool thrift_read_bool(thrift_reader *r, uint8_t type, bool *out); /* type: the field's type */
-bool thrift_read_list_bool(thrift_reader *r, bool *out);           /* a bool list element */
+bool thrift_read_list_bool(thrift_reader *r, bool *out);          /* a bool list element */
 bool thrift_read_byte(thrift_reader *r, int8_t *out);
 bool thrift_read_i16(thrift_reader *r, int16_t *out);
 bool thrift_read_i32(thrift_reader *r, int32_t *out);

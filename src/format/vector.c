@@ -111,7 +111,7 @@ void fmt_vec_append_null(fmt_vec_t *v) {
 }
 
 #define APPEND_FIXED(fn, T)                                                                                            \
-    void fn(fmt_vec_t *v, T x) {                                                                                      \
+    void fn(fmt_vec_t *v, T x) {                                                                                       \
         grow(v);                                                                                                       \
         mark_valid(v);                                                                                                 \
         ((T *)v->values)[v->len++] = x;                                                                                \
@@ -264,7 +264,8 @@ void fmt_batch_take(fmt_batch_t *dst, const fmt_batch_t *src, const uint32_t *ro
             else if (w == 4)
                 for (uint32_t k = 0; k < n; k++) ((int32_t *)out)[k] = ((const int32_t *)in)[rows[k]];
             else
-                for (uint32_t k = 0; k < n; k++) memcpy(out + (size_t)k * (size_t)w, in + (size_t)rows[k] * (size_t)w, (size_t)w);
+                for (uint32_t k = 0; k < n; k++)
+                    memcpy(out + (size_t)k * (size_t)w, in + (size_t)rows[k] * (size_t)w, (size_t)w);
             d->len += n;
             continue;
         }

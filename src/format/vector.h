@@ -48,7 +48,7 @@ struct fmt_vec {
     uint32_t bytes_len; /* bytes used (== offsets[len]) */
     uint32_t bytes_cap;
     uint32_t idx_cap; /* dictionary-form indices allocated in values */
-    bool owned; /* buffers are malloc'd by the builder */
+    bool owned;       /* buffers are malloc'd by the builder */
 };
 
 typedef struct fmt_batch {

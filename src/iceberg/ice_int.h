@@ -14,8 +14,8 @@
 int64_t ice_new_snapshot_id(void);
 bool ice_read_manifest_list(const ice_table *t, const ice_snapshot *snap, arena_t *a, ice_manifest_file **out,
                             size_t *n, floe_err *err);
-bool ice_read_manifest(const ice_table *t, const ice_manifest_file *mf, arena_t *a, ice_manifest_entry **out,
-                       size_t *n, floe_err *err);
+bool ice_read_manifest(const ice_table *t, const ice_manifest_file *mf, arena_t *a, ice_manifest_entry **out, size_t *n,
+                       floe_err *err);
 
 /* Reads one data file as batches of schema's top-level fields (by field
  * id: columns the file lacks read as nulls), pruning row groups and pages

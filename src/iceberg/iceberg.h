@@ -180,8 +180,7 @@ bool ice_partition_type(const ice_partition_spec *spec, const fmt_schema_t *sche
                         floe_err *err);
 /* "ts_day=2026-03-28/id_bucket=5": names and values URL-escaped, values in
  * the human form for their transform (null as "null"). */
-void ice_partition_path(const ice_partition_spec *spec, const fmt_schema_t *schema, const ice_value *tuple,
-                        buf_t *out);
+void ice_partition_path(const ice_partition_spec *spec, const fmt_schema_t *schema, const ice_value *tuple, buf_t *out);
 /* The human form of one partition value, as Java's toHumanString writes it
  * (day → 2026-03-28, month → 2026-03, hour → 2026-03-28-14, year → 2026;
  * identity and truncate: times and timestamps as java.time prints them,
@@ -228,14 +227,14 @@ typedef struct ice_ref {
     const char *name;
     int64_t snapshot_id;
     bool is_tag;
-    int64_t max_ref_age_ms;      /* -1: unset */
-    int64_t max_snapshot_age_ms; /* -1: unset (branches only) */
+    int64_t max_ref_age_ms;        /* -1: unset */
+    int64_t max_snapshot_age_ms;   /* -1: unset (branches only) */
     int32_t min_snapshots_to_keep; /* -1: unset (branches only) */
 } ice_ref;
 
 typedef struct ice_log_entry {
     int64_t timestamp_ms;
-    int64_t snapshot_id;      /* snapshot-log */
+    int64_t snapshot_id;       /* snapshot-log */
     const char *metadata_file; /* metadata-log */
 } ice_log_entry;
 
@@ -348,7 +347,7 @@ typedef struct ice_manifest_entry {
 
 typedef struct ice_field_summary {
     bool contains_null;
-    int8_t contains_nan; /* -1: unknown */
+    int8_t contains_nan;          /* -1: unknown */
     const uint8_t *lower, *upper; /* single-value binary; NULL: absent */
     uint32_t lower_len, upper_len;
 } ice_field_summary;
@@ -380,8 +379,8 @@ bool ice_manifest_write(const ice_table_meta *m, const fmt_schema_t *schema, con
 /* Reads a manifest; mf supplies inheritance (snapshot id, sequence
  * numbers) and the spec id. The partition tuple is decoded with the spec
  * read from the file's metadata, or with spec when given. */
-bool ice_manifest_read(const void *p, size_t n, const char *what, const ice_manifest_file *mf,
-                       const ice_table_meta *m, arena_t *a, ice_manifest_entry **out, size_t *nout, floe_err *err);
+bool ice_manifest_read(const void *p, size_t n, const char *what, const ice_manifest_file *mf, const ice_table_meta *m,
+                       arena_t *a, ice_manifest_entry **out, size_t *nout, floe_err *err);
 
 bool ice_manifest_list_write(int64_t snapshot_id, int64_t parent_id, int64_t sequence_number,
                              const ice_manifest_file *files, size_t n, buf_t *out, floe_err *err);
@@ -604,10 +603,10 @@ bool ice_table_commit_files(ice_table *t, const ice_commit_opts *opts, const ice
 /* ---- scans ---- */
 
 typedef struct ice_scan_opts {
-    int64_t snapshot_id; /* -1: by as_of_ms, ref, or the current snapshot */
-    int64_t as_of_ms;    /* -1: unset; the snapshot current at that time */
-    const char *ref;     /* branch or tag name; NULL: main */
-    const char *filter;  /* text, or NULL */
+    int64_t snapshot_id;  /* -1: by as_of_ms, ref, or the current snapshot */
+    int64_t as_of_ms;     /* -1: unset; the snapshot current at that time */
+    const char *ref;      /* branch or tag name; NULL: main */
+    const char *filter;   /* text, or NULL */
     const char **columns; /* projection by name; NULL: all */
     size_t ncolumns;
 } ice_scan_opts;
@@ -643,7 +642,7 @@ void ice_scan_free(ice_scan *s);
 
 /* Reads every entry of a snapshot's manifests (live data files, with
  * their spec), for files/partitions listings and maintenance. */
-bool ice_snapshot_files(const ice_table *t, const ice_snapshot *snap, arena_t *a, ice_manifest_entry **out,
-                        size_t *n, floe_err *err);
+bool ice_snapshot_files(const ice_table *t, const ice_snapshot *snap, arena_t *a, ice_manifest_entry **out, size_t *n,
+                        floe_err *err);
 
 #endif

@@ -62,9 +62,7 @@ fail:
     return NULL;
 }
 
-bool ice_file_reader_next(ice_file_reader *r, fmt_batch_t **b, floe_err *err) {
-    return pq_reader_next(r->pr, b, err);
-}
+bool ice_file_reader_next(ice_file_reader *r, fmt_batch_t **b, floe_err *err) { return pq_reader_next(r->pr, b, err); }
 
 const pq_reader_stats *ice_file_reader_stats(const ice_file_reader *r) { return pq_reader_stats_get(r->pr); }
 
@@ -106,8 +104,8 @@ static const ice_snapshot *pick_snapshot(const ice_table *t, const ice_scan_opts
     if (o->snapshot_id >= 0) {
         const ice_snapshot *s = ice_meta_snapshot(m, o->snapshot_id);
         if (!s)
-            floe_err_set(err, FLOE_ENOENT, "table %s.%s has no snapshot %lld (see `floe table snapshots %s.%s`)",
-                         t->ns, t->name, (long long)o->snapshot_id, t->ns, t->name);
+            floe_err_set(err, FLOE_ENOENT, "table %s.%s has no snapshot %lld (see `floe table snapshots %s.%s`)", t->ns,
+                         t->name, (long long)o->snapshot_id, t->ns, t->name);
         return s;
     }
     if (o->as_of_ms >= 0) {
@@ -181,7 +179,6 @@ ice_scan *ice_scan_new(const ice_table *t, const ice_scan_opts *opts, floe_err *
     }
     /* projection */
     int32_t nt = ts->root.nchildren;
-    bool *want = arena_zalloc(&s->a, (size_t)nt + 1);
     int32_t *order = arena_zalloc(&s->a, ((size_t)nt + 1) * sizeof *order);
     int32_t nout = 0;
     if (opts->columns && opts->ncolumns) {
@@ -211,7 +208,6 @@ ice_scan *ice_scan_new(const ice_table *t, const ice_scan_opts *opts, floe_err *
         int32_t c = top_level_of(ts, fids[k]);
         if (c >= 0) in_read[c] = true;
     }
-    (void)want;
     /* read schema: table order; out schema: projection order */
     s->read_schema = *ts;
     s->read_schema.root.children = arena_zalloc(&s->a, ((size_t)nt + 1) * sizeof(fmt_field_t));

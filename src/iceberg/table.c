@@ -103,8 +103,8 @@ bool ice_read_manifest_list(const ice_table *t, const ice_snapshot *snap, arena_
     return ok;
 }
 
-bool ice_read_manifest(const ice_table *t, const ice_manifest_file *mf, arena_t *a, ice_manifest_entry **out,
-                       size_t *n, floe_err *err) {
+bool ice_read_manifest(const ice_table *t, const ice_manifest_file *mf, arena_t *a, ice_manifest_entry **out, size_t *n,
+                       floe_err *err) {
     buf_t b = {0};
     bool ok = fileio_read_all(t->cat->io, mf->manifest_path, &b, err) &&
               ice_manifest_read(b.data, b.len, mf->manifest_path, mf, &t->meta, a, out, n, err);
@@ -112,8 +112,8 @@ bool ice_read_manifest(const ice_table *t, const ice_manifest_file *mf, arena_t 
     return ok;
 }
 
-bool ice_snapshot_files(const ice_table *t, const ice_snapshot *snap, arena_t *a, ice_manifest_entry **out,
-                        size_t *n, floe_err *err) {
+bool ice_snapshot_files(const ice_table *t, const ice_snapshot *snap, arena_t *a, ice_manifest_entry **out, size_t *n,
+                        floe_err *err) {
     ice_manifest_file *mfs;
     size_t nm;
     *out = NULL;
@@ -141,16 +141,31 @@ bool ice_snapshot_files(const ice_table *t, const ice_snapshot *snap, arena_t *a
     return true;
 }
 
+/* Files an attempt wrote, deleted if it fails. */
+typedef struct path_list {
+    const char **v;
+    size_t n, cap;
+} path_list;
+
+static void path_add(path_list *l, arena_t *a, const char *path) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        const char **nv = arena_alloc(a, l->cap * sizeof *nv);
+        if (l->n) memcpy(nv, l->v, l->n * sizeof *nv);
+        l->v = nv;
+    }
+    l->v[l->n++] = path;
+}
+
 /* Writes a manifest file for entries (all of one spec) and describes it. */
 static bool write_manifest(const ice_table *t, int32_t spec_id, const ice_manifest_entry *es, size_t n,
-                           int64_t snapshot_id, arena_t *a, ice_manifest_file *mf, char ***written, size_t *nwritten,
-                           floe_err *err) {
+                           int64_t snapshot_id, arena_t *a, ice_manifest_file *mf, path_list *written, floe_err *err) {
     const ice_partition_spec *spec = ice_meta_spec(&t->meta, spec_id);
     if (!spec) return floe_err_set(err, FLOE_EINVAL, "no partition spec %d in %s.%s", spec_id, t->ns, t->name);
     buf_t b = {0};
     memset(mf, 0, sizeof *mf);
-    bool ok = ice_manifest_write(&t->meta, ice_meta_current_schema(&t->meta), spec, ICE_CONTENT_DATA, es, n, &b, mf,
-                                 a, err);
+    bool ok =
+        ice_manifest_write(&t->meta, ice_meta_current_schema(&t->meta), spec, ICE_CONTENT_DATA, es, n, &b, mf, a, err);
     char uuid[37];
     str_uuid4(uuid);
     char *path = arena_sprintf(a, "%s/metadata/%s-m0.avro", t->meta.location, uuid);
@@ -161,10 +176,7 @@ static bool write_manifest(const ice_table *t, int32_t spec_id, const ice_manife
         mf->partition_spec_id = spec_id;
         mf->content = ICE_CONTENT_DATA;
         mf->added_snapshot_id = snapshot_id;
-        char **nv = arena_alloc(a, (*nwritten + 1) * sizeof *nv);
-        if (*nwritten) memcpy(nv, *written, *nwritten * sizeof *nv);
-        nv[(*nwritten)++] = path;
-        *written = nv;
+        path_add(written, a, path);
     }
     buf_free(&b);
     return ok;
@@ -297,7 +309,7 @@ static bool validate_since(const ice_table *t, int64_t base_id, int64_t head_id,
     return true;
 }
 
-static void delete_files(const ice_table *t, char **paths, size_t n) {
+static void delete_files(const ice_table *t, const char **paths, size_t n) {
     for (size_t i = 0; i < n; i++) {
         floe_err e;
         if (!fileio_delete(t->cat->io, paths[i], &e)) log_warn("iceberg", "cleanup: %s", e.msg);
@@ -315,8 +327,7 @@ static const char *op_name(const ice_commit_opts *o, size_t nadded, int64_t dele
 
 /* One attempt; *retry says whether a conflict may be retried. */
 static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file *added_in, size_t nadded_in,
-                    int64_t base_id, int64_t snap_id, arena_t *a, ice_commit_result *res, bool *retry,
-                    floe_err *err) {
+                    int64_t base_id, int64_t snap_id, arena_t *a, ice_commit_result *res, bool *retry, floe_err *err) {
     *retry = false;
     const char *branch = o->branch ? o->branch : "main";
     const ice_ref *ref = ice_meta_ref(&t->meta, branch);
@@ -328,8 +339,7 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
         !validate_since(t, base_id, parent_id, o, added_in, nadded_in, a, err))
         return false;
 
-    char **written = NULL; /* files this attempt wrote, removed if it fails */
-    size_t nwritten = 0;
+    path_list written = {0}; /* files this attempt wrote, removed if it fails */
     bool ok = false;
     ice_writer *cow = NULL;
     ice_manifest_file *parent_mfs = NULL;
@@ -337,7 +347,7 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
     if (!ice_read_manifest_list(t, parent, a, &parent_mfs, &nparent, err)) goto fail;
 
     /* the new list: [added manifest] + rewritten manifests + untouched ones */
-    ice_manifest_file *list = arena_zalloc(a, (nparent + 2) * sizeof *list);
+    ice_manifest_file *list = arena_zalloc(a, (nparent + 1) * sizeof *list);
     size_t nlist = 0;
     int64_t deleted_files = 0, deleted_rows = 0, removed_size = 0, rewritten = 0, replaced_found = 0;
     const ice_data_file *added = added_in;
@@ -401,8 +411,7 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
             continue;
         }
         ice_manifest_file nm;
-        if (!write_manifest(t, mf->partition_spec_id, out, nout, snap_id, a, &nm, &written, &nwritten, err))
-            goto fail;
+        if (!write_manifest(t, mf->partition_spec_id, out, nout, snap_id, a, &nm, &written, err)) goto fail;
         nm.sequence_number = seq;
         nm.min_sequence_number = seq;
         for (size_t j = 0; j < nout; j++)
@@ -420,12 +429,7 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
         ice_data_file *cf;
         size_t ncf;
         if (!ice_writer_close(cow, &cf, &ncf, err)) goto fail;
-        for (size_t k = 0; k < ncf; k++) {
-            char **nv = arena_alloc(a, (nwritten + 1) * sizeof *nv);
-            if (nwritten) memcpy(nv, written, nwritten * sizeof *nv);
-            nv[nwritten++] = (char *)cf[k].file_path;
-            written = nv;
-        }
+        for (size_t k = 0; k < ncf; k++) path_add(&written, a, cf[k].file_path);
         ice_writer_free(cow);
         cow = NULL;
         ice_data_file *all = arena_alloc(a, (nadded + ncf + 1) * sizeof *all);
@@ -453,22 +457,21 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
             added_rows += added[k].record_count;
             added_size += added[k].file_size_in_bytes;
         }
+        /* added manifests go first, as Java lists them */
+        ice_manifest_file *full = arena_zalloc(a, (nlist + nadded + 1) * sizeof *full);
+        size_t nfull = 0;
         for (size_t k = 0; k < nadded;) {
             size_t e = k;
             while (e < nadded && added[e].spec_id == added[k].spec_id) e++;
-            ice_manifest_file nm;
-            if (!write_manifest(t, added[k].spec_id, es + k, e - k, snap_id, a, &nm, &written, &nwritten, err))
-                goto fail;
-            nm.sequence_number = seq;
-            nm.min_sequence_number = seq;
-            /* added manifests go first, as Java lists them */
-            memmove(list + 1, list, nlist * sizeof *list);
-            list[0] = nm;
-            nlist++;
-            if (e < nadded) list = memcpy(arena_zalloc(a, (nlist + nparent + 2) * sizeof *list), list,
-                                          nlist * sizeof *list);
+            ice_manifest_file *nm = &full[nfull++];
+            if (!write_manifest(t, added[k].spec_id, es + k, e - k, snap_id, a, nm, &written, err)) goto fail;
+            nm->sequence_number = seq;
+            nm->min_sequence_number = seq;
             k = e;
         }
+        memcpy(full + nfull, list, nlist * sizeof *list);
+        list = full;
+        nlist += nfull;
     }
 
     /* summary */
@@ -487,8 +490,7 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
         kv_add(&sum, &nsum, &csum, a, "deleted-records", deleted_rows);
         kv_add(&sum, &nsum, &csum, a, "removed-files-size", removed_size);
     }
-    kv_add(&sum, &nsum, &csum, a, "total-records",
-           summary_i64(parent, "total-records") + added_rows - deleted_rows);
+    kv_add(&sum, &nsum, &csum, a, "total-records", summary_i64(parent, "total-records") + added_rows - deleted_rows);
     kv_add(&sum, &nsum, &csum, a, "total-files-size",
            summary_i64(parent, "total-files-size") + added_size - removed_size);
     kv_add(&sum, &nsum, &csum, a, "total-data-files",
@@ -506,12 +508,7 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
                  fileio_write_all(t->cat->io, list_path, lb.data, lb.len, true, err);
     buf_free(&lb);
     if (!wrote) goto fail;
-    {
-        char **nv = arena_alloc(a, (nwritten + 1) * sizeof *nv);
-        if (nwritten) memcpy(nv, written, nwritten * sizeof *nv);
-        nv[nwritten++] = list_path;
-        written = nv;
-    }
+    path_add(&written, a, list_path);
 
     ice_snapshot s = {.snapshot_id = snap_id,
                       .parent_id = parent_id,
@@ -554,7 +551,7 @@ fail:
     ok = false;
     if (cow) ice_writer_abort(cow);
     cow = NULL;
-    delete_files(t, written, nwritten);
+    delete_files(t, written.v, written.n);
 done:
     if (cow) ice_writer_free(cow);
     return ok;

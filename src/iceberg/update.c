@@ -19,20 +19,19 @@
 #include "iceberg/iceberg.h"
 
 /* Grows an arena array by one element (copying), returning the new slot. */
-#define ARR_PUSH(a, arr, n)                                                                                           \
-    ({                                                                                                                \
-        __typeof__(arr) nv_ = arena_zalloc((a), ((size_t)(n) + 1) * sizeof *(arr));                                   \
-        if ((n) > 0) memcpy(nv_, (arr), (size_t)(n) * sizeof *(arr));                                                 \
-        (arr) = nv_;                                                                                                  \
-        &(arr)[(n)++];                                                                                                \
+#define ARR_PUSH(a, arr, n)                                                                                            \
+    ({                                                                                                                 \
+        __typeof__(arr) nv_ = arena_zalloc((a), ((size_t)(n) + 1) * sizeof *(arr));                                    \
+        if ((n) > 0) memcpy(nv_, (arr), (size_t)(n) * sizeof *(arr));                                                  \
+        (arr) = nv_;                                                                                                   \
+        &(arr)[(n)++];                                                                                                 \
     })
 
 static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
 static bool jint(json_t *o, const char *k, const char *what, int64_t *out, floe_err *err) {
     json_t *v = json_object_get(o, k);
-    if (!json_is_integer(v))
-        return floe_err_set(err, FLOE_EINVAL, "%s: \"%s\" must be an integer", what, k);
+    if (!json_is_integer(v)) return floe_err_set(err, FLOE_EINVAL, "%s: \"%s\" must be an integer", what, k);
     *out = json_integer_value(v);
     return true;
 }
@@ -82,7 +81,8 @@ bool ice_requirements_check(const ice_table_meta *base, json_t *reqs, floe_err *
         } else if (!strcmp(type, "assert-last-assigned-field-id")) {
             if (!jint(r, "last-assigned-field-id", type, &want, err)) return false;
             if (base->last_column_id != want)
-                return floe_err_set(err, FLOE_ECONFLICT, "requirement failed: last assigned field id is %d, expected %lld",
+                return floe_err_set(err, FLOE_ECONFLICT,
+                                    "requirement failed: last assigned field id is %d, expected %lld",
                                     base->last_column_id, (long long)want);
         } else if (!strcmp(type, "assert-current-schema-id")) {
             if (!jint(r, "current-schema-id", type, &want, err)) return false;
@@ -158,8 +158,9 @@ bool ice_snapshot_from_json(json_t *j, arena_t *a, ice_snapshot *out, floe_err *
         out->v1_manifests = arena_zalloc(a, (size_t)out->nv1_manifests * sizeof(char *) + 1);
         for (int32_t i = 0; i < out->nv1_manifests; i++) {
             const char *m = json_string_value(json_array_get(mans, (size_t)i));
-            if (!m) return floe_err_set(err, FLOE_EINVAL, "snapshot %lld: \"manifests\" must hold strings",
-                                        (long long)out->snapshot_id);
+            if (!m)
+                return floe_err_set(err, FLOE_EINVAL, "snapshot %lld: \"manifests\" must hold strings",
+                                    (long long)out->snapshot_id);
             out->v1_manifests[i] = arena_strdup(a, m);
         }
     }
@@ -269,13 +270,12 @@ static bool apply_one(ice_table_meta *m, json_t *u, size_t idx, int64_t now_ms, 
             return floe_err_set(err, FLOE_EINVAL, "upgrade-format-version: cannot downgrade from v%d to v%lld",
                                 m->format_version, (long long)v);
         if (v > 2)
-            return floe_err_set(err, FLOE_EINVAL, "upgrade-format-version: Floe writes format versions 1 and 2, not %lld",
-                                (long long)v);
+            return floe_err_set(err, FLOE_EINVAL,
+                                "upgrade-format-version: Floe writes format versions 1 and 2, not %lld", (long long)v);
         m->format_version = (int32_t)v;
     } else if (!strcmp(action, "add-schema")) {
         fmt_schema_t s;
-        if (!ice_schema_from_json(json_object_get(u, "schema"), a, &s, err))
-            return floe_err_wrap(err, "add-schema");
+        if (!ice_schema_from_json(json_object_get(u, "schema"), a, &s, err)) return floe_err_wrap(err, "add-schema");
         /* reuse an identical schema's id, else take the next one */
         int32_t next = 0;
         for (int32_t i = 0; i < m->nschemas; i++)

@@ -64,9 +64,6 @@ struct ice_writer {
     int32_t *ivals; /* per field, per row */
     uint8_t *inulls;
     uint32_t icap;
-    buf_t keys;        /* row keys of a batch, concatenated */
-    uint32_t *key_off; /* per row */
-    uint32_t kcap;
     uint32_t file_seq;
     char run_id[37];
 };
@@ -100,18 +97,21 @@ ice_writer *ice_writer_new(const ice_table *t, const ice_write_opts *opts, arena
     w->a = a;
     if (opts) w->o = *opts;
     bool ok = true;
-    w->target = w->o.target_file_bytes > 0
-                    ? w->o.target_file_bytes
-                    : prop_i64(&t->meta, "write.target-file-size-bytes", 128ll << 20, err, &ok);
+    w->target = w->o.target_file_bytes > 0 ? w->o.target_file_bytes
+                                           : prop_i64(&t->meta, "write.target-file-size-bytes", 128ll << 20, err, &ok);
     pq_writer_opts_default(&w->pqo);
     int64_t rg = prop_i64(&t->meta, "write.parquet.row-group-size-bytes", 128ll << 20, err, &ok);
     w->pqo.row_group_bytes = (uint64_t)(rg < w->target ? rg : w->target);
     const char *codec = ice_meta_property(&t->meta, "write.parquet.compression-codec");
     if (codec) {
-        if (!strcmp(codec, "zstd")) w->pqo.codec = PQ_CODEC_ZSTD;
-        else if (!strcmp(codec, "snappy")) w->pqo.codec = PQ_CODEC_SNAPPY;
-        else if (!strcmp(codec, "gzip")) w->pqo.codec = PQ_CODEC_GZIP;
-        else if (!strcmp(codec, "uncompressed") || !strcmp(codec, "none")) w->pqo.codec = PQ_CODEC_UNCOMPRESSED;
+        if (!strcmp(codec, "zstd"))
+            w->pqo.codec = PQ_CODEC_ZSTD;
+        else if (!strcmp(codec, "snappy"))
+            w->pqo.codec = PQ_CODEC_SNAPPY;
+        else if (!strcmp(codec, "gzip"))
+            w->pqo.codec = PQ_CODEC_GZIP;
+        else if (!strcmp(codec, "uncompressed") || !strcmp(codec, "none"))
+            w->pqo.codec = PQ_CODEC_UNCOMPRESSED;
         else {
             floe_err_set(err, FLOE_EINVAL,
                          "table property write.parquet.compression-codec is '%s'; expected zstd, snappy, gzip or "
@@ -383,11 +383,15 @@ bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
             p = part_get(w, (const uint8_t *)(key.data ? key.data : ""), (uint32_t)key.len, tuple);
             last = p;
             last_len = key.len <= sizeof last_key ? (uint32_t)key.len : 0;
-            if (key.len <= sizeof last_key) memcpy(last_key, key.data ? key.data : "", key.len);
-            else last = NULL;
+            if (key.len <= sizeof last_key)
+                memcpy(last_key, key.data ? key.data : "", key.len);
+            else
+                last = NULL;
         }
-        if (!only) only = p;
-        else if (p != only) mixed = true;
+        if (!only)
+            only = p;
+        else if (p != only)
+            mixed = true;
         if (p->nsel == p->sel_cap) {
             p->sel_cap = p->sel_cap ? p->sel_cap * 2 : 256;
             p->sel = realloc(p->sel, p->sel_cap * sizeof *p->sel);
@@ -455,7 +459,5 @@ void ice_writer_free(ice_writer *w) {
     free(w->rtype);
     free(w->ivals);
     free(w->inulls);
-    buf_free(&w->keys);
-    free(w->key_off);
     free(w);
 }

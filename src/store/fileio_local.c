@@ -124,18 +124,13 @@ static fileio_in *local_in_open(fileio_t *io, const char *uri, floe_err *err) {
 
 static bool local_in_read(fileio_in *base, uint64_t off, void *dst, size_t n, floe_err *err) {
     local_in *in = (local_in *)base;
-    char *p = dst;
-    while (n > 0) {
-        ssize_t r = pread(in->fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return floe_err_errno(err, errno, "%s: read at offset %llu", base->uri, (unsigned long long)off);
-        if (r == 0)
-            return floe_err_set(err, FLOE_EIO,
-                                "%s: the file ends at offset %llu, before the %llu bytes it had when opened; something "
-                                "truncated it",
-                                base->uri, (unsigned long long)off, (unsigned long long)base->size);
-        p += r, off += (uint64_t)r, n -= (size_t)r;
-    }
+    ssize_t r = fs_pread_full(in->fd, dst, n, off);
+    if (r < 0) return floe_err_errno(err, errno, "%s: read at offset %llu", base->uri, (unsigned long long)off);
+    if ((size_t)r < n)
+        return floe_err_set(err, FLOE_EIO,
+                            "%s: the file ends at offset %llu, before the %llu bytes it had when opened; something "
+                            "truncated it",
+                            base->uri, (unsigned long long)(off + (uint64_t)r), (unsigned long long)base->size);
     return true;
 }
 

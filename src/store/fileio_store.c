@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/str.h"
 #include "store/fileio_int.h"
 
@@ -67,18 +68,13 @@ static bool store_in_read(fileio_in *base, uint64_t off, void *dst, size_t n, fl
         memcpy(dst, (const char *)in->obj.inline_data + off, n);
         return true;
     }
-    char *p = dst;
-    while (n > 0) {
-        ssize_t r = pread(in->fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return floe_err_errno(err, errno, "%s: read at offset %llu", base->uri, (unsigned long long)off);
-        if (r == 0)
-            return floe_err_set(err, FLOE_EIO,
-                                "%s: the data file ends at offset %llu, before the %llu bytes the index records; the "
-                                "store is damaged",
-                                base->uri, (unsigned long long)off, (unsigned long long)base->size);
-        p += r, off += (uint64_t)r, n -= (size_t)r;
-    }
+    ssize_t r = fs_pread_full(in->fd, dst, n, off);
+    if (r < 0) return floe_err_errno(err, errno, "%s: read at offset %llu", base->uri, (unsigned long long)off);
+    if ((size_t)r < n)
+        return floe_err_set(err, FLOE_EIO,
+                            "%s: the data file ends at offset %llu, before the %llu bytes the index records; the "
+                            "store is damaged",
+                            base->uri, (unsigned long long)(off + (uint64_t)r), (unsigned long long)base->size);
     return true;
 }
 

@@ -107,10 +107,22 @@ static void exercise(const ice_expr *e, const fmt_schema_t *s, const ice_partiti
     fmt_batch_free(&b);
 
     ice_col_stats stats[2] = {
-        {.field_id = 2, .value_count = 4, .null_count = 1, .nan_count = -1, .lower = (const uint8_t *)"\x18\xfc\xff\xff",
-         .upper = (const uint8_t *)"\xd0\x07\x00\x00", .lower_len = 4, .upper_len = 4},
-        {.field_id = 5, .value_count = 4, .null_count = 1, .nan_count = -1, .lower = (const uint8_t *)"BTC",
-         .upper = (const uint8_t *)"ab", .lower_len = 3, .upper_len = 2},
+        {.field_id = 2,
+         .value_count = 4,
+         .null_count = 1,
+         .nan_count = -1,
+         .lower = (const uint8_t *)"\x18\xfc\xff\xff",
+         .upper = (const uint8_t *)"\xd0\x07\x00\x00",
+         .lower_len = 4,
+         .upper_len = 4},
+        {.field_id = 5,
+         .value_count = 4,
+         .null_count = 1,
+         .nan_count = -1,
+         .lower = (const uint8_t *)"BTC",
+         .upper = (const uint8_t *)"ab",
+         .lower_len = 3,
+         .upper_len = 2},
     };
     ice_data_file f = {.record_count = 4, .stats = stats, .nstats = 2};
     bool might = ice_expr_might_match(e, s, &f);

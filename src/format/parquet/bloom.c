@@ -102,12 +102,17 @@ bool pq_bloom_decode(const uint8_t *p, size_t n, size_t base, const char *name, 
     }
     thrift_struct_end(&r);
     if (r.failed) return false;
-    if (!algo_ok) return floe_err_set(err, FLOE_EINVAL, "%s: uses an algorithm, hash or compression other than "
-                                                        "split-block, xxhash and uncompressed", what);
+    if (!algo_ok)
+        return floe_err_set(err, FLOE_EINVAL,
+                            "%s: uses an algorithm, hash or compression other than "
+                            "split-block, xxhash and uncompressed",
+                            what);
     size_t hl = thrift_reader_pos(&r);
     if (nbytes < 32 || nbytes % 32 || (size_t)nbytes > n - hl)
-        return floe_err_set(err, FLOE_EINVAL, "%s at byte %zu: bitset of %d bytes; expected a multiple of 32 within "
-                            "the %zu bytes that follow", what, base + hl, nbytes, n - hl);
+        return floe_err_set(err, FLOE_EINVAL,
+                            "%s at byte %zu: bitset of %d bytes; expected a multiple of 32 within "
+                            "the %zu bytes that follow",
+                            what, base + hl, nbytes, n - hl);
     b->nblocks = (uint32_t)nbytes / 32;
     b->blocks = malloc((size_t)nbytes);
     if (!b->blocks) abort();

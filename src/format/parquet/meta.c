@@ -9,8 +9,8 @@
 
 #include "format/parquet/pq_int.h"
 
-static const char *type_names[] = {"BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY",
-                                   "FIXED_LEN_BYTE_ARRAY"};
+static const char *type_names[] = {"BOOLEAN", "INT32",  "INT64",      "INT96",
+                                   "FLOAT",   "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
 const char *pq_type_name(int t) { return t >= 0 && t < 8 ? type_names[t] : "UNKNOWN"; }
 
 const char *pq_encoding_name(int e) {
@@ -88,8 +88,12 @@ bool pq_stats_decode(thrift_reader *r, pq_stats *s) {
             break;
         case 3: ok = s->has_null_count = rd_i64(r, t, &s->null_count); break;
         case 4: ok = s->has_distinct = rd_i64(r, t, &s->distinct_count); break;
-        case 5: ok = s->has_max = want(r, t, THRIFT_BINARY, "max_value") && thrift_read_binary(r, &s->max, &s->max_len); break;
-        case 6: ok = s->has_min = want(r, t, THRIFT_BINARY, "min_value") && thrift_read_binary(r, &s->min, &s->min_len); break;
+        case 5:
+            ok = s->has_max = want(r, t, THRIFT_BINARY, "max_value") && thrift_read_binary(r, &s->max, &s->max_len);
+            break;
+        case 6:
+            ok = s->has_min = want(r, t, THRIFT_BINARY, "min_value") && thrift_read_binary(r, &s->min, &s->min_len);
+            break;
         case 7: ok = s->has_max_exact = thrift_read_bool(r, t, &s->max_exact); break;
         case 8: ok = s->has_min_exact = thrift_read_bool(r, t, &s->min_exact); break;
         case 9: ok = s->has_nan_count = rd_i64(r, t, &s->nan_count); break;
@@ -151,9 +155,12 @@ static bool logical_decode(thrift_reader *r, pq_logical *lt) {
             uint8_t ft;
             while (thrift_field_next(r, &fid, &ft)) {
                 bool ok = true;
-                if (id == PQ_LT_DECIMAL && fid == 1) ok = rd_i32(r, ft, &lt->scale);
-                else if (id == PQ_LT_DECIMAL && fid == 2) ok = rd_i32(r, ft, &lt->precision);
-                else if ((id == PQ_LT_TIME || id == PQ_LT_TIMESTAMP) && fid == 1) ok = thrift_read_bool(r, ft, &lt->utc);
+                if (id == PQ_LT_DECIMAL && fid == 1)
+                    ok = rd_i32(r, ft, &lt->scale);
+                else if (id == PQ_LT_DECIMAL && fid == 2)
+                    ok = rd_i32(r, ft, &lt->precision);
+                else if ((id == PQ_LT_TIME || id == PQ_LT_TIMESTAMP) && fid == 1)
+                    ok = thrift_read_bool(r, ft, &lt->utc);
                 else if ((id == PQ_LT_TIME || id == PQ_LT_TIMESTAMP) && fid == 2 && ft == THRIFT_STRUCT)
                     ok = time_unit(r, &lt->unit);
                 else if (id == PQ_LT_INTEGER && fid == 1) {
@@ -294,7 +301,9 @@ static bool column_meta_decode(thrift_reader *r, arena_t *a, pq_column_meta *c) 
         case 9: ok = rd_i64(r, t, &c->data_page_offset); break;
         case 10: ok = rd_i64(r, t, &c->index_page_offset); break;
         case 11: ok = rd_i64(r, t, &c->dictionary_page_offset); break;
-        case 12: ok = c->has_stats = want(r, t, THRIFT_STRUCT, "ColumnMetaData.statistics") && pq_stats_decode(r, &c->stats); break;
+        case 12:
+            ok = c->has_stats = want(r, t, THRIFT_STRUCT, "ColumnMetaData.statistics") && pq_stats_decode(r, &c->stats);
+            break;
         case 13: {
             /* encoding_stats: are all data pages dictionary encoded? */
             ok = want(r, t, THRIFT_LIST, "encoding_stats") && thrift_read_list(r, &et, &n);
@@ -305,9 +314,12 @@ static bool column_meta_decode(thrift_reader *r, arena_t *a, pq_column_meta *c) 
                 int16_t fid;
                 uint8_t ft;
                 while (ok && thrift_field_next(r, &fid, &ft)) {
-                    if (fid == 1) ok = rd_i32(r, ft, &ptype);
-                    else if (fid == 2) ok = rd_i32(r, ft, &enc);
-                    else ok = thrift_skip(r, ft);
+                    if (fid == 1)
+                        ok = rd_i32(r, ft, &ptype);
+                    else if (fid == 2)
+                        ok = rd_i32(r, ft, &enc);
+                    else
+                        ok = thrift_skip(r, ft);
                 }
                 thrift_struct_end(r);
                 ok = ok && !r->failed;
@@ -349,10 +361,13 @@ static bool column_chunk_decode(thrift_reader *r, arena_t *a, pq_column_meta *c)
         case 1: {
             const char *path;
             ok = rd_str(r, t, a, &path);
-            if (ok) ok = thrift_fail(r, "column chunk lives in another file ('%s'); Floe reads single-file Parquet", path);
+            if (ok)
+                ok = thrift_fail(r, "column chunk lives in another file ('%s'); Floe reads single-file Parquet", path);
             break;
         }
-        case 3: ok = has_meta = want(r, t, THRIFT_STRUCT, "ColumnChunk.meta_data") && column_meta_decode(r, a, c); break;
+        case 3:
+            ok = has_meta = want(r, t, THRIFT_STRUCT, "ColumnChunk.meta_data") && column_meta_decode(r, a, c);
+            break;
         case 4: ok = rd_i64(r, t, &c->offset_index_offset); break;
         case 5: ok = rd_i32(r, t, &c->offset_index_length); break;
         case 6: ok = rd_i64(r, t, &c->column_index_offset); break;
@@ -407,7 +422,9 @@ static bool kv_list_decode(thrift_reader *r, uint8_t lt, arena_t *a, pq_kv **out
         int16_t id;
         uint8_t t;
         while (thrift_field_next(r, &id, &t)) {
-            bool ok = id == 1 ? rd_str(r, t, a, &kv[i].key) : id == 2 ? rd_str(r, t, a, &kv[i].value) : thrift_skip(r, t);
+            bool ok = id == 1   ? rd_str(r, t, a, &kv[i].key)
+                      : id == 2 ? rd_str(r, t, a, &kv[i].value)
+                                : thrift_skip(r, t);
             if (!ok) break;
         }
         thrift_struct_end(r);
@@ -484,7 +501,8 @@ bool pq_meta_decode(const uint8_t *p, size_t n, size_t base, const char *name, a
     if (!has_rows || !has_rgs)
         return floe_err_set(err, FLOE_EINVAL, "%s: footer lacks num_rows or row_groups (required fields 3 and 4)",
                             what);
-    if (m->num_rows < 0) return floe_err_set(err, FLOE_EINVAL, "%s: num_rows is negative (%lld)", what, (long long)m->num_rows);
+    if (m->num_rows < 0)
+        return floe_err_set(err, FLOE_EINVAL, "%s: num_rows is negative (%lld)", what, (long long)m->num_rows);
     return true;
 }
 
@@ -602,27 +620,46 @@ bool pq_page_header_decode(thrift_reader *r, pq_page_header *h) {
             uint8_t ft;
             while (ok && thrift_field_next(r, &fid, &ft)) {
                 if (id == 5) { /* DataPageHeader */
-                    if (fid == 1) ok = rd_i32(r, ft, &h->num_values);
-                    else if (fid == 2) ok = rd_i32(r, ft, &h->encoding);
-                    else if (fid == 3) ok = rd_i32(r, ft, &h->def_encoding);
-                    else if (fid == 4) ok = rd_i32(r, ft, &h->rep_encoding);
-                    else if (fid == 5 && ft == THRIFT_STRUCT) ok = h->has_stats = pq_stats_decode(r, &h->stats);
-                    else ok = thrift_skip(r, ft);
+                    if (fid == 1)
+                        ok = rd_i32(r, ft, &h->num_values);
+                    else if (fid == 2)
+                        ok = rd_i32(r, ft, &h->encoding);
+                    else if (fid == 3)
+                        ok = rd_i32(r, ft, &h->def_encoding);
+                    else if (fid == 4)
+                        ok = rd_i32(r, ft, &h->rep_encoding);
+                    else if (fid == 5 && ft == THRIFT_STRUCT)
+                        ok = h->has_stats = pq_stats_decode(r, &h->stats);
+                    else
+                        ok = thrift_skip(r, ft);
                 } else if (id == 7) { /* DictionaryPageHeader */
-                    if (fid == 1) ok = rd_i32(r, ft, &h->num_values);
-                    else if (fid == 2) ok = rd_i32(r, ft, &h->encoding);
-                    else if (fid == 3) ok = thrift_read_bool(r, ft, &h->is_sorted);
-                    else ok = thrift_skip(r, ft);
+                    if (fid == 1)
+                        ok = rd_i32(r, ft, &h->num_values);
+                    else if (fid == 2)
+                        ok = rd_i32(r, ft, &h->encoding);
+                    else if (fid == 3)
+                        ok = thrift_read_bool(r, ft, &h->is_sorted);
+                    else
+                        ok = thrift_skip(r, ft);
                 } else { /* DataPageHeaderV2 */
-                    if (fid == 1) ok = rd_i32(r, ft, &h->num_values);
-                    else if (fid == 2) ok = rd_i32(r, ft, &h->num_nulls);
-                    else if (fid == 3) ok = rd_i32(r, ft, &h->num_rows);
-                    else if (fid == 4) ok = rd_i32(r, ft, &h->encoding);
-                    else if (fid == 5) ok = rd_i32(r, ft, &h->def_length);
-                    else if (fid == 6) ok = rd_i32(r, ft, &h->rep_length);
-                    else if (fid == 7) ok = thrift_read_bool(r, ft, &h->is_compressed);
-                    else if (fid == 8 && ft == THRIFT_STRUCT) ok = h->has_stats = pq_stats_decode(r, &h->stats);
-                    else ok = thrift_skip(r, ft);
+                    if (fid == 1)
+                        ok = rd_i32(r, ft, &h->num_values);
+                    else if (fid == 2)
+                        ok = rd_i32(r, ft, &h->num_nulls);
+                    else if (fid == 3)
+                        ok = rd_i32(r, ft, &h->num_rows);
+                    else if (fid == 4)
+                        ok = rd_i32(r, ft, &h->encoding);
+                    else if (fid == 5)
+                        ok = rd_i32(r, ft, &h->def_length);
+                    else if (fid == 6)
+                        ok = rd_i32(r, ft, &h->rep_length);
+                    else if (fid == 7)
+                        ok = thrift_read_bool(r, ft, &h->is_compressed);
+                    else if (fid == 8 && ft == THRIFT_STRUCT)
+                        ok = h->has_stats = pq_stats_decode(r, &h->stats);
+                    else
+                        ok = thrift_skip(r, ft);
                 }
             }
             thrift_struct_end(r);
@@ -715,10 +752,14 @@ bool pq_column_index_decode(thrift_reader *r, arena_t *a, pq_column_index *ci) {
                 ci->max_len = arena_zalloc(a, (n ? n : 1) * sizeof *ci->max_len);
             }
             for (uint32_t i = 0; i < n && ok; i++) {
-                if (id == 1) ok = thrift_read_list_bool(r, &ci->null_pages[i]);
-                else if (et != THRIFT_BINARY) ok = thrift_fail(r, "ColumnIndex bounds hold type %u; expected binary", et);
-                else if (id == 2) ok = thrift_read_binary(r, &ci->min[i], &ci->min_len[i]);
-                else ok = thrift_read_binary(r, &ci->max[i], &ci->max_len[i]);
+                if (id == 1)
+                    ok = thrift_read_list_bool(r, &ci->null_pages[i]);
+                else if (et != THRIFT_BINARY)
+                    ok = thrift_fail(r, "ColumnIndex bounds hold type %u; expected binary", et);
+                else if (id == 2)
+                    ok = thrift_read_binary(r, &ci->min[i], &ci->min_len[i]);
+                else
+                    ok = thrift_read_binary(r, &ci->max[i], &ci->max_len[i]);
             }
         } else if (id == 4) {
             ok = rd_i32(r, t, &ci->boundary_order);
@@ -784,10 +825,14 @@ bool pq_offset_index_decode(thrift_reader *r, arena_t *a, pq_offset_index *oi) {
                 int16_t fid;
                 uint8_t ft;
                 while (ok && thrift_field_next(r, &fid, &ft)) {
-                    if (fid == 1) ok = rd_i64(r, ft, &oi->pages[i].offset);
-                    else if (fid == 2) ok = rd_i32(r, ft, &oi->pages[i].compressed_size);
-                    else if (fid == 3) ok = rd_i64(r, ft, &oi->pages[i].first_row);
-                    else ok = thrift_skip(r, ft);
+                    if (fid == 1)
+                        ok = rd_i64(r, ft, &oi->pages[i].offset);
+                    else if (fid == 2)
+                        ok = rd_i32(r, ft, &oi->pages[i].compressed_size);
+                    else if (fid == 3)
+                        ok = rd_i64(r, ft, &oi->pages[i].first_row);
+                    else
+                        ok = thrift_skip(r, ft);
                 }
                 thrift_struct_end(r);
                 ok = ok && !r->failed;

@@ -111,11 +111,11 @@ typedef struct pq_logical {
 
 typedef struct pq_schema_elem {
     const char *name;
-    int32_t type;          /* -1 for groups */
-    int32_t type_length;   /* -1 when absent */
-    int32_t repetition;    /* -1 when absent (the root) */
-    int32_t num_children;  /* 0 for leaves */
-    int32_t converted;     /* -1 when absent */
+    int32_t type;         /* -1 for groups */
+    int32_t type_length;  /* -1 when absent */
+    int32_t repetition;   /* -1 when absent (the root) */
+    int32_t num_children; /* 0 for leaves */
+    int32_t converted;    /* -1 when absent */
     int32_t scale, precision;
     int32_t field_id;
     bool has_field_id;
@@ -252,7 +252,15 @@ pq_source pq_source_mem(const void *p, size_t n, const char *name);
 void pq_source_close(pq_source *s);
 
 /* Simple predicates for pruning: column (by field id) op constant. */
-typedef enum { PQ_PRED_EQ, PQ_PRED_LT, PQ_PRED_LE, PQ_PRED_GT, PQ_PRED_GE, PQ_PRED_IS_NULL, PQ_PRED_NOT_NULL } pq_pred_op;
+typedef enum {
+    PQ_PRED_EQ,
+    PQ_PRED_LT,
+    PQ_PRED_LE,
+    PQ_PRED_GT,
+    PQ_PRED_GE,
+    PQ_PRED_IS_NULL,
+    PQ_PRED_NOT_NULL
+} pq_pred_op;
 typedef struct pq_pred {
     int32_t field_id;
     pq_pred_op op;

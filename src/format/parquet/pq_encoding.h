@@ -32,7 +32,8 @@ typedef enum pq_codec {
 } pq_codec;
 
 const char *pq_codec_name(pq_codec c); /* "ZSTD", ... ; "UNKNOWN" */
-bool pq_codec_parse(const char *name, pq_codec *out); /* "zstd", "snappy", "gzip", "none"/"uncompressed", "lz4_raw", "brotli" */
+bool pq_codec_parse(const char *name,
+                    pq_codec *out); /* "zstd", "snappy", "gzip", "none"/"uncompressed", "lz4_raw", "brotli" */
 
 /* Compresses in[0..n) and appends the result to out. level applies to zstd
  * (1..22, 0 = default 3), gzip (1..9, 0 = default 6) and brotli. */
@@ -76,8 +77,8 @@ bool pq_plain_decode_bool(const uint8_t *p, size_t len, uint8_t *out, size_t n, 
  * Decodes n values: offsets[0..n] (offsets[0] = bytes->len on entry,
  * relative to bytes->data) and appends the value bytes to bytes. *used is
  * the input consumed. */
-bool pq_plain_decode_byte_array(const uint8_t *p, size_t len, size_t n, uint32_t *offsets, buf_t *bytes,
-                                size_t *used, floe_err *err);
+bool pq_plain_decode_byte_array(const uint8_t *p, size_t len, size_t n, uint32_t *offsets, buf_t *bytes, size_t *used,
+                                floe_err *err);
 
 /* DELTA_BINARY_PACKED: block size 128, 4 miniblocks of 32. Arithmetic wraps
  * in the physical type's width. */
@@ -93,11 +94,9 @@ bool pq_delta_decode_i64(const uint8_t *p, size_t len, int64_t *out, size_t cap,
 /* DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY: n values (the page's non-null
  * count) as offsets[0..n] plus bytes appended to bytes, as for PLAIN. */
 void pq_delta_length_encode(buf_t *out, const uint32_t *offsets, const uint8_t *bytes, size_t n);
-bool pq_delta_length_decode(const uint8_t *p, size_t len, size_t n, uint32_t *offsets, buf_t *bytes,
-                            floe_err *err);
+bool pq_delta_length_decode(const uint8_t *p, size_t len, size_t n, uint32_t *offsets, buf_t *bytes, floe_err *err);
 void pq_delta_byte_array_encode(buf_t *out, const uint32_t *offsets, const uint8_t *bytes, size_t n);
-bool pq_delta_byte_array_decode(const uint8_t *p, size_t len, size_t n, uint32_t *offsets, buf_t *bytes,
-                                floe_err *err);
+bool pq_delta_byte_array_decode(const uint8_t *p, size_t len, size_t n, uint32_t *offsets, buf_t *bytes, floe_err *err);
 
 /* BYTE_STREAM_SPLIT: n values of width bytes each (4 float, 8 double, any
  * for fixed_len_byte_array, int32 and int64). */

@@ -75,7 +75,7 @@ bool pq_bloom_decode(const uint8_t *p, size_t n, size_t base, const char *name, 
 
 /* One leaf column of a Parquet schema. */
 typedef struct pq_leaf {
-    uint32_t elem;        /* index in pq_file_meta.schema */
+    uint32_t elem; /* index in pq_file_meta.schema */
     int16_t max_def, max_rep;
     const fmt_field_t *field; /* the leaf's field in the table schema */
     int32_t top;              /* index of its top-level field */

@@ -54,7 +54,8 @@ static bool file_read(void *ctx, uint64_t off, void *buf, size_t n, floe_err *er
             if (errno == EINTR) continue;
             return floe_err_errno(err, errno, "reading at byte %llu", (unsigned long long)off);
         }
-        if (k == 0) return floe_err_set(err, FLOE_EINVAL, "unexpected end of file at byte %llu", (unsigned long long)off);
+        if (k == 0)
+            return floe_err_set(err, FLOE_EINVAL, "unexpected end of file at byte %llu", (unsigned long long)off);
         b += k;
         off += (uint64_t)k;
         n -= (size_t)k;
@@ -118,26 +119,26 @@ void pq_source_close(pq_source *s) {
 
 /* How a leaf's physical values become vector values. */
 typedef enum {
-    CV_COPY,        /* same width */
-    CV_I32_TO_I64,  /* UINT_32 into long */
-    CV_U32_TO_I64,  /* UINT_32 into long */
-    CV_MILLIS_I32,  /* TIME_MILLIS int32 into micros */
-    CV_MILLIS_I64,  /* TIMESTAMP_MILLIS into micros */
-    CV_INT96,       /* INT96 into micros */
-    CV_BE_DECIMAL,  /* big-endian bytes into int32/int64/int128 */
-    CV_FLOAT16,     /* FIXED[2] half into float */
-    CV_BYTES,       /* byte arrays */
+    CV_COPY,       /* same width */
+    CV_I32_TO_I64, /* UINT_32 into long */
+    CV_U32_TO_I64, /* UINT_32 into long */
+    CV_MILLIS_I32, /* TIME_MILLIS int32 into micros */
+    CV_MILLIS_I64, /* TIMESTAMP_MILLIS into micros */
+    CV_INT96,      /* INT96 into micros */
+    CV_BE_DECIMAL, /* big-endian bytes into int32/int64/int128 */
+    CV_FLOAT16,    /* FIXED[2] half into float */
+    CV_BYTES,      /* byte arrays */
     CV_BOOL,
 } conv_kind;
 
 typedef struct node_info {
-    int16_t def;     /* def level when this node is present */
-    int16_t rep;     /* for list/map: the repetition level of its elements */
-    bool owner;      /* this leaf builds this node's validity/offsets */
+    int16_t def; /* def level when this node is present */
+    int16_t rep; /* for list/map: the repetition level of its elements */
+    bool owner;  /* this leaf builds this node's validity/offsets */
 } node_info;
 
 typedef struct cursor {
-    uint32_t col;         /* column index in the row group */
+    uint32_t col; /* column index in the row group */
     const pq_schema_elem *elem;
     const fmt_field_t *path[MAX_DEPTH]; /* output fields from top-level to leaf */
     int child[MAX_DEPTH];
@@ -165,7 +166,7 @@ typedef struct cursor {
     buf_t dict_bytes;
     uint32_t *dict_offs;
     /* current page */
-    buf_t page;  /* decompressed */
+    buf_t page; /* decompressed */
     uint8_t *defs, *reps;
     bool all_def; /* flat column, every level of the page is max_def: defs not decoded */
     uint32_t lev_cap;
@@ -176,7 +177,7 @@ typedef struct cursor {
     uint8_t *vals; /* decoded fixed-width physical values */
     size_t vals_cap;
     const uint8_t *vals_p; /* PLAIN fixed-width values in the page itself; NULL: they are in vals */
-    uint32_t *offs; /* byte arrays: offsets into bytes */
+    uint32_t *offs;        /* byte arrays: offsets into bytes */
     uint32_t offs_cap;
     buf_t bytes;
     const uint8_t *bytes_p; /* where byte array values live (bytes.data or page) */
@@ -230,16 +231,16 @@ enum { COL_IDLE, COL_BUSY, COL_FAILED };
 
 struct pq_reader {
     pq_source src;
-    arena_t arena;     /* footer, schema */
-    arena_t scan;      /* per scan */
+    arena_t arena; /* footer, schema */
+    arena_t scan;  /* per scan */
     uint8_t *footer;
     pq_file_meta meta;
     fmt_schema_t schema;
     bool *synth_ids;
     /* leaves of the file schema */
     uint32_t nleaves;
-    uint32_t *leaf_elem;        /* schema element index per leaf */
-    int32_t *leaf_top;          /* top-level field index per leaf */
+    uint32_t *leaf_elem; /* schema element index per leaf */
+    int32_t *leaf_top;   /* top-level field index per leaf */
     /* scan */
     pq_reader_opts opts;
     fmt_schema_t out_schema;
@@ -287,7 +288,7 @@ static const char *rname(const pq_reader_t *r) { return r->src.name ? r->src.nam
 
 typedef struct walk {
     pq_reader_t *r;
-    uint32_t i;  /* next schema element */
+    uint32_t i; /* next schema element */
     int32_t next_id;
     floe_err *err;
 } walk;
@@ -299,10 +300,14 @@ static bool map_primitive(pq_reader_t *r, const pq_schema_elem *e, fmt_field_t *
     case PQ_BOOLEAN: f->type = FMT_BOOLEAN; return true;
     case PQ_INT32:
         if (lt->kind == PQ_LT_DECIMAL || ct == PQ_CT_DECIMAL) break;
-        if (lt->kind == PQ_LT_DATE || ct == PQ_CT_DATE) f->type = FMT_DATE;
-        else if (lt->kind == PQ_LT_TIME || ct == PQ_CT_TIME_MILLIS) f->type = FMT_TIME;
-        else if ((lt->kind == PQ_LT_INTEGER && !lt->is_signed && lt->bit_width == 32) || ct == 13) f->type = FMT_LONG;
-        else f->type = FMT_INT;
+        if (lt->kind == PQ_LT_DATE || ct == PQ_CT_DATE)
+            f->type = FMT_DATE;
+        else if (lt->kind == PQ_LT_TIME || ct == PQ_CT_TIME_MILLIS)
+            f->type = FMT_TIME;
+        else if ((lt->kind == PQ_LT_INTEGER && !lt->is_signed && lt->bit_width == 32) || ct == 13)
+            f->type = FMT_LONG;
+        else
+            f->type = FMT_INT;
         return true;
     case PQ_INT64:
         if (lt->kind == PQ_LT_DECIMAL || ct == PQ_CT_DECIMAL) break;
@@ -337,8 +342,10 @@ static bool map_primitive(pq_reader_t *r, const pq_schema_elem *e, fmt_field_t *
         if (e->type_length <= 0)
             return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' is FIXED_LEN_BYTE_ARRAY without a positive length",
                                 rname(r), e->name);
-        if (lt->kind == PQ_LT_UUID && e->type_length == 16) f->type = FMT_UUID;
-        else if (lt->kind == PQ_LT_FLOAT16 && e->type_length == 2) f->type = FMT_FLOAT;
+        if (lt->kind == PQ_LT_UUID && e->type_length == 16)
+            f->type = FMT_UUID;
+        else if (lt->kind == PQ_LT_FLOAT16 && e->type_length == 2)
+            f->type = FMT_FLOAT;
         else {
             f->type = FMT_FIXED;
             f->length = e->type_length;
@@ -352,8 +359,10 @@ static bool map_primitive(pq_reader_t *r, const pq_schema_elem *e, fmt_field_t *
     int32_t p = lt->kind == PQ_LT_DECIMAL ? lt->precision : e->precision;
     int32_t s = lt->kind == PQ_LT_DECIMAL ? lt->scale : e->scale;
     if (p < 1 || p > 38 || s < 0 || s > p)
-        return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' is decimal(%d,%d); expected precision 1..38 and scale "
-                            "0..precision", rname(r), e->name, p, s);
+        return floe_err_set(err, FLOE_EINVAL,
+                            "%s: column '%s' is decimal(%d,%d); expected precision 1..38 and scale "
+                            "0..precision",
+                            rname(r), e->name, p, s);
     if (e->type == PQ_FIXED_LEN_BYTE_ARRAY && (e->type_length <= 0 || e->type_length > 16))
         return floe_err_set(err, FLOE_EINVAL, "%s: decimal column '%s' has fixed length %d; expected 1..16", rname(r),
                             e->name, e->type_length);
@@ -371,8 +380,7 @@ static bool walk_node(walk *w, fmt_field_t *f, int depth) {
     if (depth >= MAX_DEPTH - 2)
         return floe_err_set(w->err, FLOE_EINVAL, "%s: schema nests deeper than %d levels", rname(r), MAX_DEPTH - 2);
     if (w->i >= r->meta.nschema)
-        return floe_err_set(w->err, FLOE_EINVAL, "%s: schema ends early; num_children promise more elements",
-                            rname(r));
+        return floe_err_set(w->err, FLOE_EINVAL, "%s: schema ends early; num_children promise more elements", rname(r));
     const pq_schema_elem *e = &r->meta.schema[w->i++];
     f->name = e->name;
     f->id = e->has_field_id ? e->field_id : -1;
@@ -399,8 +407,10 @@ static bool walk_node(walk *w, fmt_field_t *f, int depth) {
                 w->i++; /* the repeated group */
                 if (!walk_field(w, el, depth + 2)) return false;
             } else {
-                return floe_err_set(w->err, FLOE_EINVAL, "%s: list '%s' uses the legacy two-level layout; Floe reads "
-                                    "three-level lists", rname(r), e->name);
+                return floe_err_set(w->err, FLOE_EINVAL,
+                                    "%s: list '%s' uses the legacy two-level layout; Floe reads "
+                                    "three-level lists",
+                                    rname(r), e->name);
             }
             el->name = "element";
             return true;
@@ -429,12 +439,13 @@ static bool walk_node(walk *w, fmt_field_t *f, int depth) {
 static bool walk_field(walk *w, fmt_field_t *f, int depth) {
     pq_reader_t *r = w->r;
     if (w->i >= r->meta.nschema)
-        return floe_err_set(w->err, FLOE_EINVAL, "%s: schema ends early; num_children promise more elements",
-                            rname(r));
+        return floe_err_set(w->err, FLOE_EINVAL, "%s: schema ends early; num_children promise more elements", rname(r));
     const pq_schema_elem *e = &r->meta.schema[w->i];
     if (e->repetition == PQ_REPEATED)
-        return floe_err_set(w->err, FLOE_EINVAL, "%s: field '%s' is a bare repeated field; Floe reads lists written "
-                            "as LIST-annotated groups", rname(r), e->name);
+        return floe_err_set(w->err, FLOE_EINVAL,
+                            "%s: field '%s' is a bare repeated field; Floe reads lists written "
+                            "as LIST-annotated groups",
+                            rname(r), e->name);
     f->required = e->repetition == PQ_REQUIRED;
     return walk_node(w, f, depth);
 }
@@ -458,8 +469,7 @@ static int32_t max_file_id(const fmt_field_t *f) {
 static bool build_schema(pq_reader_t *r, floe_err *err) {
     walk w = {.r = r, .i = 1, .err = err};
     const pq_schema_elem *root = &r->meta.schema[0];
-    if (root->num_children <= 0)
-        return floe_err_set(err, FLOE_EINVAL, "%s: the schema root has no columns", rname(r));
+    if (root->num_children <= 0) return floe_err_set(err, FLOE_EINVAL, "%s: the schema root has no columns", rname(r));
     fmt_field_t *rf = &r->schema.root;
     rf->type = FMT_STRUCT;
     rf->name = root->name;
@@ -529,8 +539,10 @@ pq_reader_t *pq_reader_open(const pq_source *src, floe_err *err) {
     const char *name = rname(r);
     uint64_t size = src->size;
     if (size < 12) {
-        floe_err_set(err, FLOE_EINVAL, "%s: %llu bytes is too short for Parquet (expected at least 12: magic, footer "
-                     "length, magic)", name, (unsigned long long)size);
+        floe_err_set(err, FLOE_EINVAL,
+                     "%s: %llu bytes is too short for Parquet (expected at least 12: magic, footer "
+                     "length, magic)",
+                     name, (unsigned long long)size);
         goto fail;
     }
     size_t guess = size < 65536 ? (size_t)size : 65536;
@@ -745,8 +757,9 @@ bool pq_reader_scan(pq_reader_t *r, const pq_reader_opts *opts, const fmt_schema
             return floe_err_set(err, FLOE_EINVAL, "%s: no column has field id %d, and no type was given for it",
                                 rname(r), r->opts.field_ids[i]);
         if (ff && wf && !same_shape(ff, wf))
-            return floe_err_set(err, FLOE_EINVAL, "%s: column '%s' (field id %d) is %s in the file but %s was asked for",
-                                rname(r), ff->name, ff->id, fmt_type_name(ff->type), fmt_type_name(wf->type));
+            return floe_err_set(err, FLOE_EINVAL,
+                                "%s: column '%s' (field id %d) is %s in the file but %s was asked for", rname(r),
+                                ff->name, ff->id, fmt_type_name(ff->type), fmt_type_name(wf->type));
         ofields[i] = wf ? *wf : *ff;
         if (!wf && r->opts.binary_as_string) binary_to_string(&ofields[i], &r->scan);
         r->outs[i].field = &ofields[i];
@@ -911,7 +924,8 @@ static bool read_range(pq_reader_t *r, pq_reader_stats *st, int64_t off, int64_t
     if (off < 0 || len < 0 || (uint64_t)off > r->src.size || (uint64_t)len > r->src.size - (uint64_t)off)
         return floe_err_set(err, FLOE_EINVAL, "%s: %s at byte %lld (%lld bytes) lies outside the file (%llu bytes)",
                             rname(r), what, (long long)off, (long long)len, (unsigned long long)r->src.size);
-    if (!r->src.read(r->src.ctx, (uint64_t)off, buf, (size_t)len, err)) return floe_err_wrap(err, "%s: %s", rname(r), what);
+    if (!r->src.read(r->src.ctx, (uint64_t)off, buf, (size_t)len, err))
+        return floe_err_wrap(err, "%s: %s", rname(r), what);
     st->bytes_read += (uint64_t)len;
     return true;
 }
@@ -1109,7 +1123,9 @@ static void convert(const cursor *c, const uint8_t *src, uint8_t *dst, uint32_t 
         for (uint32_t i = 0; i < n; i++) {
             uint16_t h = (uint16_t)(src[2 * i] | src[2 * i + 1] << 8);
             int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-            float f = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf((float)(m | 0x400), e - 25);
+            float f = e == 0    ? ldexpf((float)m, -24)
+                      : e == 31 ? (m ? NAN : INFINITY)
+                                : ldexpf((float)(m | 0x400), e - 25);
             if (h & 0x8000) f = -f;
             memcpy(dst + 4 * i, &f, 4);
         }
@@ -1168,7 +1184,8 @@ static bool load_dict(pq_reader_t *r, cursor *c, const uint8_t *p, size_t len, u
     } else {
         size_t need = (size_t)n * (size_t)c->pwidth;
         if (c->elem->type == PQ_BOOLEAN) return cfail(r, c, err, "a boolean column has a dictionary page");
-        if (need > len) return cfail(r, c, err, "dictionary of %u values needs %zu bytes; the page has %zu", n, need, len);
+        if (need > len)
+            return cfail(r, c, err, "dictionary of %u values needs %zu bytes; the page has %zu", n, need, len);
         fmt_vec_reserve(c->dict, n);
         convert(c, p, c->dict->values, n);
         c->dict->len = n;
@@ -1230,7 +1247,8 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
         c->vals_p = p; /* no copy: the page buffer outlives the page's values */
         return true;
     case PQ_ENC_RLE:
-        if (t != PQ_BOOLEAN) return cfail(r, c, err, "RLE encoding on a %s column; expected it only for booleans", pq_type_name(t));
+        if (t != PQ_BOOLEAN)
+            return cfail(r, c, err, "RLE encoding on a %s column; expected it only for booleans", pq_type_name(t));
         if (len < 4) return cfail(r, c, err, "RLE boolean data lacks its 4-byte length");
         {
             uint32_t l;
@@ -1266,8 +1284,9 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
         c->offs_cap = (uint32_t)cap;
         buf_reset(&c->bytes);
         c->offs[0] = 0;
-        bool ok = enc == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY ? pq_delta_length_decode(p, len, nval, c->offs, &c->bytes, err)
-                                                        : pq_delta_byte_array_decode(p, len, nval, c->offs, &c->bytes, err);
+        bool ok = enc == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY
+                      ? pq_delta_length_decode(p, len, nval, c->offs, &c->bytes, err)
+                      : pq_delta_byte_array_decode(p, len, nval, c->offs, &c->bytes, err);
         if (!ok) return floe_err_wrap(err, "%s: column '%s'", rname(r), c->elem->name);
         c->bytes_p = (const uint8_t *)c->bytes.data;
         if (t == PQ_FIXED_LEN_BYTE_ARRAY) {
@@ -1282,7 +1301,8 @@ static bool decode_values(pq_reader_t *r, cursor *c, int32_t enc, const uint8_t 
         return true;
     }
     case PQ_ENC_BYTE_STREAM_SPLIT:
-        if (t == PQ_BYTE_ARRAY || t == PQ_BOOLEAN) return cfail(r, c, err, "BYTE_STREAM_SPLIT on a %s column", pq_type_name(t));
+        if (t == PQ_BYTE_ARRAY || t == PQ_BOOLEAN)
+            return cfail(r, c, err, "BYTE_STREAM_SPLIT on a %s column", pq_type_name(t));
         c->vals = grow_arr(c->vals, &c->vals_cap, (size_t)nval * (size_t)c->pwidth + 1, 1);
         if (!pq_byte_stream_split_decode(p, len, c->vals, nval, c->pwidth, err))
             return floe_err_wrap(err, "%s: column '%s'", rname(r), c->elem->name);
@@ -1354,8 +1374,8 @@ static bool page_bytes(pq_reader_t *r, cursor *c, const uint8_t *in, size_t n, s
 static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *skipped, floe_err *err) {
     *skipped = 0;
     for (;;) {
-        if (c->pos >= c->chunk_len) return cfail(r, c, err, "the column chunk ends before its %lld values",
-                                                 (long long)c->cm->num_values);
+        if (c->pos >= c->chunk_len)
+            return cfail(r, c, err, "the column chunk ends before its %lld values", (long long)c->cm->num_values);
         /* page skipping by the offset index */
         if (c->has_oi && skip_rows > 0) {
             while (c->next_page < c->oi.npages) {
@@ -1424,12 +1444,14 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
         size_t rep_len = 0, def_len = 0;
         if (v2) {
             size_t lv = (size_t)h.rep_length + (size_t)h.def_length;
-            if (lv > dlen) return cfail(r, c, err, "level lengths (%d + %d) exceed the page (%zu bytes)", h.rep_length,
-                                        h.def_length, dlen);
+            if (lv > dlen)
+                return cfail(r, c, err, "level lengths (%d + %d) exceed the page (%zu bytes)", h.rep_length,
+                             h.def_length, dlen);
             rep_p = data, rep_len = (size_t)h.rep_length;
             def_p = data + rep_len, def_len = (size_t)h.def_length;
             if (h.is_compressed && c->cm->codec != PQ_CODEC_UNCOMPRESSED) {
-                if ((size_t)h.uncompressed_size < lv) return cfail(r, c, err, "uncompressed size is smaller than the levels");
+                if ((size_t)h.uncompressed_size < lv)
+                    return cfail(r, c, err, "uncompressed size is smaller than the levels");
                 if (!page_bytes(r, c, data + lv, dlen - lv, (size_t)h.uncompressed_size - lv, page_at, &p, &plen, err))
                     return false;
             } else {
@@ -1439,7 +1461,9 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
             if (!page_bytes(r, c, data, dlen, (size_t)h.uncompressed_size, page_at, &p, &plen, err)) return false;
             /* v1 levels carry a 4-byte length prefix */
             if (c->max_rep) {
-                if (h.rep_encoding != PQ_ENC_RLE) return cfail(r, c, err, "repetition levels encoded %s; expected RLE", pq_encoding_name(h.rep_encoding));
+                if (h.rep_encoding != PQ_ENC_RLE)
+                    return cfail(r, c, err, "repetition levels encoded %s; expected RLE",
+                                 pq_encoding_name(h.rep_encoding));
                 uint32_t l;
                 if (plen < 4) return cfail(r, c, err, "page too short for its repetition levels");
                 memcpy(&l, p, 4);
@@ -1448,7 +1472,9 @@ static bool next_page(pq_reader_t *r, cursor *c, int64_t skip_rows, int64_t *ski
                 p += 4 + l, plen -= 4 + (size_t)l;
             }
             if (c->max_def) {
-                if (h.def_encoding != PQ_ENC_RLE) return cfail(r, c, err, "definition levels encoded %s; expected RLE", pq_encoding_name(h.def_encoding));
+                if (h.def_encoding != PQ_ENC_RLE)
+                    return cfail(r, c, err, "definition levels encoded %s; expected RLE",
+                                 pq_encoding_name(h.def_encoding));
                 uint32_t l;
                 if (plen < 4) return cfail(r, c, err, "page too short for its definition levels");
                 memcpy(&l, p, 4);
@@ -1772,7 +1798,8 @@ static bool nested_read(pq_reader_t *r, cursor *c, fmt_vec_t *top, uint32_t n, b
         c->row++;
         if (ok && !(c->lev_pos == c->nlev && c->values_left == 0)) {
             ok = ensure_levels(r, c, err);
-            if (ok && c->max_rep && c->reps[c->lev_pos] != 0) ok = cfail(r, c, err, "a row does not end where the next begins");
+            if (ok && c->max_rep && c->reps[c->lev_pos] != 0)
+                ok = cfail(r, c, err, "a row does not end where the next begins");
         }
     }
     if (skip) fmt_vec_free(&scratch[0]);

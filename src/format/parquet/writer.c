@@ -60,8 +60,8 @@ typedef struct col_writer {
     /* the open page */
     uint8_t *defs, *reps;
     uint32_t nlevels, levels_cap;
-    buf_t plain;       /* PLAIN-encoded values (when not using the dictionary) */
-    uint32_t *idx;     /* dictionary indices */
+    buf_t plain;   /* PLAIN-encoded values (when not using the dictionary) */
+    uint32_t *idx; /* dictionary indices */
     uint32_t nidx, idx_cap;
     uint32_t page_nonnull, page_nulls, page_rows;
     int64_t page_first_row;
@@ -70,8 +70,8 @@ typedef struct col_writer {
 
     /* dictionary */
     bool dict_on, dict_tried;
-    buf_t dict;      /* PLAIN-encoded entries (the dictionary page) */
-    uint32_t *doff;  /* entry i: value bytes at dict.data + doff[i], dlen[i] long */
+    buf_t dict;     /* PLAIN-encoded entries (the dictionary page) */
+    uint32_t *doff; /* entry i: value bytes at dict.data + doff[i], dlen[i] long */
     uint32_t *dlen;
     uint32_t ndict, dict_cap;
     uint32_t *slots; /* open addressing: index + 1, 0 = empty */
@@ -333,8 +333,11 @@ static void build(pq_writer_t *w, const fmt_field_t *f, const char *name, bool h
     c.rep_at[c.depth - 1] = (int16_t)(rep + 1);
     for (int32_t i = 0; i < f->nchildren; i++) {
         c.child[c.depth - 1] = i;
-        build(w, &f->children[i], is_list ? "element" : i == 0 ? "key" : "value", true, &c, (int16_t)(def + 1),
-              (int16_t)(rep + 1));
+        build(w, &f->children[i],
+              is_list  ? "element"
+              : i == 0 ? "key"
+                       : "value",
+              true, &c, (int16_t)(def + 1), (int16_t)(rep + 1));
     }
 }
 

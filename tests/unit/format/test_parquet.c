@@ -51,12 +51,18 @@ Test(thrift, round_trip_and_skip) {
     int seen = 0;
     while (thrift_field_next(&r, &id, &t)) {
         seen++;
-        if (id == 1) cr_assert(thrift_read_i32(&r, &i32));
-        else if (id == 3) cr_assert(thrift_read_i64(&r, &i64));
-        else if (id == 4) cr_assert(thrift_read_bool(&r, t, &bv));
-        else if (id == 40) cr_assert(thrift_read_binary(&r, &p, &n));
-        else if (id == 42) cr_assert(thrift_read_i32(&r, &last));
-        else cr_assert(thrift_skip(&r, t));
+        if (id == 1)
+            cr_assert(thrift_read_i32(&r, &i32));
+        else if (id == 3)
+            cr_assert(thrift_read_i64(&r, &i64));
+        else if (id == 4)
+            cr_assert(thrift_read_bool(&r, t, &bv));
+        else if (id == 40)
+            cr_assert(thrift_read_binary(&r, &p, &n));
+        else if (id == 42)
+            cr_assert(thrift_read_i32(&r, &last));
+        else
+            cr_assert(thrift_skip(&r, t));
     }
     cr_assert(!r.failed, "%s", err.msg);
     cr_assert_eq(seen, 6);
@@ -116,8 +122,9 @@ Test(schema, fresh_ids_breadth_first) {
     cr_assert_str_eq(t.data, "id long not null, tags list<string not null>, m map<string, struct<x: int, y: double "
                              "not null>>, d decimal(38,10), f fixed[16]");
     buf_free(&t);
-    static const char *bad[] = {"", "id", "id lng", "d decimal(40,2)", "d decimal(5,6)", "a int, a long",
-                                "l list<int", "m map<int>", "s struct<>", "f fixed[0]"};
+    static const char *bad[] = {
+        "",           "id",         "id lng",     "d decimal(40,2)", "d decimal(5,6)", "a int, a long",
+        "l list<int", "m map<int>", "s struct<>", "f fixed[0]"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         floe_err_clear(&err);
         cr_assert(!fmt_schema_parse(bad[i], &a, &s, &err), "'%s' parsed", bad[i]);
@@ -150,8 +157,10 @@ static void write_file(buf_t *out, uint32_t n, const pq_writer_opts *o, pq_file_
         char k[8];
         snprintf(k, sizeof k, "k%u", i % 10);
         fmt_vec_append_bytes(&b.cols[2], k, strlen(k));
-        if (i % 5 == 0) fmt_vec_append_null(&b.cols[3]);
-        else fmt_vec_append_f64(&b.cols[3], i / 2.0);
+        if (i % 5 == 0)
+            fmt_vec_append_null(&b.cols[3]);
+        else
+            fmt_vec_append_f64(&b.cols[3], i / 2.0);
         b.nrows++;
         if (b.nrows == 3000 || i + 1 == n) {
             cr_assert(pq_writer_write(w, &b, &err), "%s", err.msg);

@@ -250,9 +250,9 @@ Test(table, concurrent_appends_all_land, .init = setup, .fini = teardown, .timeo
     ice_table t;
     create_trades(&a, "day(ts)", &t);
     floe_err err;
-    json_t *ups = json_pack("[{s:s, s:{s:s, s:s, s:s}}]", "action", "set-properties", "updates",
-                            "commit.retry.num-retries", "100", "commit.retry.min-wait-ms", "1",
-                            "commit.retry.max-wait-ms", "20");
+    json_t *ups =
+        json_pack("[{s:s, s:{s:s, s:s, s:s}}]", "action", "set-properties", "updates", "commit.retry.num-retries",
+                  "100", "commit.retry.min-wait-ms", "1", "commit.retry.max-wait-ms", "20");
     cr_assert(cat_table_commit(cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
     json_decref(ups);
     pthread_t th[THREADS];
