@@ -15,6 +15,7 @@
 #include "base/time.h"
 #include "catalog/catalog.h"
 #include "cli/cli.h"
+#include "cli/table_int.h"
 #include "format/text.h"
 #include "iceberg/iceberg.h"
 #include "store/fileio.h"
@@ -22,25 +23,14 @@
 
 #define WAREHOUSE_BUCKET "warehouse"
 
-typedef enum { OUT_TABLE, OUT_CSV, OUT_JSON } out_format;
-
-/* A string as JSON text (malloc'd). */
-static char *jstr_dump(const char *s) {
+char *tcli_jstr(const char *s) {
     json_t *j = json_string(s ? s : "");
     char *out = json_dumps(j, JSON_ENCODE_ANY);
     json_decref(j);
     return out;
 }
 
-typedef struct env {
-    const char *data;
-    store_t *store;
-    fileio_t *io;
-    cat_t *cat;
-    ice_catalog ice;
-} env;
-
-static int fail(const char *cmd, const floe_err *err) {
+int tcli_fail(const char *cmd, const floe_err *err) {
     fprintf(stderr, "floe %s: %s\n", cmd, err->msg);
     return err->code == FLOE_ECONFLICT ? 3 : 1;
 }
@@ -70,8 +60,7 @@ static void env_close(env *e) {
     if (e->store) store_close(e->store);
 }
 
-/* Splits "ns.t" at the last dot. */
-static bool split_ident(const char *s, arena_t *a, const char **ns, const char **name, floe_err *err) {
+bool tcli_split_ident(const char *s, arena_t *a, const char **ns, const char **name, floe_err *err) {
     const char *dot = s ? strrchr(s, '.') : NULL;
     if (!dot || dot == s || !dot[1])
         return floe_err_set(err, FLOE_EINVAL, "table name '%s' must be NAMESPACE.TABLE, like market.trades",
@@ -95,16 +84,7 @@ static bool parse_format(const char *v, out_format *f) {
 
 /* ---- row printing ---- */
 
-typedef struct printer {
-    out_format fmt;
-    const char **names;
-    size_t ncols;
-    /* table form: rows collected, then aligned */
-    char **cells;
-    size_t nrows, cap;
-} printer;
-
-static void pr_begin(printer *p, out_format fmt, const char **names, size_t n) {
+void pr_begin(printer *p, out_format fmt, const char **names, size_t n) {
     memset(p, 0, sizeof *p);
     p->fmt = fmt;
     p->names = names;
@@ -116,11 +96,11 @@ static void pr_begin(printer *p, out_format fmt, const char **names, size_t n) {
 }
 
 /* One row of string cells (NULL: null); json_vals are JSON texts for json. */
-static void pr_row(printer *p, char **cells, char **json_vals) {
+void pr_row(printer *p, char **cells, char **json_vals) {
     if (p->fmt == OUT_JSON) {
         printf("{");
         for (size_t i = 0; i < p->ncols; i++) {
-            char *k = jstr_dump(p->names[i]);
+            char *k = tcli_jstr(p->names[i]);
             printf("%s%s:%s", i ? "," : "", k, json_vals[i]);
             free(k);
         }
@@ -145,7 +125,7 @@ static void pr_row(printer *p, char **cells, char **json_vals) {
     p->nrows++;
 }
 
-static void pr_end(printer *p) {
+void pr_end(printer *p) {
     if (p->fmt != OUT_TABLE) return;
     size_t *w = calloc(p->ncols + 1, sizeof *w);
     for (size_t i = 0; i < p->ncols; i++) w[i] = strlen(p->names[i]);
@@ -174,7 +154,7 @@ static void pr_end(printer *p) {
 }
 
 /* Prints a batch of columns. */
-static void pr_batch(printer *p, const fmt_batch_t *b) {
+void pr_batch(printer *p, const fmt_batch_t *b) {
     char **cells = calloc(b->ncols + 1, sizeof *cells), **js = calloc(b->ncols + 1, sizeof *js);
     buf_t tmp = {0};
     for (uint32_t r = 0; r < b->nrows; r++) {
@@ -235,17 +215,17 @@ static int cmd_namespace(int argc, char **argv) {
     floe_err err = {0};
     if (!env_open(&e, data, &err)) {
         env_close(&e);
-        return fail("namespace", &err);
+        return tcli_fail("namespace", &err);
     }
     int rc = 0;
     if (!strcmp(verb, "create")) {
         if (!cat_namespace_create(e.cat, NULL, ns, NULL, &err))
-            rc = fail("namespace create", &err);
+            rc = tcli_fail("namespace create", &err);
         else
             fprintf(stderr, "created namespace %s\n", ns);
     } else if (!strcmp(verb, "drop")) {
         if (!cat_namespace_drop(e.cat, NULL, ns, &err))
-            rc = fail("namespace drop", &err);
+            rc = tcli_fail("namespace drop", &err);
         else
             fprintf(stderr, "dropped namespace %s\n", ns);
     } else if (!strcmp(verb, "list")) {
@@ -254,14 +234,14 @@ static int cmd_namespace(int argc, char **argv) {
         const char **names;
         size_t n;
         if (!cat_namespace_list(e.cat, NULL, ns, &a, &names, &n, &err)) {
-            rc = fail("namespace list", &err);
+            rc = tcli_fail("namespace list", &err);
         } else {
             printer p;
             const char *hdr[] = {"namespace"};
             pr_begin(&p, fmt, hdr, 1);
             for (size_t i = 0; i < n; i++) {
                 char *c[1] = {(char *)names[i]};
-                char *j = jstr_dump(names[i]);
+                char *j = tcli_jstr(names[i]);
                 char *js[1] = {j};
                 pr_row(&p, c, js);
                 free(j);
@@ -281,22 +261,10 @@ int cli_namespace(int argc, char **argv) { return cmd_namespace(argc, argv); }
 
 /* ================================================================== table */
 
-typedef struct targs {
-    const char *data, *ident, *file, *schema, *partition, *filter, *columns, *ref, *as_of;
-    const char *pos[4];
-    int npos;
-    int64_t snapshot;
-    bool dynamic, plan;
-    int64_t target_size;
-    out_format fmt;
-    bool fmt_set;
-    ice_kv props[64];
-    int32_t nprops;
-} targs;
-
 static bool parse_targs(int argc, char **argv, targs *t, floe_err *err) {
     memset(t, 0, sizeof *t);
     t->snapshot = -1;
+    t->retain_last = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = true;
@@ -310,13 +278,21 @@ static bool parse_targs(int argc, char **argv, targs *t, floe_err *err) {
             t->filter = v;
         else if (!strcmp(a, "--columns") && v)
             t->columns = v;
-        else if (!strcmp(a, "--ref") && v)
+        else if ((!strcmp(a, "--ref") || !strcmp(a, "--branch")) && v)
             t->ref = v;
+        else if (!strcmp(a, "--to") && v)
+            t->to = v;
+        else if (!strcmp(a, "--older-than") && v)
+            t->older_than = v;
         else if (!strcmp(a, "--as-of") && v)
             t->as_of = v;
         else if (!strcmp(a, "--snapshot") && v) {
             if (!str_to_i64_range(v, 0, INT64_MAX, &t->snapshot))
                 return floe_err_set(err, FLOE_EINVAL, "--snapshot '%s': expected a snapshot id (a number)", v);
+        } else if (!strcmp(a, "--retain-last") && v) {
+            if (!str_to_i64_range(v, 1, INT32_MAX, &t->retain_last))
+                return floe_err_set(err, FLOE_EINVAL, "--retain-last '%s': expected a count of snapshots (1 or more)",
+                                    v);
         } else if (!strcmp(a, "--target-size") && v) {
             if (!str_to_i64_range(v, 1, INT64_MAX, &t->target_size))
                 return floe_err_set(err, FLOE_EINVAL, "--target-size '%s': expected a number of bytes", v);
@@ -336,6 +312,8 @@ static bool parse_targs(int argc, char **argv, targs *t, floe_err *err) {
                 t->dynamic = true;
             else if (!strcmp(a, "--plan"))
                 t->plan = true;
+            else if (!strcmp(a, "--dry-run"))
+                t->dry_run = true;
             else if (a[0] == '-' && a[1] == '-')
                 return floe_err_set(err, FLOE_EINVAL, "unknown option '%s' (or it lacks its value)", a);
             else if (!t->ident)
@@ -354,16 +332,16 @@ static void free_targs(targs *t) {
     for (int32_t i = 0; i < t->nprops; i++) free((char *)t->props[i].key);
 }
 
-static bool open_table(env *e, const targs *ta, arena_t *a, ice_table *t, floe_err *err) {
+bool tcli_open_table(env *e, const targs *ta, arena_t *a, ice_table *t, floe_err *err) {
     const char *ns, *name;
-    if (!split_ident(ta->ident, a, &ns, &name, err)) return false;
+    if (!tcli_split_ident(ta->ident, a, &ns, &name, err)) return false;
     return ice_table_load(&e->ice, ns, name, a, t, err);
 }
 
 static int t_create(env *e, targs *ta, arena_t *a) {
     floe_err err = {0};
     const char *ns, *name;
-    if (!split_ident(ta->ident, a, &ns, &name, &err)) return fail("table create", &err);
+    if (!tcli_split_ident(ta->ident, a, &ns, &name, &err)) return tcli_fail("table create", &err);
     if (!ta->schema) {
         fprintf(stderr,
                 "floe table create: --schema is required, like --schema \"id long not null, ts timestamptz\"\n");
@@ -371,10 +349,11 @@ static int t_create(env *e, targs *ta, arena_t *a) {
     }
     fmt_schema_t s;
     ice_table_meta m;
-    if (!fmt_schema_parse(ta->schema, a, &s, &err)) return fail("table create", &err);
-    if (!ice_table_new_meta(&s, ta->partition, ta->props, ta->nprops, a, &m, &err)) return fail("table create", &err);
+    if (!fmt_schema_parse(ta->schema, a, &s, &err)) return tcli_fail("table create", &err);
+    if (!ice_table_new_meta(&s, ta->partition, ta->props, ta->nprops, a, &m, &err))
+        return tcli_fail("table create", &err);
     cat_table out;
-    if (!cat_table_create(e->cat, NULL, ns, name, &m, a, &out, &err)) return fail("table create", &err);
+    if (!cat_table_create(e->cat, NULL, ns, name, &m, a, &out, &err)) return tcli_fail("table create", &err);
     fprintf(stderr, "created table %s.%s at %s\n", ns, name, out.meta.location);
     return 0;
 }
@@ -464,12 +443,51 @@ static bool read_input(const char *path, const fmt_schema_t *schema, batch_fn fn
     return ok;
 }
 
+bool tcli_parse_time_ms(const char *text, int64_t *ms) {
+    int64_t s, us;
+    if (time_parse_iso8601(text, &s))
+        *ms = s * 1000;
+    else if (fmt_parse_timestamp(text, &us))
+        *ms = us / 1000;
+    else if (str_to_i64_range(text, 0, INT64_MAX, &s))
+        *ms = s;
+    else
+        return false;
+    return true;
+}
+
+bool tcli_tty(void) { return isatty(2); }
+
+static uint64_t progress_last_ms;
+static bool progress_shown;
+
+void tcli_progress(const char *label, uint64_t done, uint64_t total, const char *unit) {
+    uint64_t now = time_mono_ns() / 1000000;
+    if (now - progress_last_ms < 200 && !(total && done == total)) return;
+    progress_last_ms = now;
+    progress_shown = true;
+    if (total) {
+        enum { W = 30 };
+        int fill = (int)(done >= total ? W : done * W / total);
+        fprintf(stderr, "\r  %s [%.*s%*s] %llu/%llu %s", label, fill, "==============================", W - fill, "",
+                (unsigned long long)done, (unsigned long long)total, unit);
+    } else {
+        fprintf(stderr, "\r  %s %llu %s", label, (unsigned long long)done, unit);
+    }
+}
+
+void tcli_progress_end(void) {
+    if (progress_shown) fprintf(stderr, "\n");
+    progress_shown = false;
+    progress_last_ms = 0;
+}
+
 static void progress(void *arg, uint64_t rows, uint64_t bytes) {
     (void)arg;
-    static uint64_t last_ms;
     uint64_t now = time_mono_ns() / 1000000;
-    if (now - last_ms < 200) return;
-    last_ms = now;
+    if (now - progress_last_ms < 200) return;
+    progress_last_ms = now;
+    progress_shown = true;
     fprintf(stderr, "\r  %llu rows, %.1f MB written", (unsigned long long)rows, (double)bytes / 1e6);
 }
 
@@ -480,7 +498,7 @@ static bool write_batch(void *arg, const fmt_batch_t *b, floe_err *err) {
 static int t_write(env *e, targs *ta, arena_t *a, const char *cmd, ice_op_kind kind) {
     floe_err err = {0};
     ice_table t;
-    if (!open_table(e, ta, a, &t, &err)) return fail(cmd, &err);
+    if (!tcli_open_table(e, ta, a, &t, &err)) return tcli_fail(cmd, &err);
     const char *file = ta->npos ? ta->pos[0] : NULL;
     if (kind != ICE_OP_DELETE && !file) {
         fprintf(stderr, "floe %s: which file? floe %s NS.T FILE (.jsonl, .csv or .parquet)\n", cmd, cmd);
@@ -494,7 +512,7 @@ static int t_write(env *e, targs *ta, arena_t *a, const char *cmd, ice_op_kind k
         if (!ice_expr_parse(ftext, a, &pe, &err) ||
             !ice_expr_bind(pe, ice_meta_current_schema(&t.meta), true, a, &filter, &err)) {
             floe_err_wrap(&err, "--filter \"%s\"", ftext);
-            return fail(cmd, &err);
+            return tcli_fail(cmd, &err);
         }
     }
     if (kind == ICE_OP_DELETE && !filter) {
@@ -508,20 +526,20 @@ static int t_write(env *e, targs *ta, arena_t *a, const char *cmd, ice_op_kind k
         ice_write_opts wo = {.target_file_bytes = ta->target_size};
         if (isatty(2)) wo.progress = progress;
         w = ice_writer_new(&t, &wo, a, &err);
-        if (!w) return fail(cmd, &err);
+        if (!w) return tcli_fail(cmd, &err);
         if (!read_input(file, ice_meta_current_schema(&t.meta), write_batch, w, &err) ||
             !ice_writer_close(w, &files, &nfiles, &err)) {
             ice_writer_abort(w);
-            if (isatty(2)) fprintf(stderr, "\n");
-            return fail(cmd, &err);
+            tcli_progress_end();
+            return tcli_fail(cmd, &err);
         }
-        if (isatty(2)) fprintf(stderr, "\n");
+        tcli_progress_end();
     }
     ice_commit_opts co = {.kind = kind, .filter = filter, .branch = ta->ref};
     ice_commit_result res;
     if (!ice_table_commit_files(&t, &co, files, nfiles, a, &res, &err)) {
         if (w) ice_writer_abort(w);
-        return fail(cmd, &err);
+        return tcli_fail(cmd, &err);
     }
     if (w) ice_writer_free(w);
     fprintf(stderr, "%s.%s: snapshot %lld: +%lld files (%lld rows), -%lld files (%lld rows)%s\n", t.ns, t.name,
@@ -534,18 +552,10 @@ static int t_write(env *e, targs *ta, arena_t *a, const char *cmd, ice_op_kind k
 static int t_scan(env *e, targs *ta, arena_t *a) {
     floe_err err = {0};
     ice_table t;
-    if (!open_table(e, ta, a, &t, &err)) return fail("table scan", &err);
+    if (!tcli_open_table(e, ta, a, &t, &err)) return tcli_fail("table scan", &err);
     ice_scan_opts so = {.snapshot_id = ta->snapshot, .as_of_ms = -1, .ref = ta->ref, .filter = ta->filter};
     if (ta->as_of) {
-        int64_t s;
-        int64_t us;
-        if (time_parse_iso8601(ta->as_of, &s))
-            so.as_of_ms = s * 1000;
-        else if (fmt_parse_timestamp(ta->as_of, &us))
-            so.as_of_ms = us / 1000;
-        else if (str_to_i64_range(ta->as_of, 0, INT64_MAX, &s))
-            so.as_of_ms = s;
-        else {
+        if (!tcli_parse_time_ms(ta->as_of, &so.as_of_ms)) {
             fprintf(stderr,
                     "floe table scan: --as-of '%s': expected a timestamp like 2026-03-28T10:00:00Z or epoch "
                     "milliseconds\n",
@@ -565,7 +575,7 @@ static int t_scan(env *e, targs *ta, arena_t *a) {
         so.ncolumns = ncols;
     }
     ice_scan *s = ice_scan_new(&t, &so, &err);
-    if (!s) return fail("table scan", &err);
+    if (!s) return tcli_fail("table scan", &err);
     int rc = 0;
     if (!ta->plan) {
         const fmt_schema_t *os = ice_scan_schema(s);
@@ -575,7 +585,7 @@ static int t_scan(env *e, targs *ta, arena_t *a) {
         pr_begin(&p, ta->fmt_set ? ta->fmt : OUT_TABLE, names, (size_t)os->root.nchildren);
         fmt_batch_t *b;
         while (ice_scan_next(s, &b, &err)) pr_batch(&p, b);
-        if (err.code) rc = fail("table scan", &err);
+        if (err.code) rc = tcli_fail("table scan", &err);
         pr_end(&p);
     }
     const ice_scan_report *r = ice_scan_report_get(s);
@@ -584,7 +594,7 @@ static int t_scan(env *e, targs *ta, arena_t *a) {
         fmt_batch_t *b;
         while (ice_scan_next(s, &b, &err)) {
         }
-        if (err.code) rc = fail("table scan", &err);
+        if (err.code) rc = tcli_fail("table scan", &err);
         size_t ntasks;
         const ice_file_task *tasks = ice_scan_tasks(s, &ntasks);
         printf("snapshot %lld\n", (long long)r->snapshot_id);
@@ -610,7 +620,7 @@ static int t_scan(env *e, targs *ta, arena_t *a) {
 static int t_snapshots(env *e, targs *ta, arena_t *a) {
     floe_err err = {0};
     ice_table t;
-    if (!open_table(e, ta, a, &t, &err)) return fail("table snapshots", &err);
+    if (!tcli_open_table(e, ta, a, &t, &err)) return tcli_fail("table snapshots", &err);
     const char *hdr[] = {"snapshot_id", "parent_id", "sequence_number", "committed_at", "operation", "summary"};
     printer p;
     pr_begin(&p, ta->fmt_set ? ta->fmt : OUT_TABLE, hdr, 6);
@@ -640,7 +650,7 @@ static int t_snapshots(env *e, targs *ta, arena_t *a) {
 static int t_files(env *e, targs *ta, arena_t *a) {
     floe_err err = {0};
     ice_table t;
-    if (!open_table(e, ta, a, &t, &err)) return fail("table files", &err);
+    if (!tcli_open_table(e, ta, a, &t, &err)) return tcli_fail("table files", &err);
     const ice_snapshot *snap = NULL;
     if (ta->snapshot >= 0)
         snap = ice_meta_snapshot(&t.meta, ta->snapshot);
@@ -648,7 +658,7 @@ static int t_files(env *e, targs *ta, arena_t *a) {
         snap = ice_meta_snapshot(&t.meta, t.meta.current_snapshot_id);
     ice_manifest_entry *es = NULL;
     size_t n = 0;
-    if (snap && !ice_snapshot_files(&t, snap, a, &es, &n, &err)) return fail("table files", &err);
+    if (snap && !ice_snapshot_files(&t, snap, a, &es, &n, &err)) return tcli_fail("table files", &err);
     const char *hdr[] = {"file_path", "partition", "spec_id", "record_count", "file_size_in_bytes"};
     printer p;
     pr_begin(&p, ta->fmt_set ? ta->fmt : OUT_TABLE, hdr, 5);
@@ -661,7 +671,7 @@ static int t_files(env *e, targs *ta, arena_t *a) {
         char *c[5] = {(char *)f->file_path, part.data, arena_sprintf(a, "%d", f->spec_id),
                       arena_sprintf(a, "%lld", (long long)f->record_count),
                       arena_sprintf(a, "%lld", (long long)f->file_size_in_bytes)};
-        char *pj = jstr_dump(part.data), *fj = jstr_dump(f->file_path);
+        char *pj = tcli_jstr(part.data), *fj = tcli_jstr(f->file_path);
         char *j[5] = {fj, pj, c[2], c[3], c[4]};
         pr_row(&p, c, j);
         free(pj);
@@ -675,7 +685,7 @@ static int t_files(env *e, targs *ta, arena_t *a) {
 static int t_describe(env *e, targs *ta, arena_t *a) {
     floe_err err = {0};
     ice_table t;
-    if (!open_table(e, ta, a, &t, &err)) return fail("table describe", &err);
+    if (!tcli_open_table(e, ta, a, &t, &err)) return tcli_fail("table describe", &err);
     if (ta->fmt_set && ta->fmt == OUT_JSON) {
         buf_t b = {0};
         ice_meta_write(&t.meta, &b);
@@ -714,8 +724,19 @@ static void table_usage(void) {
         "  delete NS.T --filter EXPR\n"
         "  scan NS.T [--filter EXPR] [--columns a,b] [--snapshot ID | --as-of TS | --ref NAME]\n"
         "            [--format table|csv|json] [--plan]\n"
-        "  describe|snapshots|files NS.T [--format table|csv|json]\n"
-        "  list NS | drop NS.T\n");
+        "  describe|snapshots|history|files|partitions|refs NS.T [--format table|csv|json]\n"
+        "  evolve NS.T add-column NAME TYPE | drop-column NAME | rename-column OLD NEW | widen NAME TYPE\n"
+        "              | make-optional NAME | move-column NAME first|after OTHER | add-partition \"hour(ts)\"\n"
+        "              | drop-partition NAME\n"
+        "  branch|tag NS.T create|drop NAME [--snapshot ID]\n"
+        "  rollback NS.T SNAPSHOT | set-current NS.T SNAPSHOT | cherry-pick NS.T SNAPSHOT\n"
+        "  fast-forward NS.T BRANCH --to REF\n"
+        "  expire NS.T [--older-than TS] [--retain-last N] [--dry-run]\n"
+        "  compact NS.T [--target-size BYTES] [--filter EXPR]\n"
+        "  rewrite-manifests NS.T\n"
+        "  remove-orphans NS.T [--older-than TS] [--dry-run]\n"
+        "  list NS | drop NS.T\n"
+        "append, overwrite and delete write to a branch with --branch NAME (default main).\n");
 }
 
 int cli_table(int argc, char **argv) {
@@ -740,7 +761,7 @@ int cli_table(int argc, char **argv) {
     if (!env_open(&e, ta.data, &err)) {
         env_close(&e);
         free_targs(&ta);
-        return fail("table", &err);
+        return tcli_fail("table", &err);
     }
     arena_t a;
     arena_init(&a, 1 << 16);
@@ -765,14 +786,14 @@ int cli_table(int argc, char **argv) {
         const char **names;
         size_t n;
         if (!cat_table_list(e.cat, NULL, ta.ident, &a, &names, &n, &err))
-            rc = fail("table list", &err);
+            rc = tcli_fail("table list", &err);
         else {
             const char *hdr[] = {"table"};
             printer p;
             pr_begin(&p, ta.fmt_set ? ta.fmt : OUT_TABLE, hdr, 1);
             for (size_t i = 0; i < n; i++) {
                 char *c[1] = {(char *)names[i]};
-                char *j = jstr_dump(names[i]);
+                char *j = tcli_jstr(names[i]);
                 char *js[1] = {j};
                 pr_row(&p, c, js);
                 free(j);
@@ -783,9 +804,18 @@ int cli_table(int argc, char **argv) {
     } else if (!strcmp(cmd, "drop")) {
         const char *ns, *name;
         rc = 0;
-        if (!split_ident(ta.ident, &a, &ns, &name, &err) || !cat_table_drop(e.cat, NULL, ns, name, false, &err))
-            rc = fail("table drop", &err);
-    } else {
+        if (!tcli_split_ident(ta.ident, &a, &ns, &name, &err) || !cat_table_drop(e.cat, NULL, ns, name, false, &err))
+            rc = tcli_fail("table drop", &err);
+    } else if (!strcmp(cmd, "evolve"))
+        rc = tcli_evolve(&e, &ta, &a);
+    else if (!strcmp(cmd, "branch") || !strcmp(cmd, "tag") || !strcmp(cmd, "rollback") || !strcmp(cmd, "set-current") ||
+             !strcmp(cmd, "fast-forward") || !strcmp(cmd, "cherry-pick") || !strcmp(cmd, "history") ||
+             !strcmp(cmd, "refs") || !strcmp(cmd, "partitions"))
+        rc = tcli_refs(&e, &ta, &a, cmd);
+    else if (!strcmp(cmd, "expire") || !strcmp(cmd, "compact") || !strcmp(cmd, "rewrite-manifests") ||
+             !strcmp(cmd, "remove-orphans"))
+        rc = tcli_maint(&e, &ta, &a, cmd);
+    else {
         fprintf(stderr, "floe table: unknown command '%s'\n", cmd);
         table_usage();
         rc = 2;

@@ -645,4 +645,11 @@ void ice_scan_free(ice_scan *s);
 bool ice_snapshot_files(const ice_table *t, const ice_snapshot *snap, arena_t *a, ice_manifest_entry **out, size_t *n,
                         floe_err *err);
 
+/* ============================================ schema and partition evolution
+ * (evolve.c) */
+
+/* ============================================================ refs (refs.c) */
+
+/* ================================================== maintenance (maint.c) */
+
 #endif
