@@ -582,6 +582,9 @@ typedef struct ice_commit_opts {
     /* replace: the files being replaced (compaction) */
     const ice_data_file *replaced;
     size_t nreplaced;
+    /* extra snapshot summary properties (cherry-pick's source-snapshot-id) */
+    const ice_kv *summary;
+    int32_t nsummary;
 } ice_commit_opts;
 
 typedef struct ice_commit_result {
@@ -649,6 +652,82 @@ bool ice_snapshot_files(const ice_table *t, const ice_snapshot *snap, arena_t *a
  * (evolve.c) */
 
 /* ============================================================ refs (refs.c) */
+
+/* Snapshot references (the spec's "Snapshot References") managed the way
+ * Java's ManageSnapshots does: branches and tags, rollback, set-current,
+ * fast-forward and cherry-pick. Each commits through the catalog requiring
+ * the refs it read to be where they were (assert-ref-snapshot-id). Those
+ * that cannot lose a commit (create, fast-forward, cherry-pick) reload and
+ * redo their checks when a concurrent commit moved a ref; those that
+ * discard commits by design (drop, rollback, set-current) fail with
+ * FLOE_ECONFLICT instead, so nothing committed meanwhile is dropped
+ * unseen. Refusals name the ref or snapshot and the fix: FLOE_ENOENT for
+ * unknown names and snapshots, FLOE_EEXIST for taken names, FLOE_EINVAL
+ * for the wrong kind of ref, FLOE_ECONFLICT for diverged branches and
+ * conflicting picks. On success t holds the new metadata. */
+
+/* Creates a branch or tag at snapshot_id (-1: the current snapshot). */
+bool ice_ref_create(ice_table *t, const char *name, bool tag, int64_t snapshot_id, arena_t *a, floe_err *err);
+/* Drops a branch (tag false) or a tag; main cannot be dropped. */
+bool ice_ref_drop(ice_table *t, const char *name, bool tag, arena_t *a, floe_err *err);
+/* Moves main back to snapshot_id, which must be an ancestor of main's
+ * current snapshot (Java rollbackTo). */
+bool ice_table_rollback(ice_table *t, int64_t snapshot_id, arena_t *a, floe_err *err);
+/* Moves main to any existing snapshot (Java setCurrentSnapshot). */
+bool ice_table_set_current(ice_table *t, int64_t snapshot_id, arena_t *a, floe_err *err);
+/* Moves branch to the head of ref to, when branch's head is an ancestor of
+ * it (FLOE_ECONFLICT when they diverged). *from_id gets branch's old head
+ * (may be NULL); equal heads are a successful no-op. */
+bool ice_branch_fast_forward(ice_table *t, const char *branch, const char *to, arena_t *a, int64_t *from_id,
+                             floe_err *err);
+
+typedef struct ice_cherry_pick_result {
+    int64_t snapshot_id; /* main's new head */
+    bool fast_forward;   /* main moved to the picked snapshot itself */
+    int64_t added_files, deleted_files;
+} ice_cherry_pick_result;
+
+/* Applies the changes of snapshot_id to main (Java cherrypick): an append
+ * becomes a new append on main with summary source-snapshot-id; a dynamic
+ * overwrite (replace-partitions) becomes an overwrite of the same
+ * partitions when none of them changed on main since its parent; any
+ * snapshot whose parent is main's head is fast-forwarded to. Refuses
+ * snapshots already in main's history or already picked into it. */
+bool ice_table_cherry_pick(ice_table *t, int64_t snapshot_id, arena_t *a, ice_cherry_pick_result *res, floe_err *err);
+
+/* Whether ancestor_id is head_id or one of its ancestors. */
+bool ice_snapshot_is_ancestor(const ice_table_meta *m, int64_t head_id, int64_t ancestor_id);
+/* Sets the retention keys of r that are set (max-ref-age-ms,
+ * max-snapshot-age-ms, min-snapshots-to-keep) on a JSON object, such as a
+ * set-snapshot-ref update that moves r. */
+void ice_ref_retention_to_json(const ice_ref *r, json_t *o);
+/* The snapshot at snapshot_id (>= 0), else the head of ref (not NULL),
+ * else the current one. NULL with err->code FLOE_OK for a table with no
+ * snapshot; NULL with an error naming what is missing otherwise. */
+const ice_snapshot *ice_table_snapshot_at(const ice_table *t, int64_t snapshot_id, const char *ref, floe_err *err);
+
+/* The history metadata table: the snapshot log, each entry with the
+ * snapshot's parent (-1: none or expired) and whether it is an ancestor of
+ * the current snapshot (false after a rollback past it). */
+typedef struct ice_history_entry {
+    int64_t made_current_at_ms;
+    int64_t snapshot_id;
+    int64_t parent_id;
+    bool is_current_ancestor;
+} ice_history_entry;
+size_t ice_table_history(const ice_table_meta *m, arena_t *a, ice_history_entry **out);
+
+/* The partitions metadata table of a snapshot: its live data files grouped
+ * by spec and partition tuple, ordered by spec id then tuple. */
+typedef struct ice_partition_stats {
+    int32_t spec_id;
+    const ice_value *partition; /* one per field of the spec */
+    int32_t npartition;
+    int64_t record_count, file_count, total_data_file_size_in_bytes;
+    int64_t last_updated_at_ms, last_updated_snapshot_id; /* the latest snapshot adding a file */
+} ice_partition_stats;
+bool ice_table_partitions(const ice_table *t, const ice_snapshot *snap, arena_t *a, ice_partition_stats **out,
+                          size_t *n, floe_err *err);
 
 /* ================================================== maintenance (maint.c) */
 

@@ -332,8 +332,15 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
     const char *branch = o->branch ? o->branch : "main";
     const ice_ref *ref = ice_meta_ref(&t->meta, branch);
     int64_t parent_id = ref ? ref->snapshot_id : -1;
-    if (!ref && strcmp(branch, "main") && o->kind != ICE_OP_APPEND)
-        return floe_err_set(err, FLOE_ENOENT, "table %s.%s has no branch %s", t->ns, t->name, branch);
+    if (!ref && strcmp(branch, "main"))
+        return floe_err_set(err, FLOE_ENOENT,
+                            "table %s.%s has no branch %s; create it first with `floe table branch %s.%s create %s`",
+                            t->ns, t->name, branch, t->ns, t->name, branch);
+    if (ref && ref->is_tag)
+        return floe_err_set(err, FLOE_EINVAL,
+                            "%s of table %s.%s is a tag, and tags do not move; write to a branch (create one at the "
+                            "tag with `floe table branch %s.%s create NAME --snapshot %lld`)",
+                            branch, t->ns, t->name, t->ns, t->name, (long long)ref->snapshot_id);
     const ice_snapshot *parent = parent_id >= 0 ? ice_meta_snapshot(&t->meta, parent_id) : NULL;
     if (o->kind != ICE_OP_APPEND && parent_id != base_id &&
         !validate_since(t, base_id, parent_id, o, added_in, nadded_in, a, err))
@@ -498,6 +505,14 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
     kv_add(&sum, &nsum, &csum, a, "total-delete-files", summary_i64(parent, "total-delete-files"));
     kv_add(&sum, &nsum, &csum, a, "total-position-deletes", summary_i64(parent, "total-position-deletes"));
     kv_add(&sum, &nsum, &csum, a, "total-equality-deletes", summary_i64(parent, "total-equality-deletes"));
+    if (o->kind == ICE_OP_OVERWRITE_DYNAMIC) {
+        kv_add(&sum, &nsum, &csum, a, "replace-partitions", 0);
+        sum[nsum - 1].value = "true"; /* as Java's ReplacePartitions marks it */
+    }
+    for (int32_t k = 0; k < o->nsummary; k++) {
+        kv_add(&sum, &nsum, &csum, a, o->summary[k].key, 0);
+        sum[nsum - 1].value = o->summary[k].value;
+    }
 
     /* manifest list */
     buf_t lb = {0};
@@ -526,8 +541,10 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
     json_object_set_new(rq, "snapshot-id", parent_id >= 0 ? json_integer(parent_id) : json_null());
     json_array_append_new(reqs, rq);
     json_array_append_new(ups, json_pack("{s:s, s:o}", "action", "add-snapshot", "snapshot", ice_snapshot_to_json(&s)));
-    json_array_append_new(ups, json_pack("{s:s, s:s, s:s, s:I}", "action", "set-snapshot-ref", "ref-name", branch,
-                                         "type", "branch", "snapshot-id", (json_int_t)snap_id));
+    json_t *up_ref = json_pack("{s:s, s:s, s:s, s:I}", "action", "set-snapshot-ref", "ref-name", branch, "type",
+                               "branch", "snapshot-id", (json_int_t)snap_id);
+    if (ref) ice_ref_retention_to_json(ref, up_ref); /* the branch keeps its retention */
+    json_array_append_new(ups, up_ref);
     const char *loc;
     ice_table_meta nm;
     ok = t->cat->commit(t->cat->ctx, t->ns, t->name, reqs, ups, a, &loc, &nm, err);
