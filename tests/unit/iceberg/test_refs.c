@@ -508,3 +508,33 @@ Test(refs, partitions_listing, .init = setup, .fini = teardown) {
     cr_assert_null(ice_table_snapshot_at(&t, -1, "nope", &e));
     cr_assert_eq(e.code, FLOE_ENOENT);
 }
+
+Test(refs, partitions_of_every_spec, .init = setup, .fini = teardown) {
+    ice_table t;
+    create_trades(&t);
+    floe_err e = {0};
+    append(&t, NULL, 0, 30); /* spec 0: day(ts), 10 rows per day */
+    json_t *reqs = json_array(), *ups = json_array();
+    json_array_append_new(ups, json_pack("{s:s, s:{s:i, s:[{s:i, s:i, s:s, s:s}]}}", "action", "add-spec", "spec",
+                                         "spec-id", 1, "fields", "source-id", 3, "field-id", 1001, "name", "symbol",
+                                         "transform", "identity"));
+    json_array_append_new(ups, json_pack("{s:s, s:i}", "action", "set-default-spec", "spec-id", -1));
+    cr_assert(ice.commit(ice.ctx, "market", "trades", reqs, ups, &A, NULL, NULL, &e), "%s", e.msg);
+    json_decref(reqs);
+    json_decref(ups);
+    reload(&t);
+    cr_assert_eq(t.meta.default_spec_id, 1);
+    append(&t, NULL, 30, 9); /* spec 1: symbol, 3 rows each of BTC, ETH, SOL */
+    ice_partition_stats *ps;
+    size_t n;
+    cr_assert(ice_table_partitions(&t, ice_table_snapshot_at(&t, -1, NULL, &e), &A, &ps, &n, &e), "%s", e.msg);
+    cr_assert_eq(n, 6, "three days of spec 0, three symbols of spec 1");
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(ps[i].spec_id, i < 3 ? 0 : 1, "row %zu", i);
+        cr_assert_eq(ps[i].record_count, i < 3 ? 10 : 3, "row %zu", i);
+        cr_assert_eq(ps[i].file_count, 1);
+    }
+    cr_assert_eq(ps[3].partition[0].len, 3);
+    cr_assert(!memcmp(ps[3].partition[0].bytes, "BTC", 3));
+    cr_assert(!memcmp(ps[5].partition[0].bytes, "SOL", 3));
+}
