@@ -697,8 +697,7 @@ typedef struct ice_expire_result {
  * the manifest lists of expired snapshots, the manifests no retained
  * snapshot lists and the data files no retained manifest holds live. A
  * table with gc.enabled=false is refused. */
-bool ice_expire_snapshots(ice_table *t, const ice_expire_opts *opts, arena_t *a, ice_expire_result *res,
-                          floe_err *err);
+bool ice_expire_snapshots(ice_table *t, const ice_expire_opts *opts, arena_t *a, ice_expire_result *res, floe_err *err);
 
 /* ---- compaction (Java's RewriteDataFiles, bin-pack) */
 

@@ -153,8 +153,8 @@ typedef struct reach {
     const ice_table **owner; /* the table view each manifest was read with */
 } reach;
 
-static bool reach_snapshot(const ice_table *t, const ice_snapshot *s, bool files, bool all_status, arena_t *a,
-                           reach *r, floe_err *err) {
+static bool reach_snapshot(const ice_table *t, const ice_snapshot *s, bool files, bool all_status, arena_t *a, reach *r,
+                           floe_err *err) {
     if (s->manifest_list) pset_add(&r->lists, a, s->manifest_list);
     ice_manifest_file *mfs;
     size_t nm;
@@ -385,8 +385,8 @@ bool ice_expire_snapshots(ice_table *t, const ice_expire_opts *o, arena_t *a, ic
             json_array_append_new(reqs, json_pack("{s:s, s:s, s:I}", "type", "assert-ref-snapshot-id", "ref",
                                                   m->refs[i].name, "snapshot-id", (json_int_t)m->refs[i].snapshot_id));
         for (size_t i = 0; i < res->nremoved_refs; i++)
-            json_array_append_new(ups,
-                                  json_pack("{s:s, s:s}", "action", "remove-snapshot-ref", "ref-name", res->removed_refs[i]));
+            json_array_append_new(
+                ups, json_pack("{s:s, s:s}", "action", "remove-snapshot-ref", "ref-name", res->removed_refs[i]));
         if (res->nexpired) {
             json_t *ids = json_array();
             for (size_t i = 0; i < res->nexpired; i++) json_array_append_new(ids, json_integer(res->expired_ids[i]));
@@ -409,8 +409,9 @@ bool ice_expire_snapshots(ice_table *t, const ice_expire_opts *o, arena_t *a, ic
                 }
             res->nexpired = n;
             if (!expire_cleanup(t, &nm, expired, n, o, a, res, err))
-                return floe_err_wrap(err, "the snapshots of %s.%s were expired, but their files were not deleted "
-                                          "(`floe table remove-orphans` will find them)",
+                return floe_err_wrap(err,
+                                     "the snapshots of %s.%s were expired, but their files were not deleted "
+                                     "(`floe table remove-orphans` will find them)",
                                      t->ns, t->name);
             return true;
         }
@@ -465,7 +466,7 @@ static bool compact_cfg_get(const ice_table *t, const ice_compact_opts *o, compa
     else if (!prop_num(&t->meta, "write.target-file-size-bytes", 128ll << 20, 1, INT64_MAX, &c->target, err))
         return false;
     c->min = o->min_file_bytes >= 0 ? o->min_file_bytes : c->target - c->target / 4;
-    c->max = o->max_file_bytes >= 0                ? o->max_file_bytes
+    c->max = o->max_file_bytes >= 0      ? o->max_file_bytes
              : c->target > INT64_MAX / 2 ? INT64_MAX
                                          : c->target + c->target * 4 / 5;
     c->group_max = o->max_group_bytes > 0 ? o->max_group_bytes : 100ll << 30;
@@ -819,8 +820,7 @@ bool ice_rewrite_manifests(ice_table *t, const ice_rewrite_manifests_opts *o, ar
                            ice_rewrite_manifests_result *res, floe_err *err) {
     floe_err_clear(err);
     int64_t target = o->target_manifest_bytes;
-    if (target <= 0 &&
-        !prop_num(&t->meta, "commit.manifest.target-size-bytes", 8ll << 20, 1, INT64_MAX, &target, err))
+    if (target <= 0 && !prop_num(&t->meta, "commit.manifest.target-size-bytes", 8ll << 20, 1, INT64_MAX, &target, err))
         return false;
     int max;
     if (!commit_attempts(t, err, &max)) return false;
@@ -931,8 +931,7 @@ bool ice_remove_orphans(ice_table *t, const ice_orphan_opts *o, arena_t *a, ice_
     reach r = {0};
     if (!reach_version(t, &t->meta, t->metadata_location, a, &r, err)) return false;
     for (size_t k = 0; k < o->keep.n; k++)
-        if (!reach_version(t, &o->keep.metas[k], o->keep.metadata_files ? o->keep.metadata_files[k] : NULL, a, &r,
-                           err))
+        if (!reach_version(t, &o->keep.metas[k], o->keep.metadata_files ? o->keep.metadata_files[k] : NULL, a, &r, err))
             return false;
     const char *loc = t->meta.location;
     size_t ll = strlen(loc);

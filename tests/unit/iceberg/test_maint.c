@@ -189,8 +189,8 @@ static const ice_snapshot *current(const ice_table *t) {
     return ice_meta_snapshot(&t->meta, t->meta.current_snapshot_id);
 }
 
-static void set_ref(ice_table *t, const char *name, const char *type, int64_t id, const char *extra_key,
-                    int64_t extra, arena_t *a) {
+static void set_ref(ice_table *t, const char *name, const char *type, int64_t id, const char *extra_key, int64_t extra,
+                    arena_t *a) {
     floe_err err = {0};
     json_t *u = json_pack("{s:s, s:s, s:s, s:I}", "action", "set-snapshot-ref", "ref-name", name, "type", type,
                           "snapshot-id", (json_int_t)id);
@@ -498,7 +498,8 @@ Test(maint, compact_small_files_across_partitions, .init = setup, .fini = teardo
     int64_t before = t.meta.current_snapshot_id;
 
     /* a filter limits compaction to the files that may match: days 2 and 3 */
-    ice_compact_opts co = {.min_file_bytes = -1, .max_file_bytes = -1, .filter = "ts >= '1970-01-03' and ts < '1970-01-05'"};
+    ice_compact_opts co = {
+        .min_file_bytes = -1, .max_file_bytes = -1, .filter = "ts >= '1970-01-03' and ts < '1970-01-05'"};
     ice_compact_result r;
     cr_assert(ice_compact(&t, &co, &a, &r, &err), "%s", err.msg);
     cr_assert_eq(r.rewritten_data_files_count, 20);
