@@ -783,3 +783,44 @@ Test(maint, remove_orphans_finds_only_unreachable_files, .init = setup, .fini = 
     listing_free(&after);
     arena_free(&a);
 }
+
+/* The table on another catalog branch, still at an old snapshot: expire
+ * and remove-orphans on main keep every file it reads. */
+Test(maint, other_catalog_versions_keep_their_files, .init = setup, .fini = teardown) {
+    arena_t a;
+    arena_init(&a, 1 << 16);
+    floe_err err = {0};
+    ice_table t;
+    create_table(&a, "trades", "day(ts)", &t);
+    append(&t, 0, 200, 2, &a);
+    ice_table old = t; /* what the other branch sees */
+    /* main deletes everything, appends anew: s1's files are unreachable there */
+    ice_expr *e, *b;
+    cr_assert(ice_expr_parse("true", &a, &e, &err), "%s", err.msg);
+    cr_assert(ice_expr_bind(e, ice_meta_current_schema(&t.meta), true, &a, &b, &err), "%s", err.msg);
+    ice_commit_opts co = {.kind = ICE_OP_DELETE, .filter = b};
+    ice_commit_result cr;
+    cr_assert(ice_table_commit_files(&t, &co, NULL, 0, &a, &cr, &err), "%s", err.msg);
+    sleep_ms(3);
+    append(&t, 1000, 10, 1, &a);
+    ice_maint_keep keep = {.metas = &old.meta, .metadata_files = &old.metadata_location, .n = 1};
+    ice_expire_opts eo = {.older_than_ms = time_now_ms() + 1, .retain_last = 1, .keep = keep};
+    ice_expire_result r;
+    cr_assert(ice_expire_snapshots(&t, &eo, &a, &r, &err), "%s", err.msg);
+    cr_assert_eq(r.nexpired, 2);
+    cr_assert_eq(r.deleted_data_files_count, 0, "the other branch still reads s1's files");
+    cr_assert_eq(r.deleted_manifest_files_count, 0, "s1's manifest is the other branch's, the delete's is main's");
+    cr_assert_eq(r.deleted_manifest_lists_count, 1, "the delete's list; s1's is the other branch's");
+    assert_ids_0_to(&old, -1, 200);
+    /* without the other version, s1's manifest and list are orphans (its
+     * data files are still named, as deleted, in main's manifests) */
+    ice_orphan_opts oo = {.older_than_ms = time_now_ms() + 60000, .dry_run = true, .keep = keep};
+    ice_orphan_result orr;
+    cr_assert(ice_remove_orphans(&t, &oo, &a, &orr, &err), "%s", err.msg);
+    cr_assert_eq(orr.n, 0, "%zu orphans, first %s", orr.n, orr.n ? orr.orphans[0] : "");
+    oo.keep = (ice_maint_keep){0};
+    cr_assert(ice_remove_orphans(&t, &oo, &a, &orr, &err), "%s", err.msg);
+    cr_assert_eq(orr.n, 2, "s1's manifest and list: %zu", orr.n);
+    cr_assert(contains(&orr, old.meta.snapshots[0].manifest_list));
+    arena_free(&a);
+}
