@@ -731,4 +731,126 @@ bool ice_table_partitions(const ice_table *t, const ice_snapshot *snap, arena_t 
 
 /* ================================================== maintenance (maint.c) */
 
+/* Progress of a maintenance step: phase ("rewriting", "deleting", ...),
+ * done of total units (total 0: unknown). Called before the commit with
+ * phase "committing" too. */
+typedef void (*ice_maint_progress)(void *arg, const char *phase, uint64_t done, uint64_t total);
+
+/* Other versions of the same table (its metadata on other catalog
+ * branches and tags): every file they can read is kept, as if their
+ * snapshots were retained. */
+typedef struct ice_maint_keep {
+    const ice_table_meta *metas;
+    const char **metadata_files; /* their metadata.json locations */
+    size_t n;
+} ice_maint_keep;
+
+/* ---- expire snapshots (Java's RemoveSnapshots with ReachableFileCleanup) */
+
+typedef struct ice_expire_opts {
+    int64_t older_than_ms; /* -1: now - history.expire.max-snapshot-age-ms (5 days) */
+    int32_t retain_last;   /* 0 or -1: history.expire.min-snapshots-to-keep (1) */
+    bool dry_run;          /* plan only: commit nothing, delete nothing */
+    int64_t now_ms;        /* 0: the clock */
+    ice_maint_keep keep;
+    ice_maint_progress progress;
+    void *progress_arg;
+} ice_expire_opts;
+
+typedef struct ice_expire_result {
+    int64_t *expired_ids; /* in a */
+    size_t nexpired;
+    const char **removed_refs; /* refs older than their max-ref-age-ms */
+    size_t nremoved_refs;
+    int64_t deleted_data_files_count, deleted_manifest_files_count, deleted_manifest_lists_count;
+    int64_t failed_deletes; /* files that could not be deleted (logged; now orphans) */
+} ice_expire_result;
+
+/* Removes the snapshots no ref keeps: branch and tag heads always stay;
+ * a branch keeps its newest min-snapshots-to-keep ancestors and those not
+ * older than max-snapshot-age-ms (the ref's own settings first, then the
+ * options, then the table properties); refs older than max-ref-age-ms go
+ * (main never); snapshots on no branch stay until older than older_than.
+ * The removal is committed first (requiring every ref to be where it was;
+ * a conflict is retried on the new metadata), and only then are deleted
+ * the manifest lists of expired snapshots, the manifests no retained
+ * snapshot lists and the data files no retained manifest holds live. A
+ * table with gc.enabled=false is refused. */
+bool ice_expire_snapshots(ice_table *t, const ice_expire_opts *opts, arena_t *a, ice_expire_result *res, floe_err *err);
+
+/* ---- compaction (Java's RewriteDataFiles, bin-pack) */
+
+typedef struct ice_compact_opts {
+    int64_t target_file_bytes; /* 0: write.target-file-size-bytes (128 MiB) */
+    int64_t min_file_bytes;    /* -1: 75% of the target */
+    int64_t max_file_bytes;    /* -1: 180% of the target */
+    int32_t min_input_files;   /* 0: 5 */
+    int64_t max_group_bytes;   /* 0: 100 GiB */
+    bool rewrite_all;          /* every file, whatever its size */
+    const char *filter;        /* only files that may hold matching rows; NULL: all */
+    ice_maint_progress progress;
+    void *progress_arg;
+} ice_compact_opts;
+
+typedef struct ice_compact_result {
+    int64_t snapshot_id; /* -1: nothing to rewrite, no snapshot */
+    int64_t rewritten_data_files_count, added_data_files_count, rewritten_bytes_count;
+    int64_t groups;
+} ice_compact_result;
+
+/* Rewrites small (and too large) files of main's current snapshot: per
+ * partition (spec and tuple), files outside [min, max] size are grouped up
+ * to max_group_bytes; a group is rewritten when it has at least
+ * min_input_files files, or more than one file and more than the target
+ * size in all, or more than max_group_bytes. Rows are read through the
+ * Parquet reader and written through ice_writer (the default spec, the
+ * target size), then committed as a replace that fails with FLOE_ECONFLICT
+ * when a concurrent commit removed a file it replaces. On any failure the
+ * files it wrote are deleted. Tables with delete files are refused. */
+bool ice_compact(ice_table *t, const ice_compact_opts *opts, arena_t *a, ice_compact_result *res, floe_err *err);
+
+/* ---- rewrite manifests (Java's RewriteManifests) */
+
+typedef struct ice_rewrite_manifests_opts {
+    int64_t target_manifest_bytes; /* 0: commit.manifest.target-size-bytes (8 MiB) */
+    ice_maint_progress progress;
+    void *progress_arg;
+} ice_rewrite_manifests_opts;
+
+typedef struct ice_rewrite_manifests_result {
+    int64_t snapshot_id; /* -1: nothing to rewrite */
+    int64_t rewritten_manifests_count, added_manifests_count;
+} ice_rewrite_manifests_result;
+
+/* Merges the data manifests of main's current snapshot, per spec, into
+ * manifests of about the target size, entries ordered by partition, as a
+ * new snapshot with operation replace. Entries keep their snapshot ids and
+ * sequence numbers and become EXISTING. A spec whose entries fit one
+ * manifest and already have one is left alone. */
+bool ice_rewrite_manifests(ice_table *t, const ice_rewrite_manifests_opts *opts, arena_t *a,
+                           ice_rewrite_manifests_result *res, floe_err *err);
+
+/* ---- remove orphan files (Java's DeleteOrphanFiles) */
+
+typedef struct ice_orphan_opts {
+    int64_t older_than_ms; /* -1: now - 3 days */
+    bool dry_run;          /* list, delete nothing */
+    ice_maint_keep keep;
+    ice_maint_progress progress;
+    void *progress_arg;
+} ice_orphan_opts;
+
+typedef struct ice_orphan_result {
+    const char **orphans; /* in a, in key order */
+    size_t n;
+    int64_t listed, failed_deletes;
+} ice_orphan_result;
+
+/* Lists every file under the table location and deletes those older than
+ * older_than that nothing reaches: not the current metadata file, one in
+ * its metadata log, nor any snapshot's manifest list, manifest or data
+ * file (any entry status), nor statistics files; hidden files (a path part
+ * starting with '.' or '_', not a partition "k=v") are left alone. */
+bool ice_remove_orphans(ice_table *t, const ice_orphan_opts *opts, arena_t *a, ice_orphan_result *res, floe_err *err);
+
 #endif
