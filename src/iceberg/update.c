@@ -380,9 +380,14 @@ static bool apply_one(ice_table_meta *m, json_t *u, size_t idx, int64_t now_ms, 
             return floe_err_set(err, FLOE_EINVAL, "set-snapshot-ref %s: no snapshot with id %lld", name,
                                 (long long)r.snapshot_id);
         const ice_ref *old = ice_meta_ref(m, name);
-        if (old && old->snapshot_id == r.snapshot_id && old->is_tag == r.is_tag) return true;
+        /* a no-op only when nothing changes, retention included (Java compares the whole ref) */
+        if (old && old->snapshot_id == r.snapshot_id && old->is_tag == r.is_tag &&
+            old->max_ref_age_ms == r.max_ref_age_ms && old->max_snapshot_age_ms == r.max_snapshot_age_ms &&
+            old->min_snapshots_to_keep == r.min_snapshots_to_keep)
+            return true;
+        bool moved = !old || old->snapshot_id != r.snapshot_id;
         set_ref(m, a, &r);
-        if (!strcmp(name, "main")) {
+        if (!strcmp(name, "main") && moved) {
             m->current_snapshot_id = r.snapshot_id;
             bool added = false;
             for (int32_t i = 0; i < *nadded; i++) added |= added_ids[i] == r.snapshot_id;
