@@ -243,8 +243,8 @@ static bool add_column(plan *p, const char *path, const char *type) {
                             "add-column '%s': a required (not null) column cannot be added, because the rows already "
                             "written have no value for it; add it as optional (drop 'not null')",
                             path);
+    fmt_schema_finish(&one); /* before the shift: c shares its children with one */
     shift_ids(&c, p->last_column_id);
-    fmt_schema_finish(&one);
     p->last_column_id += one.max_field_id;
     p->field_id = c.id;
     insert_child(p->a, parent, parent->nchildren, &c);

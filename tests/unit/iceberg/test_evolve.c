@@ -1,0 +1,415 @@
+/*
+ * test_evolve.c: schema and partition evolution on the embedded store:
+ * every change and its refusals, the ids it assigns, reads of files
+ * written before it (dropped columns never read, renamed ones read their
+ * data, added ones null, widened ones promoted, nested fields matched by
+ * id), metrics pruning against bounds stored in the old type, partition
+ * pruning with files in several specs, partition tuples never null, reuse
+ * of equal schemas and specs, and a conflicting change retried.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "iceberg/iceberg.h"
+#include "store/fileio.h"
+#include "store/store.h"
+
+static char dir[256];
+static store_t *st;
+static fileio_t *io;
+static cat_t *cat;
+static ice_catalog ice;
+static arena_t A;
+
+#define DAY_US 86400000000ll
+#define BASE "id int not null, ts timestamptz, px float, amt decimal(9,2), sym string, pt struct<x: int, y: int>"
+
+static void setup(void) {
+    snprintf(dir, sizeof dir, "/tmp/floe-unit-evolve-XXXXXX");
+    cr_assert(mkdtemp(dir));
+    floe_err err;
+    st = store_open(dir, false, &err);
+    cr_assert(st, "%s", err.msg);
+    cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
+    io = fileio_store(st);
+    cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
+    cat = cat_open(&co, &err);
+    cr_assert(cat, "%s", err.msg);
+    cat_as_ice(cat, NULL, &ice);
+    arena_init(&A, 1 << 16);
+}
+
+static void teardown(void) {
+    arena_free(&A);
+    cat_close(cat);
+    fileio_free(io);
+    store_close(st);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* A table t.e with schema text, partitioned by partition; identifier
+ * field ids may be given. */
+static void create(const char *schema, const char *partition, const int32_t *ident, int32_t nident, ice_table *t) {
+    floe_err err = {0};
+    fmt_schema_t s;
+    cr_assert(fmt_schema_parse(schema, &A, &s, &err), "%s", err.msg);
+    s.identifier_ids = (int32_t *)ident;
+    s.nidentifier_ids = nident;
+    ice_table_meta m;
+    cr_assert(ice_table_new_meta(&s, partition, NULL, 0, &A, &m, &err), "%s", err.msg);
+    bool have;
+    cr_assert(cat_namespace_exists(cat, NULL, "t", &have, &err), "%s", err.msg);
+    if (!have) cr_assert(cat_namespace_create(cat, NULL, "t", NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_create(cat, NULL, "t", "e", &m, &A, NULL, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&ice, "t", "e", &A, t, &err), "%s", err.msg);
+}
+
+/* ---- rows: each column filled by its name, in whatever type it has now ---- */
+
+static void put_int(fmt_vec_t *v, int64_t x) {
+    switch (fmt_type_width(v->field)) {
+    case 4: fmt_vec_append_i32(v, (int32_t)x); break;
+    case 16: fmt_vec_append_i128(v, x); break;
+    default: fmt_vec_append_i64(v, x);
+    }
+}
+
+static void put(fmt_vec_t *v, int64_t i) {
+    const fmt_field_t *f = v->field;
+    const char *n = f->name;
+    static const char *syms[] = {"BTC", "ETH", "SOL"};
+    char s[32];
+    if (!strcmp(n, "ts")) {
+        fmt_vec_append_i64(v, (i % 3) * DAY_US + i * 1000000);
+    } else if (f->type == FMT_STRUCT) {
+        for (uint32_t k = 0; k < v->nchildren; k++) put(&v->children[k], i);
+        fmt_vec_close_struct(v);
+    } else if (f->type == FMT_STRING && (!strcmp(n, "sym") || !strcmp(n, "symbol"))) {
+        fmt_vec_append_bytes(v, syms[i % 3], 3);
+    } else if (f->type == FMT_STRING) {
+        int k = snprintf(s, sizeof s, "%s%lld", n, (long long)i);
+        fmt_vec_append_bytes(v, s, (size_t)k);
+    } else if (f->type == FMT_FLOAT) {
+        fmt_vec_append_f32(v, (float)i / 4);
+    } else if (f->type == FMT_DOUBLE) {
+        fmt_vec_append_f64(v, (double)i / 4);
+    } else if (f->type == FMT_DECIMAL) {
+        put_int(v, i * 101); /* amt: i.ii */
+    } else if (f->type == FMT_INT || f->type == FMT_LONG) {
+        int64_t x = !strcmp(n, "y") ? -i : !strcmp(n, "z") ? i * 10 : i;
+        put_int(v, x);
+    } else {
+        fmt_vec_append_null(v);
+    }
+}
+
+/* Appends rows [from, from+n) in one commit with the current schema. */
+static void append(ice_table *t, int64_t from, int64_t n) {
+    floe_err err = {0};
+    ice_writer *w = ice_writer_new(t, NULL, &A, &err);
+    cr_assert(w, "%s", err.msg);
+    fmt_batch_t b;
+    fmt_batch_init(&b, ice_meta_current_schema(&t->meta));
+    for (int64_t i = from; i < from + n; i++)
+        for (uint32_t c = 0; c < b.ncols; c++) put(&b.cols[c], i);
+    b.nrows = (uint32_t)n;
+    cr_assert(ice_writer_write(w, &b, &err), "%s", err.msg);
+    fmt_batch_free(&b);
+    ice_data_file *files;
+    size_t nf;
+    cr_assert(ice_writer_close(w, &files, &nf, &err), "%s", err.msg);
+    ice_commit_opts o = {.kind = ICE_OP_APPEND};
+    ice_commit_result r;
+    cr_assert(ice_table_commit_files(t, &o, files, nf, &A, &r, &err), "%s", err.msg);
+    ice_writer_free(w);
+}
+
+static void cell(const fmt_vec_t *v, uint32_t i, buf_t *out) {
+    if (!fmt_vec_valid(v, i)) {
+        buf_puts(out, "null");
+        return;
+    }
+    if (v->field->type == FMT_STRUCT) {
+        buf_putc(out, '{');
+        for (uint32_t k = 0; k < v->nchildren; k++) {
+            if (k) buf_putc(out, ',');
+            buf_printf(out, "%s=", v->children[k].field->name);
+            cell(&v->children[k], i, out);
+        }
+        buf_putc(out, '}');
+        return;
+    }
+    ice_value x;
+    ice_value_from_vec(v, i, &x);
+    ice_value_format(&x, out);
+}
+
+static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+/* The rows a scan returns, "name=value ..." each, sorted, one per line;
+ * rep gets the scan report. */
+static const char *scan(ice_table *t, const char *filter, const char *columns, ice_scan_report *rep) {
+    floe_err err = {0};
+    const char *cols[8];
+    size_t ncols = 0;
+    if (columns) {
+        char *c = arena_strdup(&A, columns);
+        for (char *tok = strtok(c, ","); tok && ncols < 8; tok = strtok(NULL, ",")) cols[ncols++] = tok;
+    }
+    ice_scan_opts o = {
+        .snapshot_id = -1, .as_of_ms = -1, .filter = filter, .columns = ncols ? cols : NULL, .ncolumns = ncols};
+    ice_scan *s = ice_scan_new(t, &o, &err);
+    cr_assert(s, "scan '%s': %s", filter ? filter : "", err.msg);
+    char **rows = NULL;
+    size_t n = 0, cap = 0;
+    fmt_batch_t *b;
+    const fmt_schema_t *sch = ice_scan_schema(s);
+    while (ice_scan_next(s, &b, &err)) {
+        for (uint32_t i = 0; i < b->nrows; i++) {
+            buf_t line = BUF_INIT;
+            for (uint32_t c = 0; c < b->ncols; c++) {
+                buf_printf(&line, "%s%s=", c ? " " : "", sch->root.children[c].name);
+                cell(&b->cols[c], i, &line);
+            }
+            if (n == cap) rows = realloc(rows, (cap = cap ? cap * 2 : 64) * sizeof *rows);
+            rows[n++] = arena_strndup(&A, line.data, line.len);
+            buf_free(&line);
+        }
+    }
+    cr_assert_eq(err.code, FLOE_OK, "scan '%s': %s", filter ? filter : "", err.msg);
+    if (rep) *rep = *ice_scan_report_get(s);
+    ice_scan_free(s);
+    if (n) qsort(rows, n, sizeof *rows, cmp_str);
+    buf_t all = BUF_INIT;
+    for (size_t i = 0; i < n; i++) buf_printf(&all, "%s\n", rows[i]);
+    const char *r = arena_strndup(&A, all.data ? all.data : "", all.len);
+    buf_free(&all);
+    free(rows);
+    return r;
+}
+
+static size_t count_lines(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static bool evolve(ice_table *t, ice_evolve_kind kind, const char *column, const char *arg, ice_evolve_result *res,
+                   floe_err *err) {
+    ice_evolve_op op = {.kind = kind, .column = column, .arg = arg};
+    ice_evolve_result r;
+    memset(err, 0, sizeof *err);
+    return ice_table_evolve(t, &op, 1, &A, res ? res : &r, err);
+}
+
+static void evolve_ok(ice_table *t, ice_evolve_kind kind, const char *column, const char *arg, ice_evolve_result *res) {
+    floe_err err;
+    cr_assert(evolve(t, kind, column, arg, res, &err), "%s %s: %s", column, arg ? arg : "", err.msg);
+}
+
+/* The change is refused with FLOE_EINVAL and a message holding want; the
+ * table does not move. */
+static void refused(ice_table *t, ice_evolve_kind kind, const char *column, const char *arg, const char *want) {
+    floe_err err;
+    int32_t sid = t->meta.current_schema_id, pid = t->meta.default_spec_id, ns = t->meta.nschemas;
+    cr_assert_not(evolve(t, kind, column, arg, NULL, &err), "%s %s was allowed", column, arg ? arg : "");
+    cr_assert_eq(err.code, FLOE_EINVAL, "%s", err.msg);
+    cr_assert(strstr(err.msg, want), "'%s' lacks '%s'", err.msg, want);
+    floe_err e2;
+    cr_assert(ice_table_load(&ice, "t", "e", &A, t, &e2), "%s", e2.msg);
+    cr_assert_eq(t->meta.current_schema_id, sid);
+    cr_assert_eq(t->meta.default_spec_id, pid);
+    cr_assert_eq(t->meta.nschemas, ns);
+}
+
+static const fmt_field_t *col(ice_table *t, const char *name) {
+    const fmt_schema_t *s = ice_meta_current_schema(&t->meta);
+    for (int32_t i = 0; i < s->root.nchildren; i++)
+        if (!strcmp(s->root.children[i].name, name)) return &s->root.children[i];
+    return NULL;
+}
+
+static const char *schema_text(ice_table *t) {
+    buf_t b = BUF_INIT;
+    fmt_schema_format(ice_meta_current_schema(&t->meta), &b);
+    const char *s = arena_strndup(&A, b.data, b.len);
+    buf_free(&b);
+    return s;
+}
+
+/* Every live file's tuple has one non-null value per field of its spec. */
+static void check_tuples(ice_table *t, size_t want_files) {
+    floe_err err;
+    const ice_snapshot *snap = ice_meta_snapshot(&t->meta, t->meta.current_snapshot_id);
+    cr_assert(snap);
+    ice_manifest_entry *es;
+    size_t n;
+    cr_assert(ice_snapshot_files(t, snap, &A, &es, &n, &err), "%s", err.msg);
+    cr_assert_eq(n, want_files, "%zu files", n);
+    for (size_t i = 0; i < n; i++) {
+        const ice_data_file *f = &es[i].file;
+        const ice_partition_spec *spec = ice_meta_spec(&t->meta, f->spec_id);
+        cr_assert(spec, "file %s: no spec %d", f->file_path, f->spec_id);
+        cr_assert_eq(f->npartition, spec->nfields, "file %s", f->file_path);
+        for (int32_t k = 0; k < f->npartition; k++)
+            cr_assert(!f->partition[k].is_null, "file %s: partition %s is null", f->file_path, spec->fields[k].name);
+    }
+}
+
+/* ================================================================ tests */
+
+Test(evolve, add_column_ids_refusals_and_old_files_read_null, .init = setup, .fini = teardown) {
+    ice_table t;
+    create(BASE, "day(ts)", NULL, 0, &t);
+    cr_assert_eq(t.meta.last_column_id, 8);
+    append(&t, 0, 6);
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "note", "string", &r);
+    cr_assert(r.schema_changed);
+    cr_assert_eq(r.field_id, 9);
+    cr_assert_eq(r.schema_id, 1);
+    cr_assert_eq(t.meta.current_schema_id, 1);
+    /* a nested type takes the next ids: the column, then its fields */
+    evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "geo", "struct<lat: double, lon: double>", &r);
+    cr_assert_eq(r.field_id, 10);
+    cr_assert_eq(col(&t, "geo")->children[0].id, 11);
+    cr_assert_eq(col(&t, "geo")->children[1].id, 12);
+    cr_assert_eq(t.meta.last_column_id, 12);
+    evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "pt.z", "long", &r);
+    cr_assert_eq(r.field_id, 13);
+    cr_assert_str_eq(schema_text(&t), "id int not null, ts timestamptz, px float, amt decimal(9,2), sym string, "
+                                      "pt struct<x: int, y: int, z: long>, note string, geo struct<lat: double, "
+                                      "lon: double>");
+    refused(&t, ICE_EVOLVE_ADD_COLUMN, "req", "long not null", "required");
+    refused(&t, ICE_EVOLVE_ADD_COLUMN, "sym", "string", "already exists");
+    refused(&t, ICE_EVOLVE_ADD_COLUMN, "pt.x", "int", "already exists");
+    refused(&t, ICE_EVOLVE_ADD_COLUMN, "nope.q", "int", "no struct 'nope'");
+    refused(&t, ICE_EVOLVE_ADD_COLUMN, "sym.q", "int", "not a struct");
+    refused(&t, ICE_EVOLVE_ADD_COLUMN, "q", "varchar2", "type 'varchar2'");
+    /* the old file reads null for every added column, its own data intact */
+    cr_assert_str_eq(scan(&t, "id = 4", NULL, NULL),
+                     "id=4 ts=1970-01-02T00:00:04Z px=1.0 amt=4.04 sym=ETH pt={x=4,y=-4,z=null} note=null geo=null\n");
+    append(&t, 6, 3);
+    cr_assert_str_eq(scan(&t, "id >= 7", "id,note,pt,geo", NULL),
+                     "id=7 note=note7 pt={x=7,y=-7,z=70} geo={lat=1.75,lon=1.75}\n"
+                     "id=8 note=note8 pt={x=8,y=-8,z=80} geo={lat=2.0,lon=2.0}\n");
+    cr_assert_str_eq(scan(&t, "note is null", "id", NULL), "id=0\nid=1\nid=2\nid=3\nid=4\nid=5\n");
+    cr_assert_str_eq(scan(&t, "pt.z > 60", "id", NULL), "id=7\nid=8\n");
+    check_tuples(&t, 6);
+}
+
+Test(evolve, drop_column_never_read_and_refusals, .init = setup, .fini = teardown) {
+    ice_table t;
+    int32_t ident[] = {1};
+    create(BASE, "day(ts)", ident, 1, &t);
+    append(&t, 0, 3);
+    refused(&t, ICE_EVOLVE_DROP_COLUMN, "id", NULL, "identifier field");
+    refused(&t, ICE_EVOLVE_DROP_COLUMN, "ts", NULL, "drop-partition ts_day");
+    refused(&t, ICE_EVOLVE_DROP_COLUMN, "nope", NULL, "no column 'nope'");
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_DROP_COLUMN, "sym", NULL, &r);
+    cr_assert_eq(r.field_id, 5);
+    evolve_ok(&t, ICE_EVOLVE_DROP_COLUMN, "pt.y", NULL, &r);
+    cr_assert_eq(r.field_id, 8);
+    refused(&t, ICE_EVOLVE_DROP_COLUMN, "pt.x", NULL, "only field of its struct");
+    /* a new column of a dropped one's name is a new column: old files
+     * have no data for it, though a column of that name is in them */
+    evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "sym", "string", &r);
+    cr_assert_eq(r.field_id, 9);
+    evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "pt.y", "int", &r);
+    cr_assert_eq(r.field_id, 10);
+    cr_assert_str_eq(scan(&t, NULL, "id,sym,pt", NULL),
+                     "id=0 sym=null pt={x=0,y=null}\nid=1 sym=null pt={x=1,y=null}\nid=2 sym=null pt={x=2,y=null}\n");
+    /* a filter on the new column does not see the old column's data */
+    cr_assert_str_eq(scan(&t, "sym = 'BTC'", "id", NULL), "");
+    /* drop the partition field, then its source column */
+    evolve_ok(&t, ICE_EVOLVE_DROP_PARTITION, "ts_day", NULL, &r);
+    cr_assert(r.spec_changed);
+    evolve_ok(&t, ICE_EVOLVE_DROP_COLUMN, "ts", NULL, &r);
+    append(&t, 3, 2);
+    cr_assert_str_eq(scan(&t, "id >= 2", NULL, NULL), "id=2 px=0.5 amt=2.02 pt={x=2,y=null} sym=null\n"
+                                                      "id=3 px=0.75 amt=3.03 pt={x=3,y=-3} sym=BTC\n"
+                                                      "id=4 px=1.0 amt=4.04 pt={x=4,y=-4} sym=ETH\n");
+    check_tuples(&t, 4);
+}
+
+Test(evolve, rename_reads_old_data_and_prunes, .init = setup, .fini = teardown) {
+    ice_table t;
+    create(BASE, NULL, NULL, 0, &t);
+    append(&t, 0, 3);   /* sym BTC ETH SOL */
+    append(&t, 100, 1); /* 100 % 3: ETH */
+    refused(&t, ICE_EVOLVE_RENAME_COLUMN, "sym", "px", "already exists");
+    refused(&t, ICE_EVOLVE_RENAME_COLUMN, "sym", "a.b", "has a dot");
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_RENAME_COLUMN, "sym", "symbol", &r);
+    cr_assert_eq(r.field_id, 5);
+    evolve_ok(&t, ICE_EVOLVE_RENAME_COLUMN, "pt.x", "px2", &r);
+    cr_assert_eq(r.field_id, 7);
+    cr_assert_null(col(&t, "sym"));
+    ice_scan_report rep;
+    cr_assert_str_eq(scan(&t, "symbol = 'ETH'", "id,symbol,pt", &rep),
+                     "id=1 symbol=ETH pt={px2=1,y=-1}\nid=100 symbol=ETH pt={px2=100,y=-100}\n");
+    cr_assert_eq(rep.files, 2);
+    /* the first file's bounds are BTC..SOL; 'ZZZ' is above both files */
+    cr_assert_str_eq(scan(&t, "symbol = 'ZZZ'", "id", &rep), "");
+    cr_assert_eq(rep.files_skipped_metrics, 2, "%zu", rep.files_skipped_metrics);
+    cr_assert_str_eq(scan(&t, "pt.px2 >= 50", "id", &rep), "id=100\n");
+    cr_assert_eq(rep.files_skipped_metrics, 1, "%zu", rep.files_skipped_metrics);
+    /* unknown old name */
+    floe_err err = {0};
+    ice_scan_opts o = {.snapshot_id = -1, .as_of_ms = -1, .filter = "sym = 'BTC'"};
+    cr_assert_null(ice_scan_new(&t, &o, &err));
+    cr_assert(strstr(err.msg, "sym"), "%s", err.msg);
+}
+
+Test(evolve, widen_promotes_old_values_and_bounds, .init = setup, .fini = teardown) {
+    ice_table t;
+    create(BASE, "bucket(4, id)", NULL, 0, &t);
+    append(&t, 0, 40);
+    append(&t, 1000, 10);
+    refused(&t, ICE_EVOLVE_WIDEN, "sym", "long", "int to long, float to double");
+    refused(&t, ICE_EVOLVE_WIDEN, "px", "long", "cannot widen 'px' from float to long");
+    refused(&t, ICE_EVOLVE_WIDEN, "amt", "decimal(12,3)", "same scale");
+    refused(&t, ICE_EVOLVE_WIDEN, "amt", "decimal(8,2)", "P2 > P");
+    refused(&t, ICE_EVOLVE_WIDEN, "pt", "long", "cannot widen");
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_WIDEN, "id", "long", &r);
+    cr_assert_eq(col(&t, "id")->type, FMT_LONG);
+    cr_assert(col(&t, "id")->required);
+    evolve_ok(&t, ICE_EVOLVE_WIDEN, "px", "double", &r);
+    evolve_ok(&t, ICE_EVOLVE_WIDEN, "amt", "decimal(20,2)", &r); /* int32 in the file, int128 now */
+    evolve_ok(&t, ICE_EVOLVE_WIDEN, "pt.x", "long", &r);
+    int32_t sid = t.meta.current_schema_id;
+    evolve_ok(&t, ICE_EVOLVE_WIDEN, "id", "long", &r); /* already long */
+    cr_assert_not(r.schema_changed);
+    cr_assert_eq(t.meta.current_schema_id, sid);
+    refused(&t, ICE_EVOLVE_WIDEN, "id", "int", "from long to int");
+    cr_assert_str_eq(schema_text(&t), "id long not null, ts timestamptz, px double, amt decimal(20,2), sym string, "
+                                      "pt struct<x: long, y: int>");
+    ice_scan_report rep;
+    cr_assert_str_eq(scan(&t, "id = 1005", NULL, &rep),
+                     "id=1005 ts=1970-01-01T00:16:45Z px=251.25 amt=1015.05 sym=BTC pt={x=1005,y=-1005}\n");
+    cr_assert_str_eq(scan(&t, "id > 1007", "id", &rep), "id=1008\nid=1009\n");
+    /* int bounds (4 bytes) of the old files, read as long, prune: only
+     * the second commit's files can hold id > 1007 */
+    size_t kept = rep.files - rep.files_skipped_metrics - rep.files_skipped_partition;
+    cr_assert_leq(kept, 4, "%zu files kept", kept);
+    cr_assert_str_eq(scan(&t, "px >= 250.0 and px < 250.5", "id,px", &rep), "id=1000 px=250.0\nid=1001 px=250.25\n");
+    cr_assert_str_eq(scan(&t, "amt >= 1010.10", "id,amt", &rep),
+                     "id=1001 amt=1011.01\nid=1002 amt=1012.02\nid=1003 amt=1013.03\n"
+                     "id=1004 amt=1014.04\nid=1005 amt=1015.05\nid=1006 amt=1016.06\nid=1007 amt=1017.07\n"
+                     "id=1008 amt=1018.08\nid=1009 amt=1019.09\n");
+    cr_assert_eq(count_lines(scan(&t, "amt < 1010.10", "id", &rep)), 41);
+    cr_assert_str_eq(scan(&t, "pt.x = 39", "id,pt", &rep), "id=39 pt={x=39,y=-39}\n");
+    /* partition pruning on the widened source: bucket(long) hashes as bucket(int) did */
+    cr_assert_str_eq(scan(&t, "id = 17", "id", &rep), "id=17\n");
+    cr_assert_gt(rep.files_skipped_partition, 0);
+    append(&t, 5000000000ll, 2); /* needs the long now */
+    cr_assert_str_eq(scan(&t, "id >= 5000000000", "id,amt", &rep),
+                     "id=5000000000 amt=5050000000.00\nid=5000000001 amt=5050000001.01\n");
+}
