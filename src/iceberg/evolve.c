@@ -431,11 +431,6 @@ static bool add_partition(plan *p, const char *text) {
     ice_partition_field nf = one.fields[0];
     for (int32_t i = 0; i < p->spec.nfields; i++) {
         const ice_partition_field *g = &p->spec.fields[i];
-        if (!strcmp(g->name, nf.name))
-            return floe_err_set(p->err, FLOE_EINVAL,
-                                "add-partition '%s': the spec already has a partition field named '%s' (%s); name the "
-                                "new one with 'as NAME', or drop-partition %s first",
-                                text, nf.name, field_text(p->a, &p->schema, g), g->name);
         if (g->source_id != nf.source_id || g->transform.kind == ICE_TR_VOID) continue;
         if (g->transform.kind == nf.transform.kind && g->transform.param == nf.transform.param)
             return floe_err_set(p->err, FLOE_EINVAL, "add-partition '%s': the spec already partitions by %s as '%s'",
@@ -445,6 +440,14 @@ static bool add_partition(plan *p, const char *text) {
                                 "add-partition '%s': the spec already partitions the same column by time as '%s' (%s); "
                                 "drop-partition %s first, then add the new one",
                                 text, g->name, field_text(p->a, &p->schema, g), g->name);
+    }
+    for (int32_t i = 0; i < p->spec.nfields; i++) {
+        const ice_partition_field *g = &p->spec.fields[i];
+        if (!strcmp(g->name, nf.name))
+            return floe_err_set(p->err, FLOE_EINVAL,
+                                "add-partition '%s': the spec already has a partition field named '%s' (%s); name the "
+                                "new one with 'as NAME', or drop-partition %s first",
+                                text, nf.name, field_text(p->a, &p->schema, g), g->name);
     }
     /* v2 recycles the id an older spec gave the same field */
     int32_t id = -1;
@@ -583,18 +586,19 @@ static bool evolve_once(ice_table *t, const ice_evolve_op *ops, size_t nops, are
 
     json_t *reqs = json_array(), *ups = json_array();
     json_array_append_new(reqs, json_pack("{s:s, s:s}", "type", "assert-table-uuid", "uuid", m->table_uuid));
-    if (schema_ops) {
-        json_array_append_new(reqs, json_pack("{s:s, s:i}", "type", "assert-current-schema-id", "current-schema-id",
-                                              m->current_schema_id));
+    /* the checks read both the schema and the spec (a dropped column may
+     * be a new spec's source, a new partition field's source a column
+     * just dropped), so both must still be current */
+    json_array_append_new(
+        reqs, json_pack("{s:s, s:i}", "type", "assert-current-schema-id", "current-schema-id", m->current_schema_id));
+    json_array_append_new(
+        reqs, json_pack("{s:s, s:i}", "type", "assert-default-spec-id", "default-spec-id", m->default_spec_id));
+    if (schema_ops)
         json_array_append_new(reqs, json_pack("{s:s, s:i}", "type", "assert-last-assigned-field-id",
                                               "last-assigned-field-id", m->last_column_id));
-    }
-    if (spec_ops) {
-        json_array_append_new(
-            reqs, json_pack("{s:s, s:i}", "type", "assert-default-spec-id", "default-spec-id", m->default_spec_id));
+    if (spec_ops)
         json_array_append_new(reqs, json_pack("{s:s, s:i}", "type", "assert-last-assigned-partition-id",
                                               "last-assigned-partition-id", m->last_partition_id));
-    }
     if (schema_id == -1) {
         int32_t next = 0;
         for (int32_t i = 0; i < m->nschemas; i++)

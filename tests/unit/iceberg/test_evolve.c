@@ -413,3 +413,196 @@ Test(evolve, widen_promotes_old_values_and_bounds, .init = setup, .fini = teardo
     cr_assert_str_eq(scan(&t, "id >= 5000000000", "id,amt", &rep),
                      "id=5000000000 amt=5050000000.00\nid=5000000001 amt=5050000001.01\n");
 }
+
+Test(evolve, make_optional_reads_required_files, .init = setup, .fini = teardown) {
+    ice_table t;
+    create("id int not null, k long not null, pt struct<x: int not null, y: int> not null, sym string", NULL, NULL, 0,
+           &t);
+    append(&t, 0, 3);
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_MAKE_OPTIONAL, "id", NULL, &r);
+    cr_assert_eq(r.field_id, 1);
+    cr_assert_not(col(&t, "id")->required);
+    evolve_ok(&t, ICE_EVOLVE_MAKE_OPTIONAL, "pt.x", NULL, &r);
+    evolve_ok(&t, ICE_EVOLVE_MAKE_OPTIONAL, "pt", NULL, &r);
+    evolve_ok(&t, ICE_EVOLVE_MAKE_OPTIONAL, "sym", NULL, &r); /* already optional */
+    cr_assert_not(r.schema_changed);
+    cr_assert_str_eq(schema_text(&t), "id int, k long not null, pt struct<x: int, y: int>, sym string");
+    /* the old file's definition levels are those of required columns */
+    cr_assert_str_eq(scan(&t, NULL, NULL, NULL), "id=0 k=0 pt={x=0,y=0} sym=BTC\nid=1 k=1 pt={x=1,y=-1} sym=ETH\n"
+                                                 "id=2 k=2 pt={x=2,y=-2} sym=SOL\n");
+    cr_assert_str_eq(scan(&t, "id = 1 and pt.x = 1", "k", NULL), "k=1\n");
+    append(&t, 3, 1);
+    cr_assert_eq(count_lines(scan(&t, "id is not null", "id", NULL)), 4);
+    /* an identifier field must stay required */
+    ice_table t2;
+    int32_t ident[] = {2};
+    floe_err err = {0};
+    cr_assert(cat_table_drop(cat, NULL, "t", "e", true, &err), "%s", err.msg);
+    create("id int not null, k long not null", NULL, ident, 1, &t2);
+    refused(&t2, ICE_EVOLVE_MAKE_OPTIONAL, "k", NULL, "identifier field");
+}
+
+Test(evolve, move_columns_and_nested_fields, .init = setup, .fini = teardown) {
+    ice_table t;
+    create(BASE, "day(ts)", NULL, 0, &t);
+    append(&t, 0, 2);
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_MOVE_FIRST, "sym", NULL, &r);
+    evolve_ok(&t, ICE_EVOLVE_MOVE_AFTER, "id", "amt", &r);
+    evolve_ok(&t, ICE_EVOLVE_MOVE_BEFORE, "pt", "ts", &r);
+    evolve_ok(&t, ICE_EVOLVE_MOVE_FIRST, "pt.y", NULL, &r); /* inside the struct */
+    cr_assert_str_eq(
+        schema_text(&t),
+        "sym string, pt struct<y: int, x: int>, ts timestamptz, px float, amt decimal(9,2), id int not null");
+    /* ids did not move */
+    cr_assert_eq(col(&t, "sym")->id, 5);
+    cr_assert_eq(col(&t, "pt")->children[0].id, 8);
+    refused(&t, ICE_EVOLVE_MOVE_AFTER, "pt.x", "id", "different structs");
+    refused(&t, ICE_EVOLVE_MOVE_BEFORE, "id", "id", "itself");
+    refused(&t, ICE_EVOLVE_MOVE_AFTER, "id", "nope", "no column 'nope'");
+    /* OTHER may be a sibling's own name inside a struct */
+    evolve_ok(&t, ICE_EVOLVE_MOVE_AFTER, "pt.y", "x", &r);
+    cr_assert_eq(r.schema_id, 3, "pt back in the order of schema 3, which is reused (%d)", r.schema_id);
+    evolve_ok(&t, ICE_EVOLVE_MOVE_BEFORE, "pt.x", "pt.y", &r);
+    cr_assert_not(r.schema_changed);
+    evolve_ok(&t, ICE_EVOLVE_MOVE_FIRST, "pt.y", NULL, &r);
+    cr_assert_eq(r.schema_id, 4, "%d", r.schema_id);
+    cr_assert_eq(t.meta.nschemas, 5);
+    cr_assert_str_eq(scan(&t, NULL, NULL, NULL),
+                     "sym=BTC pt={y=0,x=0} ts=1970-01-01T00:00:00Z px=0.0 amt=0.00 id=0\n"
+                     "sym=ETH pt={y=-1,x=1} ts=1970-01-02T00:00:01Z px=0.25 amt=1.01 id=1\n");
+    append(&t, 2, 1);
+    cr_assert_str_eq(scan(&t, "pt.y < -1", NULL, NULL),
+                     "sym=SOL pt={y=-2,x=2} ts=1970-01-03T00:00:02Z px=0.5 amt=2.02 id=2\n");
+}
+
+Test(evolve, equal_schema_reused_by_id, .init = setup, .fini = teardown) {
+    ice_table t;
+    create(BASE, NULL, NULL, 0, &t);
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_RENAME_COLUMN, "sym", "symbol", &r);
+    cr_assert_eq(r.schema_id, 1);
+    evolve_ok(&t, ICE_EVOLVE_RENAME_COLUMN, "symbol", "sym", &r);
+    cr_assert(r.schema_changed);
+    cr_assert_eq(r.schema_id, 0);
+    cr_assert_eq(t.meta.current_schema_id, 0);
+    cr_assert_eq(t.meta.nschemas, 2);
+    /* several changes in one commit: one new schema */
+    ice_evolve_op ops[] = {
+        {.kind = ICE_EVOLVE_ADD_COLUMN, .column = "a", .arg = "int"},
+        {.kind = ICE_EVOLVE_ADD_COLUMN, .column = "b", .arg = "list<string>"},
+        {.kind = ICE_EVOLVE_MOVE_FIRST, .column = "b"},
+        {.kind = ICE_EVOLVE_ADD_PARTITION, .column = "bucket(2, a)"},
+    };
+    floe_err err = {0};
+    cr_assert(ice_table_evolve(&t, ops, 4, &A, &r, &err), "%s", err.msg);
+    cr_assert_eq(r.schema_id, 2);
+    cr_assert_eq(r.spec_id, 1);
+    cr_assert_eq(t.meta.last_column_id, 11); /* a 9, b 10, b.element 11 */
+    cr_assert_eq(col(&t, "b")->children[0].id, 11);
+    cr_assert_eq(t.meta.nschemas, 3);
+    cr_assert_eq(t.meta.schemas[2].root.children[0].id, 10);
+}
+
+Test(evolve, partition_evolution_two_specs_prune_and_tuples, .init = setup, .fini = teardown) {
+    ice_table t;
+    create(BASE, "day(ts)", NULL, 0, &t);
+    append(&t, 0, 30); /* spec 0: 3 files, one per day */
+    refused(&t, ICE_EVOLVE_ADD_PARTITION, "day(ts)", NULL, "already partitions by day(ts)");
+    refused(&t, ICE_EVOLVE_ADD_PARTITION, "hour(ts)", NULL, "drop-partition ts_day first");
+    refused(&t, ICE_EVOLVE_ADD_PARTITION, "month(sym)", NULL, "column 'sym'");
+    refused(&t, ICE_EVOLVE_ADD_PARTITION, "bucket(4, id) as ts_day", NULL, "already has a partition field named");
+    refused(&t, ICE_EVOLVE_ADD_PARTITION, "bucket(4, id), truncate(2, sym)", NULL, "one partition field");
+    refused(&t, ICE_EVOLVE_DROP_PARTITION, "nope", NULL, "its fields: ts_day");
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_ADD_PARTITION, "bucket(4, id)", NULL, &r);
+    cr_assert(r.spec_changed);
+    cr_assert_eq(r.spec_id, 1);
+    cr_assert_eq(r.field_id, 1000 + 1);
+    cr_assert_eq(t.meta.last_partition_id, 1001);
+    const ice_partition_spec *s1 = ice_meta_spec(&t.meta, 1);
+    cr_assert_eq(s1->nfields, 2);
+    cr_assert_str_eq(s1->fields[1].name, "id_bucket");
+    cr_assert_eq(s1->fields[1].transform.kind, ICE_TR_BUCKET);
+    cr_assert_eq(s1->fields[1].transform.param, 4);
+    cr_assert_eq(s1->fields[0].field_id, 1000);
+    append(&t, 30, 30); /* spec 1: up to 12 files */
+    check_tuples(&t, t.meta.nspecs == 2 ? 3 + 12 : 0);
+    /* old files keep spec 0 */
+    floe_err err;
+    ice_manifest_entry *es;
+    size_t n;
+    cr_assert(ice_snapshot_files(&t, ice_meta_snapshot(&t.meta, t.meta.current_snapshot_id), &A, &es, &n, &err));
+    size_t in0 = 0, in1 = 0;
+    for (size_t i = 0; i < n; i++) *(es[i].file.spec_id == 0 ? &in0 : &in1) += 1;
+    cr_assert_eq(in0, 3);
+    cr_assert_eq(in1, 12);
+    /* day pruning works in both specs */
+    ice_scan_report rep;
+    cr_assert_eq(count_lines(scan(&t, "ts >= '1970-01-02' and ts < '1970-01-03'", "id", &rep)), 20);
+    cr_assert_eq(rep.files_skipped_partition, 2 + 8, "%zu", rep.files_skipped_partition);
+    /* bucket pruning only in spec 1; spec 0 files prune by id bounds or not */
+    cr_assert_str_eq(scan(&t, "id = 45", "id,sym", &rep), "id=45 sym=BTC\n");
+    cr_assert_eq(rep.files_skipped_partition, 9, "%zu", rep.files_skipped_partition); /* 3 of 12 in its bucket */
+    cr_assert_geq(rep.files_skipped_metrics, 3, "%zu", rep.files_skipped_metrics);    /* spec 0: ids 0..29 */
+    cr_assert_str_eq(scan(&t, "id = 5", "id", &rep), "id=5\n");
+    /* drop the day field: v2 removes it; files stay in their specs */
+    evolve_ok(&t, ICE_EVOLVE_DROP_PARTITION, "ts_day", NULL, &r);
+    cr_assert_eq(r.spec_id, 2);
+    cr_assert_eq(ice_meta_spec(&t.meta, 2)->nfields, 1);
+    cr_assert_eq(ice_meta_spec(&t.meta, 2)->fields[0].field_id, 1001);
+    append(&t, 60, 8); /* spec 2: 4 buckets */
+    check_tuples(&t, 3 + 12 + 4);
+    cr_assert_eq(count_lines(scan(&t, "ts >= '1970-01-02' and ts < '1970-01-03'", "id", &rep)), 20 + 3);
+    cr_assert_eq(count_lines(scan(&t, NULL, "id", NULL)), 68);
+    /* day(ts) again: the old field id and name come back */
+    evolve_ok(&t, ICE_EVOLVE_ADD_PARTITION, "day(ts)", NULL, &r);
+    cr_assert_eq(r.field_id, 1000);
+    cr_assert_eq(t.meta.last_partition_id, 1001);
+    cr_assert_eq(r.spec_id, 3);
+    /* drop both: the unpartitioned result is new; then back to day only,
+     * which equals spec 0 and reuses it */
+    evolve_ok(&t, ICE_EVOLVE_DROP_PARTITION, "id_bucket", NULL, &r);
+    cr_assert_eq(r.spec_id, 0, "spec %d", r.spec_id);
+    cr_assert_eq(t.meta.nspecs, 4);
+    append(&t, 68, 3);
+    check_tuples(&t, 3 + 12 + 4 + 3);
+    cr_assert_eq(count_lines(scan(&t, "ts < '1970-01-02'", "id", &rep)), 10 + 10 + 3 + 1);
+}
+
+Test(evolve, conflicting_changes_replan_on_the_new_table, .init = setup, .fini = teardown) {
+    ice_table t, stale, stale2;
+    create(BASE, "day(ts)", NULL, 0, &t);
+    floe_err err = {0};
+    cr_assert(ice_table_load(&ice, "t", "e", &A, &stale, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&ice, "t", "e", &A, &stale2, &err), "%s", err.msg);
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "c1", "int", &r);
+    cr_assert_eq(r.field_id, 9);
+    /* the stale handle's change is planned again on top: c2 gets 10 */
+    evolve_ok(&stale, ICE_EVOLVE_ADD_COLUMN, "c2", "int", &r);
+    cr_assert_eq(r.attempts, 2);
+    cr_assert_eq(r.field_id, 10);
+    cr_assert_str_eq(schema_text(&stale), "id int not null, ts timestamptz, px float, amt decimal(9,2), sym string, "
+                                          "pt struct<x: int, y: int>, c1 int, c2 int");
+    /* replanned, a change can become wrong: c1 exists now */
+    cr_assert_not(evolve(&stale2, ICE_EVOLVE_ADD_COLUMN, "c1", "long", &r, &err));
+    cr_assert_eq(err.code, FLOE_EINVAL);
+    cr_assert(strstr(err.msg, "already exists"), "%s", err.msg);
+    /* a partition change and a concurrent schema change both land */
+    cr_assert(ice_table_load(&ice, "t", "e", &A, &stale, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&ice, "t", "e", &A, &t, &err), "%s", err.msg);
+    evolve_ok(&t, ICE_EVOLVE_DROP_COLUMN, "c2", NULL, &r);
+    evolve_ok(&stale, ICE_EVOLVE_ADD_PARTITION, "bucket(2, c1)", NULL, &r);
+    cr_assert_eq(r.spec_id, 1);
+    cr_assert_null(col(&stale, "c2"));
+    /* t has not seen the new spec; replanned on it, dropping the spec's
+     * source column is refused */
+    cr_assert_eq(t.meta.default_spec_id, 0);
+    cr_assert_not(evolve(&t, ICE_EVOLVE_DROP_COLUMN, "c1", NULL, &r, &err));
+    cr_assert_eq(err.code, FLOE_EINVAL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "drop-partition c1_bucket"), "%s", err.msg);
+    cr_assert(ice_table_load(&ice, "t", "e", &A, &t, &err), "%s", err.msg);
+    cr_assert(col(&t, "c1"));
+}
