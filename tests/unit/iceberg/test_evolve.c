@@ -606,3 +606,34 @@ Test(evolve, conflicting_changes_replan_on_the_new_table, .init = setup, .fini =
     cr_assert(ice_table_load(&ice, "t", "e", &A, &t, &err), "%s", err.msg);
     cr_assert(col(&t, "c1"));
 }
+
+Test(evolve, identity_partition_source_renamed_and_widened, .init = setup, .fini = teardown) {
+    ice_table t;
+    create("id int not null, k int, px float", "k, truncate(10, id)", NULL, 0, &t);
+    /* k is filled like id: rows 0..5, one file per (k, id / 10) */
+    append(&t, 0, 6);
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_RENAME_COLUMN, "k", "kk", &r);
+    evolve_ok(&t, ICE_EVOLVE_WIDEN, "kk", "long", &r);
+    evolve_ok(&t, ICE_EVOLVE_WIDEN, "id", "long", &r);
+    append(&t, 6, 2);
+    check_tuples(&t, 8);
+    ice_scan_report rep;
+    cr_assert_str_eq(scan(&t, "kk = 2", "id,kk", &rep), "id=2 kk=2\n");
+    cr_assert_eq(rep.files_skipped_partition, 7, "%zu", rep.files_skipped_partition);
+    cr_assert_str_eq(scan(&t, "kk >= 5", "id,kk", &rep), "id=5 kk=5\nid=6 kk=6\nid=7 kk=7\n");
+    cr_assert_eq(rep.files_skipped_partition, 5, "%zu", rep.files_skipped_partition);
+    cr_assert_str_eq(scan(&t, "id < 1 or id > 6", "id", &rep), "id=0\nid=7\n");
+    /* the new files' tuples hold longs, the old ones ints, read as such */
+    floe_err err;
+    ice_manifest_entry *es;
+    size_t n;
+    cr_assert(ice_snapshot_files(&t, ice_meta_snapshot(&t.meta, t.meta.current_snapshot_id), &A, &es, &n, &err));
+    for (size_t i = 0; i < n; i++) {
+        const ice_value *v = &es[i].file.partition[0];
+        cr_assert(!v->is_null);
+        cr_assert(v->type == FMT_INT || v->type == FMT_LONG, "%d", v->type);
+        cr_assert(strstr(es[i].file.file_path, arena_sprintf(&A, "k=%lld/", (long long)v->v.i64)), "%s: tuple k %lld",
+                  es[i].file.file_path, (long long)v->v.i64);
+    }
+}
