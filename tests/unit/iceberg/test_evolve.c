@@ -637,3 +637,51 @@ Test(evolve, identity_partition_source_renamed_and_widened, .init = setup, .fini
                   es[i].file.file_path, (long long)v->v.i64);
     }
 }
+
+Test(evolve, delete_rewrites_old_files_in_the_new_schema_and_time_travel, .init = setup, .fini = teardown) {
+    ice_table t;
+    create(BASE, "day(ts)", NULL, 0, &t);
+    append(&t, 0, 6);
+    int64_t first = t.meta.current_snapshot_id;
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_RENAME_COLUMN, "sym", "symbol", &r);
+    evolve_ok(&t, ICE_EVOLVE_DROP_COLUMN, "pt.y", NULL, &r);
+    evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "pt.w", "string", &r);
+    evolve_ok(&t, ICE_EVOLVE_MAKE_OPTIONAL, "id", NULL, &r);
+    /* copy-on-write: the old files are read through the new schema and
+     * their kept rows written in it */
+    floe_err err = {0};
+    ice_expr *e, *bound;
+    cr_assert(ice_expr_parse("pt.x = 4 or symbol = 'SOL'", &A, &e, &err), "%s", err.msg);
+    cr_assert(ice_expr_bind(e, ice_meta_current_schema(&t.meta), true, &A, &bound, &err), "%s", err.msg);
+    ice_commit_opts o = {.kind = ICE_OP_DELETE, .filter = bound};
+    ice_commit_result cr;
+    cr_assert(ice_table_commit_files(&t, &o, NULL, 0, &A, &cr, &err), "%s", err.msg);
+    /* day 1 holds ids 1 and 4 (rewritten), day 2 ids 2 and 5 (both SOL: dropped) */
+    cr_assert_eq(cr.deleted_rows, 4, "%lld", (long long)cr.deleted_rows);
+    cr_assert_eq(cr.rewritten_files, 1, "%lld", (long long)cr.rewritten_files);
+    cr_assert_str_eq(scan(&t, NULL, "id,symbol,pt", NULL), "id=0 symbol=BTC pt={x=0,w=null}\n"
+                                                           "id=1 symbol=ETH pt={x=1,w=null}\n"
+                                                           "id=3 symbol=BTC pt={x=3,w=null}\n");
+    check_tuples(&t, 2);
+    /* the first snapshot reads with its own schema */
+    ice_scan_opts so = {.snapshot_id = first, .as_of_ms = -1, .filter = "sym = 'ETH'"};
+    ice_scan *s = ice_scan_new(&t, &so, &err);
+    cr_assert(s, "%s", err.msg);
+    cr_assert_str_eq(ice_scan_schema(s)->root.children[4].name, "sym");
+    cr_assert_eq(ice_scan_schema(s)->root.children[5].nchildren, 2);
+    fmt_batch_t *b;
+    int64_t n = 0;
+    while (ice_scan_next(s, &b, &err)) {
+        for (uint32_t i = 0; i < b->nrows; i++) {
+            buf_t line = BUF_INIT;
+            cell(&b->cols[5], i, &line);
+            cr_assert(!strcmp(line.data, "{x=1,y=-1}") || !strcmp(line.data, "{x=4,y=-4}"), "%s", line.data);
+            buf_free(&line);
+        }
+        n += b->nrows;
+    }
+    cr_assert_eq(err.code, FLOE_OK, "%s", err.msg);
+    cr_assert_eq(n, 2);
+    ice_scan_free(s);
+}
