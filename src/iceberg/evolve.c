@@ -59,12 +59,14 @@ static bool schema_equal(const fmt_schema_t *x, const fmt_schema_t *y) {
     return true;
 }
 
+/* The spec's equivalence: same source ids, transforms and names, in order
+ * (field ids follow, since equivalent fields reuse their ids). */
 static bool spec_equal(const ice_partition_spec *x, const ice_partition_spec *y) {
     if (x->nfields != y->nfields) return false;
     for (int32_t i = 0; i < x->nfields; i++) {
         const ice_partition_field *f = &x->fields[i], *g = &y->fields[i];
-        if (f->source_id != g->source_id || f->field_id != g->field_id || strcmp(f->name, g->name) ||
-            f->transform.kind != g->transform.kind || f->transform.param != g->transform.param)
+        if (f->source_id != g->source_id || strcmp(f->name, g->name) || f->transform.kind != g->transform.kind ||
+            f->transform.param != g->transform.param)
             return false;
     }
     return true;
