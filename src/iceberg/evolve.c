@@ -91,21 +91,35 @@ static fmt_field_t *child_named(fmt_field_t *f, const char *name, size_t n, int3
     return NULL;
 }
 
+/* A child of cur by name; a list's or map's struct element or value is
+ * looked into too, so "pts.x" names field x of list<struct<x, y>> pts as
+ * Java's short names do (pts.element.x works as well). *parent gets the
+ * field that holds it. */
+static fmt_field_t *step(fmt_field_t *cur, const char *name, size_t n, fmt_field_t **parent, int32_t *idx) {
+    fmt_field_t *c = child_named(cur, name, n, idx);
+    *parent = cur;
+    if (c || (cur->type != FMT_LIST && cur->type != FMT_MAP)) return c;
+    fmt_field_t *inner = &cur->children[cur->type == FMT_LIST ? 0 : 1];
+    if (inner->type != FMT_STRUCT) return NULL;
+    *parent = inner;
+    return child_named(inner, name, n, idx);
+}
+
 /* Finds a dotted path; a whole name with dots in it is tried first at each
  * level, so a column literally named "a.b" is reachable too. */
 static bool resolve(fmt_schema_t *s, const char *path, col_ref *out) {
-    fmt_field_t *cur = &s->root;
+    fmt_field_t *cur = &s->root, *parent;
     const char *p = path;
     for (;;) {
         int32_t idx;
-        fmt_field_t *c = child_named(cur, p, strlen(p), &idx);
+        fmt_field_t *c = step(cur, p, strlen(p), &parent, &idx);
         if (c) {
-            *out = (col_ref){.parent = cur, .index = idx, .field = c};
+            *out = (col_ref){.parent = parent, .index = idx, .field = c};
             return true;
         }
         const char *dot = strchr(p, '.');
         if (!dot) return false;
-        c = child_named(cur, p, (size_t)(dot - p), &idx);
+        c = step(cur, p, (size_t)(dot - p), &parent, &idx);
         if (!c || fmt_type_is_primitive(c->type)) return false;
         cur = c;
         p = dot + 1;
@@ -225,6 +239,8 @@ static bool add_column(plan *p, const char *path, const char *type) {
         name = dot + 1;
     }
     if (!*name) return floe_err_set(p->err, FLOE_EINVAL, "add-column '%s': the name is empty", path);
+    if (strchr(name, '`'))
+        return floe_err_set(p->err, FLOE_EINVAL, "add-column '%s': a name cannot contain a backquote (`)", path);
     int32_t idx;
     if (child_named(parent, name, strlen(name), &idx))
         return floe_err_set(p->err, FLOE_EINVAL,

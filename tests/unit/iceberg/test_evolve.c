@@ -89,6 +89,10 @@ static void put(fmt_vec_t *v, int64_t i) {
     } else if (f->type == FMT_STRUCT) {
         for (uint32_t k = 0; k < v->nchildren; k++) put(&v->children[k], i);
         fmt_vec_close_struct(v);
+    } else if (f->type == FMT_LIST || f->type == FMT_MAP) { /* two entries: i and i + 100 */
+        for (int64_t e = i; e <= i + 100; e += 100)
+            for (uint32_t k = 0; k < v->nchildren; k++) put(&v->children[k], e);
+        fmt_vec_close_list(v);
     } else if (f->type == FMT_STRING && (!strcmp(n, "sym") || !strcmp(n, "symbol"))) {
         fmt_vec_append_bytes(v, syms[i % 3], 3);
     } else if (f->type == FMT_STRING) {
@@ -142,6 +146,18 @@ static void cell(const fmt_vec_t *v, uint32_t i, buf_t *out) {
             cell(&v->children[k], i, out);
         }
         buf_putc(out, '}');
+        return;
+    }
+    if (v->field->type == FMT_LIST || v->field->type == FMT_MAP) {
+        buf_putc(out, '[');
+        for (uint32_t e = v->offsets[i]; e < v->offsets[i + 1]; e++) {
+            if (e > v->offsets[i]) buf_putc(out, ',');
+            for (uint32_t k = 0; k < v->nchildren; k++) {
+                if (k) buf_putc(out, ':');
+                cell(&v->children[k], e, out);
+            }
+        }
+        buf_putc(out, ']');
         return;
     }
     ice_value x;
@@ -684,4 +700,32 @@ Test(evolve, delete_rewrites_old_files_in_the_new_schema_and_time_travel, .init 
     cr_assert_eq(err.code, FLOE_OK, "%s", err.msg);
     cr_assert_eq(n, 2);
     ice_scan_free(s);
+}
+
+Test(evolve, fields_inside_lists_and_maps, .init = setup, .fini = teardown) {
+    ice_table t;
+    create("id int, ls list<struct<x: int, y: int>>, mp map<string, struct<x: int, sym: string>>, nums list<int>", NULL,
+           NULL, 0, &t);
+    append(&t, 0, 2);
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "ls.z", "long", &r); /* into the element struct */
+    cr_assert_eq(r.field_id, 13);
+    evolve_ok(&t, ICE_EVOLVE_DROP_COLUMN, "ls.x", NULL, &r);
+    evolve_ok(&t, ICE_EVOLVE_MOVE_FIRST, "ls.element.z", NULL, &r);
+    evolve_ok(&t, ICE_EVOLVE_RENAME_COLUMN, "mp.value.sym", "s", &r);
+    evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "mp.value.w", "string", &r);
+    evolve_ok(&t, ICE_EVOLVE_WIDEN, "mp.x", "long", &r);
+    evolve_ok(&t, ICE_EVOLVE_WIDEN, "nums.element", "long", &r);
+    refused(&t, ICE_EVOLVE_DROP_COLUMN, "nums.element", NULL, "element of a list");
+    refused(&t, ICE_EVOLVE_RENAME_COLUMN, "mp.key", "k", "key of a map");
+    refused(&t, ICE_EVOLVE_MAKE_OPTIONAL, "mp.key", NULL, "map keys are always required");
+    cr_assert_str_eq(schema_text(&t), "id int, ls list<struct<z: long, y: int>>, mp map<string, struct<x: long, s: "
+                                      "string, w: string>>, nums list<long>");
+    cr_assert_str_eq(scan(&t, "id = 1", NULL, NULL),
+                     "id=1 ls=[{z=null,y=-1},{z=null,y=-101}] mp=[key1:{x=1,s=ETH,w=null},key101:{x=101,s=SOL,w=null}] "
+                     "nums=[1,101]\n");
+    append(&t, 2, 1);
+    cr_assert_str_eq(scan(&t, "id = 2", NULL, NULL),
+                     "id=2 ls=[{z=20,y=-2},{z=1020,y=-102}] mp=[key2:{x=2,s=s2,w=w2},key102:{x=102,s=s102,w=w102}] "
+                     "nums=[2,102]\n");
 }
