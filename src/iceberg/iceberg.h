@@ -651,6 +651,57 @@ bool ice_snapshot_files(const ice_table *t, const ice_snapshot *snap, arena_t *a
 /* ============================================ schema and partition evolution
  * (evolve.c) */
 
+/* One change to a table's schema or partition spec. Columns are named by
+ * their dotted path ("pt.x" for field x of struct pt; "tags.element",
+ * "attrs.value" reach into lists and maps). Ids never change: a rename
+ * keeps the id, an added column takes the next id after last-column-id,
+ * an added partition field the next after last-partition-id (or the id a
+ * field with the same source and transform had in an older spec, as Java
+ * recycles them in v2). */
+typedef enum ice_evolve_kind {
+    ICE_EVOLVE_ADD_COLUMN,     /* column: path; arg: type text ("long", "struct<x: int>"); optional only */
+    ICE_EVOLVE_DROP_COLUMN,    /* column */
+    ICE_EVOLVE_RENAME_COLUMN,  /* column; arg: the new name (its last part only) */
+    ICE_EVOLVE_WIDEN,          /* column; arg: int→long, float→double, decimal(P,S)→decimal(P2,S), P2 > P */
+    ICE_EVOLVE_MAKE_OPTIONAL,  /* column */
+    ICE_EVOLVE_MOVE_FIRST,     /* column */
+    ICE_EVOLVE_MOVE_AFTER,     /* column; arg: a column of the same struct */
+    ICE_EVOLVE_MOVE_BEFORE,    /* column; arg: a column of the same struct */
+    ICE_EVOLVE_ADD_PARTITION,  /* column: a partition field as the CLI writes it ("hour(ts)", "bucket(8, id) as b") */
+    ICE_EVOLVE_DROP_PARTITION, /* column: the partition field's name */
+} ice_evolve_kind;
+
+typedef struct ice_evolve_op {
+    ice_evolve_kind kind;
+    const char *column;
+    const char *arg;
+} ice_evolve_op;
+
+typedef struct ice_evolve_result {
+    bool schema_changed, spec_changed; /* false: the change was already in place */
+    int32_t schema_id, spec_id;        /* current schema and default spec after the commit */
+    int32_t field_id;                  /* the id of the column or partition field the last op touched */
+    int attempts;
+} ice_evolve_result;
+
+/* Applies ops in order to a copy of m's current schema and default spec
+ * and checks them (a required column added, an identifier field or a
+ * partition source dropped, a name clash, a promotion the spec does not
+ * allow, a move across structs: FLOE_EINVAL naming the column and the
+ * fix). schema and spec live in a; last_column_id and last_partition_id
+ * get the new maxima. No I/O: the planning half of ice_table_evolve. */
+bool ice_evolve_plan(const ice_table_meta *m, const ice_evolve_op *ops, size_t nops, arena_t *a, fmt_schema_t *schema,
+                     ice_partition_spec *spec, int32_t *last_column_id, int32_t *last_partition_id, int32_t *field_id,
+                     floe_err *err);
+/* Plans ops and commits them as one change through the catalog, with
+ * assert-current-schema-id and assert-last-assigned-field-id (schema
+ * changes), assert-default-spec-id and assert-last-assigned-partition-id
+ * (spec changes). A schema or spec equal to an existing one is reused by
+ * id, as Java does. On a conflict the table is reloaded and the ops
+ * planned again (commit.retry.num-retries). t is reloaded after. */
+bool ice_table_evolve(ice_table *t, const ice_evolve_op *ops, size_t nops, arena_t *a, ice_evolve_result *res,
+                      floe_err *err);
+
 /* ============================================================ refs (refs.c) */
 
 /* Snapshot references (the spec's "Snapshot References") managed the way

@@ -28,6 +28,7 @@ struct ice_file_reader {
     pq_source src;
     pq_reader_t *pr;
     int32_t *ids;
+    ice_file_project *proj; /* files older than a nested column's change */
 };
 
 static bool src_read(void *ctx, uint64_t off, void *buf, size_t n, floe_err *err) {
@@ -54,7 +55,9 @@ ice_file_reader *ice_file_reader_open(const ice_table *t, const ice_data_file *f
                         .preds = preds,
                         .npreds = (uint32_t)npreds,
                         .binary_as_string = false};
-    if (!pq_reader_scan(r->pr, &o, schema, err)) goto fail;
+    const fmt_schema_t *ask;
+    r->proj = ice_file_project_new(pq_reader_schema(r->pr), schema, &ask);
+    if (!pq_reader_scan(r->pr, &o, ask, err)) goto fail;
     return r;
 fail:
     floe_err_wrap(err, "reading data file %s", f->file_path);
@@ -62,7 +65,11 @@ fail:
     return NULL;
 }
 
-bool ice_file_reader_next(ice_file_reader *r, fmt_batch_t **b, floe_err *err) { return pq_reader_next(r->pr, b, err); }
+bool ice_file_reader_next(ice_file_reader *r, fmt_batch_t **b, floe_err *err) {
+    if (!pq_reader_next(r->pr, b, err)) return false;
+    if (r->proj) *b = ice_file_project_batch(r->proj, *b);
+    return true;
+}
 
 const pq_reader_stats *ice_file_reader_stats(const ice_file_reader *r) { return pq_reader_stats_get(r->pr); }
 
@@ -70,6 +77,7 @@ void ice_file_reader_close(ice_file_reader *r) {
     if (!r) return;
     if (r->pr) pq_reader_free(r->pr);
     if (r->in) fileio_in_close(r->in);
+    ice_file_project_free(r->proj);
     free(r->ids);
     free(r);
 }
