@@ -705,7 +705,7 @@ static int t_describe(env *e, targs *ta, arena_t *a) {
         ice_transform_format(&spec->fields[i].transform, &b);
         buf_printf(&b, "(%s)", src ? src->name : "?");
     }
-    printf("partition  %.*s\n", (int)b.len, b.len ? b.data : "(unpartitioned)");
+    printf("partition  %s\n", b.len ? arena_strndup(a, b.data, b.len) : "(unpartitioned)");
     printf("snapshot   %lld\n", (long long)t.meta.current_snapshot_id);
     for (int32_t i = 0; i < t.meta.nproperties; i++)
         printf("property   %s=%s\n", t.meta.properties[i].key, t.meta.properties[i].value);
@@ -726,8 +726,8 @@ static void table_usage(void) {
         "            [--format table|csv|json] [--plan]\n"
         "  describe|snapshots|history|files|partitions|refs NS.T [--format table|csv|json]\n"
         "  evolve NS.T add-column NAME TYPE | drop-column NAME | rename-column OLD NEW | widen NAME TYPE\n"
-        "              | make-optional NAME | move-column NAME first|after OTHER | add-partition \"hour(ts)\"\n"
-        "              | drop-partition NAME\n"
+        "              | make-optional NAME | move-column NAME first|after OTHER|before OTHER\n"
+        "              | add-partition \"hour(ts)\" | drop-partition NAME\n"
         "  branch|tag NS.T create|drop NAME [--snapshot ID]\n"
         "  rollback NS.T SNAPSHOT | set-current NS.T SNAPSHOT | cherry-pick NS.T SNAPSHOT\n"
         "  fast-forward NS.T BRANCH --to REF\n"
