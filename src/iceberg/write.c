@@ -100,6 +100,20 @@ ice_writer *ice_writer_new(const ice_table *t, const ice_write_opts *opts, arena
     w->target = w->o.target_file_bytes > 0 ? w->o.target_file_bytes
                                            : prop_i64(&t->meta, "write.target-file-size-bytes", 128ll << 20, err, &ok);
     pq_writer_opts_default(&w->pqo);
+    /* The schema in the footer as "iceberg.schema", as Java and PyIceberg
+     * write it: readers such as icebird map a renamed column to the file's
+     * column through it. */
+    json_t *sj = ice_schema_to_json(schema);
+    char *stext = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
+    json_decref(sj);
+    if (stext) {
+        pq_kv *kv = arena_alloc(a, sizeof *kv);
+        kv->key = "iceberg.schema";
+        kv->value = arena_strdup(a, stext);
+        free(stext);
+        w->pqo.kv = kv;
+        w->pqo.nkv = 1;
+    }
     int64_t rg = prop_i64(&t->meta, "write.parquet.row-group-size-bytes", 128ll << 20, err, &ok);
     w->pqo.row_group_bytes = (uint64_t)(rg < w->target ? rg : w->target);
     const char *codec = ice_meta_property(&t->meta, "write.parquet.compression-codec");

@@ -24,7 +24,7 @@ export const SECRET_KEY = "e2e-secret-key-0123456789";
 export const REGION = "us-east-1";
 const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|UndefinedBehaviorSanitizer/;
 
-function floeBin() {
+export function floeBin() {
   if (process.env.FLOE_BIN) return process.env.FLOE_BIN;
   const b = process.env.BUILD || "build";
   return path.join(path.isAbsolute(b) ? b : path.join(ROOT, b), "asan", "floe");
