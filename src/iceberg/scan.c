@@ -171,9 +171,13 @@ ice_scan *ice_scan_new(const ice_table *t, const ice_scan_opts *opts, floe_err *
     const ice_snapshot *snap = pick_snapshot(t, opts, err, &found);
     if (!snap && found) goto fail;
     s->rep.snapshot_id = snap ? snap->snapshot_id : -1;
-    /* time travel by id or time reads with that snapshot's schema */
+    /* time travel by id, time or tag reads with that snapshot's schema; a
+     * branch reads with the table's (as Java's SnapshotUtil.schemaFor) */
     s->table_schema = ice_meta_current_schema(&t->meta);
-    if (snap && snap->schema_id >= 0 && (opts->snapshot_id >= 0 || opts->as_of_ms >= 0)) {
+    const ice_ref *tag = opts->ref && opts->snapshot_id < 0 && opts->as_of_ms < 0 ? ice_meta_ref(&t->meta, opts->ref)
+                                                                                   : NULL;
+    if (tag && !tag->is_tag) tag = NULL;
+    if (snap && snap->schema_id >= 0 && (opts->snapshot_id >= 0 || opts->as_of_ms >= 0 || tag)) {
         const fmt_schema_t *ss = ice_meta_schema(&t->meta, snap->schema_id);
         if (ss) s->table_schema = ss;
     }

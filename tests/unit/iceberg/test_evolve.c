@@ -729,3 +729,33 @@ Test(evolve, fields_inside_lists_and_maps, .init = setup, .fini = teardown) {
                      "id=2 ls=[{z=20,y=-2},{z=1020,y=-102}] mp=[key2:{x=2,s=s2,w=w2},key102:{x=102,s=s102,w=w102}] "
                      "nums=[2,102]\n");
 }
+
+/* The schema a scan by ref reads with: a tag its snapshot's, a branch the
+ * table's current one (Java's SnapshotUtil.schemaFor). */
+Test(evolve, tag_reads_its_snapshot_schema_branch_the_tables, .init = setup, .fini = teardown) {
+    ice_table t;
+    create(BASE, NULL, NULL, 0, &t);
+    append(&t, 0, 2);
+    floe_err err = {0};
+    cr_assert(ice_ref_create(&t, "v1", true, -1, &A, &err), "%s", err.msg);
+    cr_assert(ice_ref_create(&t, "dev", false, -1, &A, &err), "%s", err.msg);
+    ice_evolve_result r;
+    evolve_ok(&t, ICE_EVOLVE_RENAME_COLUMN, "sym", "symbol", &r);
+    const char *want[] = {"v1", "dev"};
+    const char *name[] = {"sym", "symbol"};
+    for (int k = 0; k < 2; k++) {
+        ice_scan_opts o = {.snapshot_id = -1, .as_of_ms = -1, .ref = want[k]};
+        ice_scan *s = ice_scan_new(&t, &o, &err);
+        cr_assert(s, "%s", err.msg);
+        const fmt_schema_t *sch = ice_scan_schema(s);
+        bool have = false;
+        for (int32_t i = 0; i < sch->root.nchildren; i++) have |= !strcmp(sch->root.children[i].name, name[k]);
+        cr_assert(have, "scan of %s has no column %s", want[k], name[k]);
+        fmt_batch_t *b;
+        uint32_t rows = 0;
+        while (ice_scan_next(s, &b, &err)) rows += b->nrows;
+        cr_assert_eq(err.code, FLOE_OK, "%s", err.msg);
+        cr_assert_eq(rows, 2);
+        ice_scan_free(s);
+    }
+}
