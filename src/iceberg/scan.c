@@ -174,8 +174,8 @@ ice_scan *ice_scan_new(const ice_table *t, const ice_scan_opts *opts, floe_err *
     /* time travel by id, time or tag reads with that snapshot's schema; a
      * branch reads with the table's (as Java's SnapshotUtil.schemaFor) */
     s->table_schema = ice_meta_current_schema(&t->meta);
-    const ice_ref *tag = opts->ref && opts->snapshot_id < 0 && opts->as_of_ms < 0 ? ice_meta_ref(&t->meta, opts->ref)
-                                                                                   : NULL;
+    const ice_ref *tag =
+        opts->ref && opts->snapshot_id < 0 && opts->as_of_ms < 0 ? ice_meta_ref(&t->meta, opts->ref) : NULL;
     if (tag && !tag->is_tag) tag = NULL;
     if (snap && snap->schema_id >= 0 && (opts->snapshot_id >= 0 || opts->as_of_ms >= 0 || tag)) {
         const fmt_schema_t *ss = ice_meta_schema(&t->meta, snap->schema_id);

@@ -38,6 +38,8 @@ typedef struct part_file {
     bool take_init;
 } part_file;
 
+#define ICE_SRC_DEPTH 16
+
 struct ice_writer {
     const ice_table *t;
     const fmt_schema_t *schema;
@@ -46,10 +48,19 @@ struct ice_writer {
     pq_writer_opts pqo;
     int64_t target;
     arena_t *a; /* results */
-    /* spec fields: source column index, result type, vectorised or not */
+    /* spec fields: the source column as a path of child indexes from the
+     * batch's columns down through structs (src_col[f] is the top-level
+     * index, -1 for void fields), its field, and the result type; leaf is
+     * the source vector of the batch being written, with the nulls of its
+     * parent structs folded in (vbuf) */
     int32_t nf;
     int32_t *src_col;
+    int32_t (*src_path)[ICE_SRC_DEPTH];
+    int32_t *src_depth;
     fmt_field_t *rtype;
+    fmt_vec_t *leaf;
+    uint8_t **vbuf;
+    uint32_t vcap;
     /* partitions */
     part_file **parts;
     uint32_t nparts, parts_cap;
@@ -80,6 +91,68 @@ static int64_t prop_i64(const ice_table_meta *m, const char *key, int64_t dflt, 
         *ok = false;
     }
     return x;
+}
+
+/* The path of child indexes from the root struct to field id: through
+ * structs only (a source inside a list or map sets in_collection). */
+static bool source_path(const fmt_field_t *st, int32_t id, int32_t *path, int32_t depth, int32_t *out_depth,
+                        const fmt_field_t **out, bool *in_collection) {
+    if (depth >= ICE_SRC_DEPTH) return false;
+    for (int32_t c = 0; c < st->nchildren; c++) {
+        const fmt_field_t *ch = &st->children[c];
+        path[depth] = c;
+        if (ch->id == id) {
+            *out_depth = depth + 1;
+            *out = ch;
+            return true;
+        }
+        if (ch->type == FMT_STRUCT && source_path(ch, id, path, depth + 1, out_depth, out, in_collection)) return true;
+        if (ch->type == FMT_LIST || ch->type == FMT_MAP) {
+            fmt_schema_t sub = {.root = {.type = FMT_STRUCT, .children = (fmt_field_t *)ch, .nchildren = 1}};
+            if (fmt_schema_find(&sub, id)) *in_collection = true;
+        }
+    }
+    return false;
+}
+
+/* Points w->leaf[f] at the source vector of each spec field in b. A source
+ * nested in structs is null where any struct above it is null: the leaf
+ * gets a validity bitmap with those nulls folded in. */
+static void resolve_sources(ice_writer *w, const fmt_batch_t *b) {
+    uint32_t n = b->nrows;
+    for (int32_t f = 0; f < w->nf; f++) {
+        if (w->src_col[f] < 0) continue;
+        const fmt_vec_t *v = &b->cols[w->src_path[f][0]];
+        bool parent_nulls = false;
+        for (int32_t d = 1; d < w->src_depth[f]; d++) {
+            parent_nulls |= v->validity != NULL && v->null_count > 0;
+            v = &v->children[w->src_path[f][d]];
+        }
+        w->leaf[f] = *v;
+        if (!parent_nulls) continue;
+        if (n > w->vcap) {
+            for (int32_t k = 0; k < w->nf; k++) w->vbuf[k] = realloc(w->vbuf[k], (n + 7) / 8);
+            w->vcap = n;
+        }
+        uint8_t *bits = w->vbuf[f];
+        uint32_t nulls = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const fmt_vec_t *p = &b->cols[w->src_path[f][0]];
+            bool valid = fmt_vec_valid(p, i);
+            for (int32_t d = 1; d < w->src_depth[f] && valid; d++) {
+                p = &p->children[w->src_path[f][d]];
+                valid = fmt_vec_valid(p, i);
+            }
+            if (valid)
+                bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+            else {
+                bits[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+                nulls++;
+            }
+        }
+        w->leaf[f].validity = bits;
+        w->leaf[f].null_count = nulls;
+    }
 }
 
 ice_writer *ice_writer_new(const ice_table *t, const ice_write_opts *opts, arena_t *a, floe_err *err) {
@@ -145,21 +218,32 @@ ice_writer *ice_writer_new(const ice_table *t, const ice_write_opts *opts, arena
 
     w->nf = spec->nfields;
     w->src_col = calloc((size_t)w->nf + 1, sizeof *w->src_col);
+    w->src_path = calloc((size_t)w->nf + 1, sizeof *w->src_path);
+    w->src_depth = calloc((size_t)w->nf + 1, sizeof *w->src_depth);
     w->rtype = calloc((size_t)w->nf + 1, sizeof *w->rtype);
+    w->leaf = calloc((size_t)w->nf + 1, sizeof *w->leaf);
+    w->vbuf = calloc((size_t)w->nf + 1, sizeof *w->vbuf);
     for (int32_t f = 0; f < w->nf; f++) {
         const ice_partition_field *pf = &spec->fields[f];
         w->src_col[f] = -1;
-        for (int32_t c = 0; c < schema->root.nchildren; c++)
-            if (schema->root.children[c].id == pf->source_id) w->src_col[f] = c;
         if (pf->transform.kind == ICE_TR_VOID) continue;
-        if (w->src_col[f] < 0) {
-            floe_err_set(err, FLOE_EINVAL,
-                         "partition field %s: its source column (id %d) is not a top-level column of the current "
-                         "schema; Floe writes partitions of top-level columns only",
-                         pf->name, pf->source_id);
+        const fmt_field_t *src = NULL;
+        bool in_collection = false;
+        if (!source_path(&schema->root, pf->source_id, w->src_path[f], 0, &w->src_depth[f], &src, &in_collection)) {
+            if (in_collection)
+                floe_err_set(err, FLOE_EINVAL,
+                             "partition field %s: its source column (id %d) is inside a list or a map; a partition "
+                             "source may be nested in structs only (Iceberg spec)",
+                             pf->name, pf->source_id);
+            else
+                floe_err_set(err, FLOE_EINVAL,
+                             "partition field %s: its source column (id %d) is not in the current schema; drop the "
+                             "partition field (floe table evolve NS.T drop-partition %s)",
+                             pf->name, pf->source_id, pf->name);
             goto fail;
         }
-        if (!ice_transform_result_type(&pf->transform, &schema->root.children[w->src_col[f]], &w->rtype[f], err)) {
+        w->src_col[f] = w->src_path[f][0];
+        if (!ice_transform_result_type(&pf->transform, src, &w->rtype[f], err)) {
             floe_err_wrap(err, "partition field %s", pf->name);
             goto fail;
         }
@@ -346,7 +430,7 @@ static void row_key(ice_writer *w, const fmt_batch_t *b, uint32_t i, bool *vec, 
             continue;
         }
         ice_value src;
-        ice_value_from_vec(&b->cols[w->src_col[f]], i, &src);
+        ice_value_from_vec(&w->leaf[f], i, &src);
         ice_transform_apply(&pf->transform, &src, tv);
         buf_putc(key, tv->is_null ? 0 : 1);
         if (!tv->is_null) {
@@ -373,10 +457,11 @@ bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
         w->ivals = realloc(w->ivals, (size_t)(w->nf ? w->nf : 1) * n * sizeof *w->ivals);
         w->inulls = realloc(w->inulls, (size_t)(w->nf ? w->nf : 1) * n);
     }
+    resolve_sources(w, b);
     for (int32_t f = 0; f < w->nf; f++) {
         if (w->spec->fields[f].transform.kind == ICE_TR_VOID || w->src_col[f] < 0) continue;
-        vec[f] = ice_transform_apply_i32(&w->spec->fields[f].transform, &b->cols[w->src_col[f]],
-                                         w->ivals + (size_t)f * w->icap, w->inulls + (size_t)f * w->icap);
+        vec[f] = ice_transform_apply_i32(&w->spec->fields[f].transform, &w->leaf[f], w->ivals + (size_t)f * w->icap,
+                                         w->inulls + (size_t)f * w->icap);
     }
     bool dict = false;
     for (uint32_t c = 0; c < b->ncols; c++) dict |= has_dict(&b->cols[c]);
@@ -470,6 +555,12 @@ void ice_writer_free(ice_writer *w) {
     free(w->parts);
     free(w->slots);
     free(w->src_col);
+    free(w->src_path);
+    free(w->src_depth);
+    free(w->leaf);
+    if (w->vbuf)
+        for (int32_t f = 0; f < w->nf; f++) free(w->vbuf[f]);
+    free(w->vbuf);
     free(w->rtype);
     free(w->ivals);
     free(w->inulls);
