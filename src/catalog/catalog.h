@@ -123,7 +123,47 @@ typedef struct cat_commit {
 /* Newest first, at most max (0: all). */
 bool cat_log(cat_t *c, const char *ref, size_t max, arena_t *a, cat_commit **out, size_t *n, floe_err *err);
 
+/* ---- versions (versions.c): refs, addressing, diff, merge, transplant,
+ * reflog. Being built; the versions helper owns this section. ----
+ *
+ * A "refspec" names a commit the way Nessie does: a ref ("main"), a ref at
+ * a hash ("main@3f2a..."), at a time ("main*2026-03-28T10:00:00Z"), or N
+ * commits back ("main~2"). */
+typedef struct cat_resolved {
+    const char *ref;  /* the ref named (NULL for a bare hash) */
+    const char *hash; /* the commit */
+    bool is_head;     /* hash is the ref's current head */
+} cat_resolved;
+
+/* Creates branch or tag name at the commit from names (NULL: main's head).
+ * FLOE_EEXIST when the name is taken. */
+bool cat_ref_create(cat_t *c, const char *name, bool is_tag, const char *from, arena_t *a, cat_ref *out,
+                    floe_err *err);
+/* Points name at the commit to names, if it still points at expected_hash
+ * (NULL: no check; FLOE_ECONFLICT otherwise). */
+bool cat_ref_assign(cat_t *c, const char *name, const char *to, const char *expected_hash, arena_t *a, cat_ref *out,
+                    floe_err *err);
+/* Deletes name (never main) if it still points at expected_hash (NULL: no
+ * check). */
+bool cat_ref_delete(cat_t *c, const char *name, const char *expected_hash, floe_err *err);
+
 /* The catalog as the iceberg layer sees it (see ice_catalog in iceberg.h). */
 void cat_as_ice(cat_t *c, const char *ref, ice_catalog *out);
+
+/* ---- the catalog port: Iceberg REST under /iceberg, Nessie v2 under
+ * /api/v2 (server.c, rest.c, nessie.c, auth.c) ---- */
+#include "base/config.h"
+
+typedef struct cat_server cat_server_t;
+typedef struct cat_server_opts {
+    cat_t *cat;
+    const floe_config *cfg;  /* bind address, keys, auth (borrowed) */
+    int port;                /* 0: a free port */
+    const char *s3_endpoint; /* where engines reach the S3 API */
+} cat_server_opts;
+
+cat_server_t *cat_server_start(const cat_server_opts *opts, floe_err *err);
+int cat_server_port(cat_server_t *s);
+void cat_server_stop(cat_server_t *s);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * serve.c: `floe serve`: loads settings, opens the store, starts the S3 API
- * and the catalog and console ports (health only until those land), and runs
+ * the catalog port (Iceberg REST and Nessie) and the console port (health
+ * only until it lands), and runs
  * until SIGINT or SIGTERM.
  */
 #include <malloc.h>
@@ -13,8 +14,10 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "net/http.h"
+#include "store/fileio.h"
 #include "store/s3/s3.h"
 #include "store/store.h"
 
@@ -57,7 +60,10 @@ int cli_serve(int argc, char **argv) {
     int rc = 1;
     store_t *store = NULL;
     s3_server_t *s3 = NULL;
-    http_server_t *catalog = NULL, *console = NULL;
+    http_server_t *console = NULL;
+    cat_server_t *catalog = NULL;
+    cat_t *cat = NULL;
+    fileio_t *io = NULL;
     if (!fs_mkdir_p(cfg.data_dir, &err)) goto fail;
     store = store_open(cfg.data_dir, cfg.fsync, &err);
     if (!store) goto fail;
@@ -69,7 +75,16 @@ int cli_serve(int argc, char **argv) {
     store_set_inline_max(store, (size_t)cfg.inline_max);
     s3 = s3_server_start(&cfg, store, &err);
     if (!s3) goto fail;
-    catalog = start_health_port("catalog", &cfg, cfg.catalog_port, &err);
+    io = fileio_store(store);
+    if (!store_bucket_create(store, "warehouse", false, &err) && err.code != FLOE_EEXIST) goto fail;
+    err = (floe_err){0};
+    cat_opts co = {.dir = cfg.data_dir, .io = io, .warehouse = "s3://warehouse", .fsync = cfg.fsync};
+    cat = cat_open(&co, &err);
+    if (!cat) goto fail;
+    char s3_endpoint[300];
+    snprintf(s3_endpoint, sizeof s3_endpoint, "http://%s:%d", cfg.bind, s3_server_port(s3));
+    cat_server_opts cso = {.cat = cat, .cfg = &cfg, .port = cfg.catalog_port, .s3_endpoint = s3_endpoint};
+    catalog = cat_server_start(&cso, &err);
     if (!catalog) goto fail;
     console = start_health_port("console", &cfg, cfg.console_port, &err);
     if (!console) goto fail;
@@ -78,7 +93,7 @@ int cli_serve(int argc, char **argv) {
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
     log_info("serve", "ready in %.1f ms: S3 on http://%s:%d, catalog :%d, console :%d, data in %s",
-             (double)(time_mono_ns() - t0) / 1e6, cfg.bind, s3_server_port(s3), http_server_port(catalog),
+             (double)(time_mono_ns() - t0) / 1e6, cfg.bind, s3_server_port(s3), cat_server_port(catalog),
              http_server_port(console), cfg.data_dir);
     while (!stop_requested) pause();
     log_info("serve", "signal %d: shutting down", (int)stop_requested);
@@ -88,8 +103,10 @@ fail:
     fprintf(stderr, "floe: %s\n", err.msg);
 done:
     http_server_stop(console);
-    http_server_stop(catalog);
+    cat_server_stop(catalog);
     s3_server_stop(s3);
+    cat_close(cat);
+    if (io) fileio_free(io);
     store_close(store);
     config_free(&cfg);
     return rc;

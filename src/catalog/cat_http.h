@@ -1,0 +1,39 @@
+/*
+ * cat_http.h: what the catalog port's files share. server.c runs the port
+ * (routes, body collection, the worker hand-off, auth); rest.c answers the
+ * Iceberg REST API under /iceberg, nessie.c the Nessie v2 API under /api/v2,
+ * auth.c issues and checks bearer tokens.
+ *
+ * A handler runs on a worker thread with the whole request body in hand
+ * (JSON APIs have small bodies), so it may commit and fsync.
+ */
+#ifndef FLOE_CATALOG_CAT_HTTP_H
+#define FLOE_CATALOG_CAT_HTTP_H
+
+#include <jansson.h>
+
+#include "base/config.h"
+#include "catalog/catalog.h"
+#include "net/http.h"
+
+typedef struct cat_http_ctx {
+    cat_t *cat;
+    const floe_config *cfg; /* borrowed: keys, region, auth */
+    const char *s3_endpoint; /* "http://127.0.0.1:9000", for engines */
+} cat_http_ctx;
+
+/* Responds with body as JSON text (body is stolen; NULL: no body). */
+void cat_json_respond(http_req_t *req, int status, json_t *body);
+
+/* ---- rest.c: Iceberg REST, paths under /iceberg ---- */
+void cat_rest_handle(http_req_t *req, cat_http_ctx *ctx, const char *body, size_t len);
+
+/* ---- nessie.c: Nessie v2, paths under /api/v2 ---- */
+void cat_nessie_handle(http_req_t *req, cat_http_ctx *ctx, const char *body, size_t len);
+
+/* ---- auth.c ---- */
+/* True when the request may go on (a valid bearer token, or auth: none);
+ * otherwise it has responded 401 itself, in the API's error form. */
+bool cat_auth_check(http_req_t *req, cat_http_ctx *ctx, bool nessie);
+
+#endif
