@@ -76,8 +76,6 @@ int cli_serve(int argc, char **argv) {
     s3 = s3_server_start(&cfg, store, &err);
     if (!s3) goto fail;
     io = fileio_store(store);
-    if (!store_bucket_create(store, "warehouse", false, &err) && err.code != FLOE_EEXIST) goto fail;
-    err = (floe_err){0};
     cat_opts co = {.dir = cfg.data_dir, .io = io, .warehouse = "s3://warehouse", .fsync = cfg.fsync};
     cat = cat_open(&co, &err);
     if (!cat) goto fail;
