@@ -166,4 +166,46 @@ cat_server_t *cat_server_start(const cat_server_opts *opts, floe_err *err);
 int cat_server_port(cat_server_t *s);
 void cat_server_stop(cat_server_t *s);
 
+/* ---- gc (gc.c): garbage collection of the warehouse ----
+ *
+ * Marks every file reachable from the head of every ref (branch or tag):
+ * each table version's metadata.json and its metadata log, and every
+ * retained snapshot's manifest list, manifests and data and delete files
+ * (any entry status). Then lists everything under the warehouse and
+ * deletes the files nothing marked that are older than the grace period,
+ * the files of dropped tables included. The catalog's older commits do not
+ * protect files (tag one to keep it). If any live table's metadata,
+ * manifest list or manifest cannot be read, nothing is deleted. */
+#define CAT_GC_GRACE_MS (3 * 86400000ll) /* Iceberg's remove-orphans default */
+
+typedef struct cat_gc_opts {
+    int64_t older_than_ms;       /* delete only files modified before; -1: now - CAT_GC_GRACE_MS */
+    bool dry_run;                /* list what would go; delete nothing */
+    int64_t now_ms;              /* 0: the clock (older_than_ms may not be later) */
+    ice_maint_progress progress; /* phases "marking" (table versions), "listing", "deleting" */
+    void *progress_arg;
+} cat_gc_opts;
+
+typedef struct cat_gc_file {
+    const char *uri;
+    uint64_t size;
+    int64_t mtime_ms;
+    bool failed; /* could not be deleted (logged) */
+} cat_gc_file;
+
+typedef struct cat_gc_result {
+    int64_t older_than_ms;                /* the cutoff used */
+    int64_t refs, tables, table_versions; /* walked: refs, (ref, table) pairs, distinct metadata files */
+    int64_t live_files;                   /* marked: reachable from some ref */
+    int64_t listed, listed_bytes;         /* under the warehouse */
+    int64_t kept_live, kept_live_bytes;   /* listed and reachable */
+    int64_t kept_young, kept_young_bytes; /* unreachable, not older than the cutoff */
+    int64_t kept_protected;               /* under the location of a live table with gc.enabled=false */
+    cat_gc_file *deleted;                 /* deleted (or, dry run, to delete), in key order, in a */
+    size_t ndeleted;
+    int64_t deleted_bytes, failed_deletes;
+} cat_gc_result;
+
+bool cat_gc(cat_t *c, const cat_gc_opts *opts, arena_t *a, cat_gc_result *res, floe_err *err);
+
 #endif
