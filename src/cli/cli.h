@@ -12,6 +12,7 @@ int cli_parquet(int argc, char **argv);
 int cli_avro(int argc, char **argv);
 int cli_namespace(int argc, char **argv);
 int cli_table(int argc, char **argv);
+int cli_gc(int argc, char **argv);
 /* hidden: manifests for the end-to-end tests (tests/e2e/test_iceberg_manifest.sh) */
 int cli_iceberg_debug(int argc, char **argv);
 

@@ -15,6 +15,7 @@ static void usage(FILE *f) {
                "  avro       print or write Avro container files (Iceberg manifests)\n"
                "  namespace  create, list and drop catalog namespaces\n"
                "  table      create Iceberg tables; append, overwrite, delete, scan, inspect\n"
+               "  gc         delete warehouse files no branch or tag reaches (dropped tables too)\n"
                "  version    print the version\n\n"
                "Run 'floe <command> --help' for the command's flags.\n");
 }
@@ -30,6 +31,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "avro")) return cli_avro(argc - 2, argv + 2);
     if (!strcmp(cmd, "namespace")) return cli_namespace(argc - 2, argv + 2);
     if (!strcmp(cmd, "table")) return cli_table(argc - 2, argv + 2);
+    if (!strcmp(cmd, "gc")) return cli_gc(argc - 2, argv + 2);
     if (!strcmp(cmd, "iceberg-debug")) return cli_iceberg_debug(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("floe %s\n", FLOE_VERSION);

@@ -60,6 +60,9 @@ static void env_close(env *e) {
     if (e->store) store_close(e->store);
 }
 
+bool tcli_env_open(env *e, const char *data, floe_err *err) { return env_open(e, data, err); }
+void tcli_env_close(env *e) { env_close(e); }
+
 bool tcli_split_ident(const char *s, arena_t *a, const char **ns, const char **name, floe_err *err) {
     const char *dot = s ? strrchr(s, '.') : NULL;
     if (!dot || dot == s || !dot[1])

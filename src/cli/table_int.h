@@ -43,6 +43,10 @@ typedef struct targs {
     int32_t nprops;
 } targs;
 
+/* Opens the data dir (DIR, else $FLOE_DATA, else ./data): the store, its
+ * warehouse bucket and the catalog. Close it even when the open failed. */
+bool tcli_env_open(env *e, const char *data, floe_err *err);
+void tcli_env_close(env *e);
 /* Prints "floe CMD: message"; exit code 3 on a conflict, else 1. */
 int tcli_fail(const char *cmd, const floe_err *err);
 /* Loads the table named by ta->ident ("ns.t"). */
