@@ -47,8 +47,7 @@ bool cat_token_issue(const char *root_secret, const char *principal, bool write,
     return true;
 }
 
-bool cat_token_verify(const char *root_secret, const char *token, int64_t now_s, cat_token_claims *out,
-                      floe_err *err) {
+bool cat_token_verify(const char *root_secret, const char *token, int64_t now_s, cat_token_claims *out, floe_err *err) {
     static const char bad[] = "the bearer token is malformed; get a new one from POST /iceberg/v1/oauth/tokens";
     size_t ml = strlen(TOKEN_MAGIC);
     if (!token || strncmp(token, TOKEN_MAGIC, ml)) return floe_err_set(err, FLOE_EAUTH, "%s", bad);
@@ -138,8 +137,7 @@ bool cat_auth_check(http_req_t *req, cat_http_ctx *ctx, bool nessie) {
     }
     if (!cl.write && !http_req_is(req, "GET") && !http_req_is(req, "HEAD")) {
         char msg[400];
-        snprintf(msg, sizeof msg, "access key '%s' is read-only; %s needs a read-write key", cl.principal,
-                 req->method);
+        snprintf(msg, sizeof msg, "access key '%s' is read-only; %s needs a read-write key", cl.principal, req->method);
         deny(req, nessie, 403, msg);
         return false;
     }

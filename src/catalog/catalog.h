@@ -137,8 +137,7 @@ typedef struct cat_resolved {
 
 /* Creates branch or tag name at the commit from names (NULL: main's head).
  * FLOE_EEXIST when the name is taken. */
-bool cat_ref_create(cat_t *c, const char *name, bool is_tag, const char *from, arena_t *a, cat_ref *out,
-                    floe_err *err);
+bool cat_ref_create(cat_t *c, const char *name, bool is_tag, const char *from, arena_t *a, cat_ref *out, floe_err *err);
 /* Points name at the commit to names, if it still points at expected_hash
  * (NULL: no check; FLOE_ECONFLICT otherwise). */
 bool cat_ref_assign(cat_t *c, const char *name, const char *to, const char *expected_hash, arena_t *a, cat_ref *out,
@@ -164,8 +163,13 @@ typedef struct cat_table_change {
  * checked and every metadata file written first, then all locations swap
  * in one transaction, or none do (a failed requirement is FLOE_ECONFLICT
  * and nothing changes). out (n entries, or NULL) gets the tables. */
-bool cat_tables_commit(cat_t *c, const char *ref, const cat_table_change *changes, size_t n, arena_t *a,
-                       cat_table *out, floe_err *err);
+bool cat_tables_commit(cat_t *c, const char *ref, const cat_table_change *changes, size_t n, arena_t *a, cat_table *out,
+                       floe_err *err);
+/* The metadata a table created by updates (add-schema, add-spec, ...)
+ * would start with, without writing anything: a staged create. The
+ * namespace must exist (FLOE_ENOENT) and the table must not (FLOE_EEXIST). */
+bool cat_table_stage(cat_t *c, const char *ref, const char *ns, const char *name, json_t *updates, arena_t *a,
+                     ice_table_meta *out, floe_err *err);
 /* Adds a table whose metadata file already exists (FLOE_EEXIST unless
  * overwrite). */
 bool cat_table_register(cat_t *c, const char *ref, const char *ns, const char *name, const char *metadata_location,
@@ -187,6 +191,7 @@ typedef struct cat_server_opts {
     const floe_config *cfg;  /* bind address, keys, auth (borrowed) */
     int port;                /* 0: a free port */
     const char *s3_endpoint; /* where engines reach the S3 API */
+    store_t *store;          /* the warehouse bucket is created here on first need (may be NULL) */
 } cat_server_opts;
 
 cat_server_t *cat_server_start(const cat_server_opts *opts, floe_err *err);

@@ -375,15 +375,19 @@ typedef struct prepared {
 static bool has_assert_create(json_t *reqs) {
     size_t i;
     json_t *r;
-    json_array_foreach(reqs, i, r) if (str_eq(json_string_value(json_object_get(r, "type")), "assert-create")) return true;
+    json_array_foreach(reqs, i,
+                       r) if (str_eq(json_string_value(json_object_get(r, "type")), "assert-create")) return true;
     return false;
 }
 
 /* The metadata a staged create's updates start from: no schema yet. */
 static bool apply_to_new(cat_t *c, const char *ns, const char *name, json_t *updates, arena_t *a, ice_table_meta *m,
                          floe_err *err) {
-    ice_table_meta base = {.format_version = 2, .current_schema_id = -1, .current_snapshot_id = -1,
-                           .last_partition_id = 999, .last_updated_ms = 0};
+    ice_table_meta base = {.format_version = 2,
+                           .current_schema_id = -1,
+                           .current_snapshot_id = -1,
+                           .last_partition_id = 999,
+                           .last_updated_ms = 0};
     if (!ice_updates_apply(&base, NULL, updates, time_now_ms(), a, m, err)) return false;
     if (m->nschemas == 0 || m->current_schema_id < 0)
         return floe_err_set(err, FLOE_EINVAL,
@@ -449,8 +453,8 @@ static bool prepare(cat_t *c, const char *ref, const char *ns, const char *name,
         p->ops[0].expect_location = cur.metadata_location;
     }
     p->nops++;
-    p->table = (cat_table){.ns = arena_strdup(a, ns), .name = arena_strdup(a, name), .metadata_location = p->path,
-                           .meta = next};
+    p->table = (cat_table){
+        .ns = arena_strdup(a, ns), .name = arena_strdup(a, name), .metadata_location = p->path, .meta = next};
     return true;
 }
 
@@ -471,8 +475,8 @@ bool cat_table_commit(cat_t *c, const char *ref, const char *ns, const char *nam
     return cat_tables_commit(c, ref, &ch, 1, a, out, err);
 }
 
-bool cat_tables_commit(cat_t *c, const char *ref, const cat_table_change *changes, size_t n, arena_t *a,
-                       cat_table *out, floe_err *err) {
+bool cat_tables_commit(cat_t *c, const char *ref, const cat_table_change *changes, size_t n, arena_t *a, cat_table *out,
+                       floe_err *err) {
     if (n == 0) return floe_err_set(err, FLOE_EINVAL, "a commit needs at least one table change");
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
@@ -550,6 +554,18 @@ bool cat_table_drop(cat_t *c, const char *ref, const char *ns, const char *name,
 
 /* ======================================== rest: register, rename, props */
 
+bool cat_table_stage(cat_t *c, const char *ref, const char *ns, const char *name, json_t *updates, arena_t *a,
+                     ice_table_meta *out, floe_err *err) {
+    if (!valid_ns(ns, err) || !valid_name("table", name, err)) return false;
+    bool exists;
+    if (!cat_namespace_exists(c, ref, ns, &exists, err)) return false;
+    if (!exists) return floe_err_set(err, FLOE_ENOENT, "namespace '%s' does not exist", ns);
+    if (!cat_table_exists(c, ref, ns, name, &exists, err)) return false;
+    if (exists) return floe_err_set(err, FLOE_EEXIST, "table %s.%s already exists", ns, name);
+    if (!apply_to_new(c, ns, name, updates, a, out, err)) return floe_err_wrap(err, "staging %s.%s", ns, name);
+    return true;
+}
+
 bool cat_table_register(cat_t *c, const char *ref, const char *ns, const char *name, const char *metadata_location,
                         bool overwrite, arena_t *a, cat_table *out, floe_err *err) {
     if (!valid_ns(ns, err) || !valid_name("table", name, err)) return false;
@@ -569,7 +585,10 @@ bool cat_table_register(cat_t *c, const char *ref, const char *ns, const char *n
     cat_content ct = {
         .kind = "ICEBERG_TABLE", .content_id = found ? cur.content_id : cid, .location = metadata_location, .json = js};
     cat_op ops[2] = {
-        {.key = cat_key(a, ns, name), .content = &ct, .check = true, .expect_absent = !found,
+        {.key = cat_key(a, ns, name),
+         .content = &ct,
+         .check = true,
+         .expect_absent = !found,
          .expect_location = found ? cur.location : NULL},
         {.key = cat_key(a, ns, NULL), .check = true, .check_only = true},
     };
@@ -577,8 +596,10 @@ bool cat_table_register(cat_t *c, const char *ref, const char *ns, const char *n
                              arena_sprintf(a, "register table %s.%s at %s", ns, name, metadata_location), err);
     free(js);
     if (ok && out)
-        *out = (cat_table){.ns = arena_strdup(a, ns), .name = arena_strdup(a, name),
-                           .metadata_location = arena_strdup(a, metadata_location), .meta = m};
+        *out = (cat_table){.ns = arena_strdup(a, ns),
+                           .name = arena_strdup(a, name),
+                           .metadata_location = arena_strdup(a, metadata_location),
+                           .meta = m};
     return ok;
 }
 
@@ -601,7 +622,8 @@ bool cat_table_rename(cat_t *c, const char *ref, const char *ns, const char *nam
         };
         ok = cat_commit_ops(c, ref_or_main(ref), ops, 3,
                             arena_sprintf(&a, "rename table %s.%s to %s.%s", ns, name, to_ns, to_name), err);
-        if (!ok && err->code == FLOE_EEXIST) floe_err_set(err, FLOE_EEXIST, "table %s.%s already exists", to_ns, to_name);
+        if (!ok && err->code == FLOE_EEXIST)
+            floe_err_set(err, FLOE_EEXIST, "table %s.%s already exists", to_ns, to_name);
     }
     arena_free(&a);
     return ok;

@@ -67,8 +67,8 @@ bool s3_vended_issue(const char *root_secret, const char *bucket, const char *pr
     if (!prefix_valid(prefix, &why))
         return floe_err_set(err, FLOE_EINVAL, "vended credentials: prefix '%s' is not valid: %s", prefix, why);
     char payload[S3_VENDED_MAX_PREFIX + 128];
-    int n = snprintf(payload, sizeof payload, "%lld\n%c\n%s/%s", (long long)expires_s, write ? 'w' : 'r', bucket,
-                     prefix);
+    int n =
+        snprintf(payload, sizeof payload, "%lld\n%c\n%s/%s", (long long)expires_s, write ? 'w' : 'r', bucket, prefix);
     memcpy(out->session_token, TOKEN_MAGIC, sizeof TOKEN_MAGIC);
     str_hex((const unsigned char *)payload, (size_t)n, out->session_token + strlen(TOKEN_MAGIC));
     access_key_of(root_secret, out->session_token, out->access_key);
