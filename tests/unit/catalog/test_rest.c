@@ -85,7 +85,12 @@ Test(rest, token_other_root_secret_and_garbage) {
     cat_token_claims cl;
     floe_err err;
     cr_assert(!cat_token_verify("another-root-secret", tok, NOW, &cl, &err));
-    const char *bad[] = {"", "floe1.", "floe1..", "floe1.zz.00", "Bearer x", "floe1.6162.",
+    const char *bad[] = {"",
+                         "floe1.",
+                         "floe1..",
+                         "floe1.zz.00",
+                         "Bearer x",
+                         "floe1.6162.",
                          "floe1.61626.0000000000000000000000000000000000000000000000000000000000000000"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         cr_assert(!cat_token_verify(ROOT, bad[i], NOW, &cl, &err), "'%s' verified", bad[i]);
@@ -182,8 +187,8 @@ Test(rest, vended_every_token_byte_tampered_is_refused) {
 }
 
 Test(rest, vended_prefix_escapes_are_refused) {
-    const char *bad[] = {"db/t1/../t2/", "../t2/", "db/./t1/", "db//t1/", "/db/t1/", "db/t1", "", "db/t\x01/",
-                         "db/../"};
+    const char *bad[] = {"db/t1/../t2/", "../t2/", "db/./t1/",  "db//t1/", "/db/t1/",
+                         "db/t1",        "",       "db/t\x01/", "db/../"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         s3_vended v;
         floe_err err;
