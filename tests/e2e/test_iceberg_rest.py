@@ -88,6 +88,15 @@ t.check(tok.get("token_type") == "bearer" and tok.get("expires_in", 0) > 0, "tok
 TOKEN = tok["access_token"]
 st, _, _ = call("GET", "/config", headers={"Authorization": "Bearer " + TOKEN[:-2] + "00"}, token=False)
 t.eq(401, st, "an altered token is refused")
+form = urllib.parse.urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                               "subject_token": TOKEN,
+                               "subject_token_type": "urn:ietf:params:oauth:token-type:access_token"}).encode()
+st, _, b = http("POST", BASE + "/oauth/tokens", form, {"Content-Type": "application/x-www-form-urlencoded"})
+t.check(st == 200 and json.loads(b).get("access_token"), "token exchange renews a valid token", b[:200])
+form = urllib.parse.urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                               "subject_token": TOKEN + "x"}).encode()
+st, _, b = http("POST", BASE + "/oauth/tokens", form, {"Content-Type": "application/x-www-form-urlencoded"})
+t.eq(401, st, "token exchange with an altered token is refused")
 st, _, b = get_token("reader-key", "reader-secret-0123")
 reader_token = json.loads(b).get("access_token")
 st, _, _ = call("GET", "/namespaces", headers={"Authorization": "Bearer %s" % reader_token}, token=False)

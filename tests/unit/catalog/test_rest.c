@@ -206,3 +206,22 @@ Test(rest, vended_prefix_escapes_are_refused) {
     s3_vended_grant g;
     cr_assert(!s3_vended_verify(ROOT, "FLOEV000000000000000000000000000", forged, NOW, &g, &err));
 }
+
+/* ---- the auth setting ---- */
+
+Test(rest, config_auth_values) {
+    floe_config cfg;
+    floe_err err;
+    char *none[] = {"--auth", "none"};
+    cr_assert(config_load(&cfg, 2, none, &err), "%s", err.msg);
+    cr_assert(cfg.auth_none);
+    config_free(&cfg);
+    char *token[] = {"--auth", "token"};
+    cr_assert(config_load(&cfg, 2, token, &err), "%s", err.msg);
+    cr_assert(!cfg.auth_none);
+    config_free(&cfg);
+    char *bad[] = {"--auth", "off"};
+    cr_assert(!config_load(&cfg, 2, bad, &err));
+    cr_assert(strstr(err.msg, "'auth'") && strstr(err.msg, "token") && strstr(err.msg, "none"), "%s", err.msg);
+    config_free(&cfg);
+}
