@@ -361,32 +361,61 @@ static bool wants_vended(rest_call *rc) {
     return h && strstr(h, "vended-credentials");
 }
 
-/* Whether the caller's token allows writes (auth: none allows everything). */
-static bool caller_writes(rest_call *rc) {
-    if (rc->ctx->cfg->auth_none) return true;
+/* What the caller may do with s3://bucket/prefix: a token's key (root, or a
+ * floe.yaml key whose grants cover it, with that key's scope), so a catalog
+ * token never reaches further in S3 than its own key does. auth: none is
+ * root. */
+static bool caller_may(rest_call *rc, const char *bucket, const char *prefix, bool *write) {
+    const floe_config *cfg = rc->ctx->cfg;
+    *write = true;
+    if (cfg->auth_none) return true;
     const char *h = http_req_header(rc->req, "Authorization");
     cat_token_claims cl;
     floe_err err;
-    return h && strlen(h) > 7 && cat_token_verify(rc->ctx->cfg->secret_key, h + 7, time_now_ms() / 1000, &cl, &err) &&
-           cl.write;
+    if (!h || strlen(h) <= 7 || !cat_token_verify(cfg->secret_key, h + 7, time_now_ms() / 1000, &cl, &err))
+        return false;
+    *write = cl.write;
+    if (!strcmp(cl.principal, cfg->access_key)) return true;
+    size_t bl = strlen(bucket);
+    for (size_t i = 0; i < cfg->nkeys; i++) {
+        const config_s3_key *k = &cfg->keys[i];
+        if (strcmp(k->access_key, cl.principal)) continue;
+        *write = *write && k->write;
+        for (size_t g = 0; g < k->ngrants; g++) {
+            const char *gr = k->grants[g];
+            if (strncmp(gr, bucket, bl) || (gr[bl] && gr[bl] != '/')) continue;
+            if (!gr[bl] || !strncmp(prefix, gr + bl + 1, strlen(gr + bl + 1))) return true;
+        }
+    }
+    return false;
+}
+
+/* s3://bucket/path → bucket and "path/" (false for anything else, or a
+ * location that is a whole bucket). */
+static bool split_location(rest_call *rc, const char *location, char bucket[64], const char **prefix) {
+    if (strncmp(location, "s3://", 5)) return false;
+    const char *b = location + 5, *slash = strchr(b, '/');
+    if (!slash || !slash[1] || (size_t)(slash - b) >= 64) return false;
+    memcpy(bucket, b, (size_t)(slash - b));
+    bucket[slash - b] = 0;
+    size_t pl = strlen(slash + 1);
+    *prefix = arena_sprintf(rc->a, "%s%s", slash + 1, slash[pl] == '/' ? "" : "/");
+    return true;
 }
 
 /* storage-credentials for a table location: keys for its prefix only. */
 static json_t *vended_for(rest_call *rc, const char *location, json_t *config) {
-    if (strncmp(location, "s3://", 5)) return NULL;
-    const char *bucket = location + 5, *slash = strchr(bucket, '/');
-    if (!slash || !slash[1]) return NULL;
     char b[64];
-    if ((size_t)(slash - bucket) >= sizeof b) return NULL;
-    memcpy(b, bucket, (size_t)(slash - bucket));
-    b[slash - bucket] = 0;
-    const char *path = slash + 1;
-    size_t pl = strlen(path);
-    char *prefix = arena_sprintf(rc->a, "%s%s", path, pl && path[pl - 1] == '/' ? "" : "/");
+    const char *prefix;
+    bool write;
+    if (!split_location(rc, location, b, &prefix)) return NULL;
+    if (!caller_may(rc, b, prefix, &write)) {
+        log_info("catalog", "no vended credentials for %s: the caller's key has no grant there", location);
+        return NULL;
+    }
     s3_vended v;
     floe_err err;
-    if (!s3_vended_issue(rc->ctx->cfg->secret_key, b, prefix, caller_writes(rc), time_now_ms() / 1000 + VENDED_TTL_S,
-                         &v, &err)) {
+    if (!s3_vended_issue(rc->ctx->cfg->secret_key, b, prefix, write, time_now_ms() / 1000 + VENDED_TTL_S, &v, &err)) {
         log_warn("catalog", "no vended credentials for %s: %s", location, err.msg);
         return NULL;
     }
@@ -590,6 +619,25 @@ static void table_commit(rest_call *rc, const char *ns, const char *name) {
 static void table_drop(rest_call *rc, const char *ns, const char *name) {
     const char *p = http_req_param(rc->req, "purgeRequested");
     floe_err err;
+    if (p && !strcmp(p, "true")) {
+        /* a purge deletes everything under the location: only a table
+         * location, and only one the caller's key may write */
+        cat_table t;
+        char b[64];
+        const char *prefix;
+        bool write;
+        if (!cat_table_load(rc->cat, rc->ref, ns, name, rc->a, &t, &err))
+            return fail_err(rc, &err, "NoSuchTableException", "ConflictException");
+        if (!split_location(rc, t.meta.location, b, &prefix) || !strchr(prefix, '/') || prefix == strchr(prefix, '/'))
+            return fail(rc, 400, "BadRequestException",
+                        "table %s.%s is at '%s', not under a bucket path; drop it without purgeRequested", ns, name,
+                        t.meta.location);
+        if (!caller_may(rc, b, prefix, &write) || !write)
+            return fail(rc, 403, "ForbiddenException",
+                        "purging %s.%s deletes %s, where the caller's key may not write; drop it without "
+                        "purgeRequested",
+                        ns, name, t.meta.location);
+    }
     if (!cat_table_drop(rc->cat, rc->ref, ns, name, p && !strcmp(p, "true"), &err))
         return fail_err(rc, &err, "NoSuchTableException", "CommitFailedException");
     reply(rc, 204, NULL);
@@ -985,6 +1033,7 @@ void cat_rest_handle(http_req_t *req, cat_http_ctx *ctx, const char *body, size_
         }
     }
     route(&rc);
+    if (!rc.status) fail(&rc, 500, "ServiceFailureException", "no answer for %s %s", req->method, req->path);
     /* keep final answers: successes and the caller's own errors, not 5xx */
     if (rid && rc.status < 500) {
         char *text = rc.out ? json_dumps(rc.out, JSON_COMPACT) : NULL;

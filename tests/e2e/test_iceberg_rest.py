@@ -29,6 +29,10 @@ keys:
     secret_key: reader-secret-0123
     scope: read
     buckets: [warehouse]
+  - access_key: n2-writer
+    secret_key: n2-writer-secret-0123
+    scope: read-write
+    buckets: [warehouse/n2/]
 """
 
 t = Suite()
@@ -395,6 +399,17 @@ rc = (b.get("storage-credentials") or [{}])[0].get("config", {})
 rv = vended_client(rc.get("s3.access-key-id"), rc.get("s3.secret-access-key"), rc.get("s3.session-token"))
 t.raises("AccessDenied", lambda: rv.put_object(Bucket="warehouse", Key="n3/a/data/y", Body=b"y"),
          "a read-only caller's vended key cannot write")
+
+st, _, b = get_token("n2-writer", "n2-writer-secret-0123")
+w_auth = {"Authorization": "Bearer %s" % json.loads(b).get("access_token"),
+          "X-Iceberg-Access-Delegation": "vended-credentials"}
+st, _, b = call("GET", "/main/namespaces/n3/tables/a", headers=w_auth, token=False)
+t.check(st == 200 and "storage-credentials" not in b,
+        "a key scoped to warehouse/n2/ gets no vended keys for n3.a", repr(b)[:200])
+st, _, b = call("GET", "/main/namespaces/n2/tables/staged", headers=w_auth, token=False)
+t.check(st == 200 and len(b.get("storage-credentials", [])) == 1, "... but does for n2.staged", repr(b)[:200])
+st, _, b = call("DELETE", "/main/namespaces/n3/tables/a?purgeRequested=true", headers=w_auth, token=False)
+t.eq(403, st, "... and cannot purge n3.a")
 
 # ---------------------------------------------------------------- drop
 st, _, _ = call("DELETE", "/main/namespaces/n3/tables/a?purgeRequested=true")
