@@ -20,7 +20,7 @@
 
 extern char **environ;
 
-typedef enum { T_STR, T_PORT, T_LEVEL, T_FORMAT, T_BOOL, T_SIZE } setting_type;
+typedef enum { T_STR, T_PORT, T_LEVEL, T_FORMAT, T_BOOL, T_SIZE, T_AUTH } setting_type;
 
 typedef struct setting {
     const char *name; /* yaml key; FLOE_<NAME> upper-cased; --name with '-' */
@@ -45,6 +45,7 @@ static const setting settings[] = {
     {"max_object_size", T_SIZE, OFF(max_object_size), "largest object in bytes, or with K|M|G|T (default 5T)"},
     {"inline_max", T_SIZE, OFF(inline_max),
      "objects up to this size are kept in the index, not a file (default 32K; 0: never)"},
+    {"auth", T_AUTH, OFF(auth_none), "token|none: the catalog requires bearer tokens (default token)"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -117,6 +118,14 @@ static bool setting_apply(floe_config *cfg, const setting *st, const char *value
         if (strcmp(value, "true") && strcmp(value, "false"))
             return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected true or false", source, st->name, value);
         *(bool *)field = strcmp(value, "true") == 0;
+        return true;
+    case T_AUTH:
+        if (strcmp(value, "token") && strcmp(value, "none"))
+            return floe_err_set(err, FLOE_EINVAL,
+                                "%s: '%s' is '%s'; expected token (catalog requests need a bearer token from "
+                                "/iceberg/v1/oauth/tokens) or none (no authentication)",
+                                source, st->name, value);
+        *(bool *)field = strcmp(value, "none") == 0;
         return true;
     case T_SIZE:
         if (!parse_size(value, (uint64_t *)field))

@@ -44,6 +44,7 @@ typedef struct floe_config {
     uint64_t inline_max; /* objects up to this size live in the index */
     config_s3_key *keys;
     size_t nkeys;
+    bool auth_none;        /* auth: none; the catalog takes requests without a token */
     char **public_buckets; /* buckets that allow anonymous GET and HEAD */
     size_t npublic;
 } floe_config;

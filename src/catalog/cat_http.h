@@ -15,11 +15,13 @@
 #include "base/config.h"
 #include "catalog/catalog.h"
 #include "net/http.h"
+#include "store/store.h"
 
 typedef struct cat_http_ctx {
     cat_t *cat;
-    const floe_config *cfg; /* borrowed: keys, region, auth */
+    const floe_config *cfg;  /* borrowed: keys, region, auth */
     const char *s3_endpoint; /* "http://127.0.0.1:9000", for engines */
+    store_t *store;          /* to create the warehouse bucket on first need (may be NULL) */
 } cat_http_ctx;
 
 /* Responds with body as JSON text (body is stolen; NULL: no body). */
@@ -28,10 +30,39 @@ void cat_json_respond(http_req_t *req, int status, json_t *body);
 /* ---- rest.c: Iceberg REST, paths under /iceberg ---- */
 void cat_rest_handle(http_req_t *req, cat_http_ctx *ctx, const char *body, size_t len);
 
+/* ---- rest_kv.c: idempotency keys and metrics reports in catalog.db ---- */
+typedef struct rest_idem {
+    const char *request; /* "METHOD path sha256(body)": a reused key must match */
+    int status;
+    const char *body; /* NULL: none */
+} rest_idem;
+
+bool rest_idem_get(cat_t *c, const char *key, arena_t *a, rest_idem *out, bool *found, floe_err *err);
+bool rest_idem_put(cat_t *c, const char *key, const rest_idem *v, int64_t lifetime_ms, floe_err *err);
+bool rest_metrics_put(cat_t *c, const char *ref, const char *ns, const char *name, const char *report_type,
+                      const char *report, floe_err *err);
+
 /* ---- nessie.c: Nessie v2, paths under /api/v2 ---- */
 void cat_nessie_handle(http_req_t *req, cat_http_ctx *ctx, const char *body, size_t len);
 
 /* ---- auth.c ---- */
+/* Bearer tokens: stateless, HMAC-signed under the root secret. */
+typedef struct cat_token_claims {
+    char principal[201]; /* the access key that asked for it */
+    bool write;          /* false: GET and HEAD only */
+    int64_t expires_s;
+} cat_token_claims;
+
+#define CAT_TOKEN_TTL_S 3600
+#define CAT_TOKEN_MAX 700
+
+bool cat_token_issue(const char *root_secret, const char *principal, bool write, int64_t expires_s, char *out,
+                     size_t cap, floe_err *err);
+/* FLOE_EAUTH says why not: malformed, altered, expired. */
+bool cat_token_verify(const char *root_secret, const char *token, int64_t now_s, cat_token_claims *out, floe_err *err);
+/* Whether id/secret is the root pair or a configured key; *write its scope. */
+bool cat_client_check(const floe_config *cfg, const char *id, const char *secret, bool *write);
+
 /* True when the request may go on (a valid bearer token, or auth: none);
  * otherwise it has responded 401 itself, in the API's error form. */
 bool cat_auth_check(http_req_t *req, cat_http_ctx *ctx, bool nessie);

@@ -137,8 +137,7 @@ typedef struct cat_resolved {
 
 /* Creates branch or tag name at the commit from names (NULL: main's head).
  * FLOE_EEXIST when the name is taken. */
-bool cat_ref_create(cat_t *c, const char *name, bool is_tag, const char *from, arena_t *a, cat_ref *out,
-                    floe_err *err);
+bool cat_ref_create(cat_t *c, const char *name, bool is_tag, const char *from, arena_t *a, cat_ref *out, floe_err *err);
 /* Points name at the commit to names, if it still points at expected_hash
  * (NULL: no check; FLOE_ECONFLICT otherwise). */
 bool cat_ref_assign(cat_t *c, const char *name, const char *to, const char *expected_hash, arena_t *a, cat_ref *out,
@@ -150,6 +149,38 @@ bool cat_ref_delete(cat_t *c, const char *name, const char *expected_hash, floe_
 /* The catalog as the iceberg layer sees it (see ice_catalog in iceberg.h). */
 void cat_as_ice(cat_t *c, const char *ref, ice_catalog *out);
 
+/* ---- rest: what the Iceberg REST API needs beyond the above (tables.c) ---- */
+
+/* One table's part of a multi-table commit. A table that does not exist is
+ * created by the commit when its requirements hold assert-create (a staged
+ * create): its updates must add a schema and set it current. */
+typedef struct cat_table_change {
+    const char *ns, *name;
+    json_t *requirements, *updates;
+} cat_table_change;
+
+/* Commits changes to n tables as ONE catalog commit: every requirement is
+ * checked and every metadata file written first, then all locations swap
+ * in one transaction, or none do (a failed requirement is FLOE_ECONFLICT
+ * and nothing changes). out (n entries, or NULL) gets the tables. */
+bool cat_tables_commit(cat_t *c, const char *ref, const cat_table_change *changes, size_t n, arena_t *a, cat_table *out,
+                       floe_err *err);
+/* The metadata a table created by updates (add-schema, add-spec, ...)
+ * would start with, without writing anything: a staged create. The
+ * namespace must exist (FLOE_ENOENT) and the table must not (FLOE_EEXIST). */
+bool cat_table_stage(cat_t *c, const char *ref, const char *ns, const char *name, json_t *updates, arena_t *a,
+                     ice_table_meta *out, floe_err *err);
+/* Adds a table whose metadata file already exists (FLOE_EEXIST unless
+ * overwrite). */
+bool cat_table_register(cat_t *c, const char *ref, const char *ns, const char *name, const char *metadata_location,
+                        bool overwrite, arena_t *a, cat_table *out, floe_err *err);
+/* Moves a table to another name or namespace in one commit; its files stay
+ * where they are. FLOE_ENOENT, FLOE_EEXIST. */
+bool cat_table_rename(cat_t *c, const char *ref, const char *ns, const char *name, const char *to_ns,
+                      const char *to_name, floe_err *err);
+/* Replaces a namespace's properties. FLOE_ENOENT. */
+bool cat_namespace_set_props(cat_t *c, const char *ref, const char *ns, json_t *props, floe_err *err);
+
 /* ---- the catalog port: Iceberg REST under /iceberg, Nessie v2 under
  * /api/v2 (server.c, rest.c, nessie.c, auth.c) ---- */
 #include "base/config.h"
@@ -160,6 +191,7 @@ typedef struct cat_server_opts {
     const floe_config *cfg;  /* bind address, keys, auth (borrowed) */
     int port;                /* 0: a free port */
     const char *s3_endpoint; /* where engines reach the S3 API */
+    store_t *store;          /* the warehouse bucket is created here on first need (may be NULL) */
 } cat_server_opts;
 
 cat_server_t *cat_server_start(const cat_server_opts *opts, floe_err *err);

@@ -88,6 +88,7 @@ cat_server_t *cat_server_start(const cat_server_opts *o, floe_err *err) {
     cat_server_t *s = calloc(1, sizeof *s);
     s->ctx.cat = o->cat;
     s->ctx.cfg = o->cfg;
+    s->ctx.store = o->store;
     s->s3_endpoint = strdup(o->s3_endpoint ? o->s3_endpoint : "http://127.0.0.1:9000");
     s->ctx.s3_endpoint = s->s3_endpoint;
     http_handler api = {.begin = api_begin, .body = api_body, .end = api_end, .done = api_done, .ctx = &s->ctx};

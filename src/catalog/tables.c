@@ -300,6 +300,13 @@ bool cat_table_list(cat_t *c, const char *ref, const char *ns, arena_t *a, const
     return list_children(c, ref, cat_key(a, ns, NULL), "ICEBERG_TABLE", false, a, names, n, err);
 }
 
+static char *default_location(cat_t *c, arena_t *a, const char *ns, const char *name) {
+    char *nsp = arena_strdup(a, ns);
+    for (char *p = nsp; *p; p++)
+        if (*p == '.') *p = '/';
+    return arena_sprintf(a, "%s/%s/%s", c->warehouse, nsp, name);
+}
+
 bool cat_table_create(cat_t *c, const char *ref, const char *ns, const char *name, const ice_table_meta *meta,
                       arena_t *a, cat_table *out, floe_err *err) {
     if (!valid_ns(ns, err) || !valid_name("table", name, err)) return false;
@@ -318,12 +325,7 @@ bool cat_table_create(cat_t *c, const char *ref, const char *ns, const char *nam
         str_uuid4(u);
         m.table_uuid = u;
     }
-    if (!m.location || !*m.location) {
-        char *nsp = arena_strdup(a, ns);
-        for (char *p = nsp; *p; p++)
-            if (*p == '.') *p = '/';
-        m.location = arena_sprintf(a, "%s/%s/%s", c->warehouse, nsp, name);
-    }
+    if (!m.location || !*m.location) m.location = default_location(c, a, ns, name);
     m.last_updated_ms = time_now_ms();
     if (m.current_snapshot_id == 0 && m.nsnapshots == 0) m.current_snapshot_id = -1;
 
@@ -357,40 +359,153 @@ bool cat_table_create(cat_t *c, const char *ref, const char *ns, const char *nam
     return true;
 }
 
-bool cat_table_commit(cat_t *c, const char *ref, const char *ns, const char *name, json_t *requirements,
-                      json_t *updates, arena_t *a, cat_table *out, floe_err *err) {
-    for (int attempt = 0;; attempt++) {
-        cat_table cur;
-        cat_content ct;
-        if (!load(c, ref, ns, name, a, &cur, &ct, err)) return false;
-        if (!ice_requirements_check(&cur.meta, requirements, err))
+/* One table's part of a commit, prepared outside the transaction: the
+ * requirements checked, the updates applied, the next metadata file
+ * written. ops[0] swaps the location (or creates the table, for a staged
+ * create committed with assert-create); ops[1] checks its namespace. */
+typedef struct prepared {
+    cat_op ops[2];
+    size_t nops;
+    cat_content content;
+    char *json; /* malloc'd */
+    const char *path;
+    cat_table table;
+} prepared;
+
+static bool has_assert_create(json_t *reqs) {
+    size_t i;
+    json_t *r;
+    json_array_foreach(reqs, i,
+                       r) if (str_eq(json_string_value(json_object_get(r, "type")), "assert-create")) return true;
+    return false;
+}
+
+/* The metadata a staged create's updates start from: no schema yet. */
+static bool apply_to_new(cat_t *c, const char *ns, const char *name, json_t *updates, arena_t *a, ice_table_meta *m,
+                         floe_err *err) {
+    ice_table_meta base = {.format_version = 2,
+                           .current_schema_id = -1,
+                           .current_snapshot_id = -1,
+                           .last_partition_id = 999,
+                           .last_updated_ms = 0};
+    if (!ice_updates_apply(&base, NULL, updates, time_now_ms(), a, m, err)) return false;
+    if (m->nschemas == 0 || m->current_schema_id < 0)
+        return floe_err_set(err, FLOE_EINVAL,
+                            "creating %s.%s: the updates must add a schema and set it current (add-schema, "
+                            "set-current-schema)",
+                            ns, name);
+    /* unpartitioned and unsorted unless the updates said otherwise */
+    if (m->nspecs == 0) {
+        m->specs = arena_zalloc(a, sizeof *m->specs);
+        m->nspecs = 1;
+        m->default_spec_id = 0;
+    }
+    if (m->nsort_orders == 0) {
+        m->sort_orders = arena_zalloc(a, sizeof *m->sort_orders);
+        m->nsort_orders = 1;
+        m->default_sort_order_id = 0;
+    }
+    if (!m->table_uuid || !*m->table_uuid) {
+        char *u = arena_alloc(a, 37);
+        str_uuid4(u);
+        m->table_uuid = u;
+    }
+    if (!m->location || !*m->location) m->location = default_location(c, a, ns, name);
+    return true;
+}
+
+static bool prepare(cat_t *c, const char *ref, const char *ns, const char *name, json_t *reqs, json_t *updates,
+                    arena_t *a, prepared *p, floe_err *err) {
+    memset(p, 0, sizeof *p);
+    cat_table cur;
+    cat_content ct;
+    ice_table_meta next;
+    const char *cid;
+    bool create = false;
+    if (!load(c, ref, ns, name, a, &cur, &ct, err)) {
+        if (err->code != FLOE_ENOENT || !has_assert_create(reqs)) return false;
+        /* a staged create: the table comes into being with this commit */
+        create = true;
+        if (!ice_requirements_check(NULL, reqs, err) || !apply_to_new(c, ns, name, updates, a, &next, err))
             return floe_err_wrap(err, "commit to %s.%s", ns, name);
-        ice_table_meta next;
+        char *u = arena_alloc(a, 37);
+        str_uuid4(u);
+        cid = u;
+    } else {
+        if (!ice_requirements_check(&cur.meta, reqs, err)) return floe_err_wrap(err, "commit to %s.%s", ns, name);
         if (!ice_updates_apply(&cur.meta, cur.metadata_location, updates, time_now_ms(), a, &next, err))
             return floe_err_wrap(err, "commit to %s.%s", ns, name);
-        long v = meta_version(cur.metadata_location);
-        char *path = meta_path(a, next.location, v < 0 ? (long)next.nmetadata_log : v + 1);
-        if (!write_meta(c, path, &next, err)) return false;
-        json_t *o = table_content(ct.content_id, path, &next);
-        char *js = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        cat_content nct = {.kind = "ICEBERG_TABLE", .content_id = ct.content_id, .location = path, .json = js};
-        cat_op op = {
-            .key = cat_key(a, ns, name), .content = &nct, .check = true, .expect_location = cur.metadata_location};
-        char *msg = arena_sprintf(a, "commit to %s.%s", ns, name);
-        bool ok = cat_commit_ops(c, ref_or_main(ref), &op, 1, msg, err);
-        free(js);
-        if (ok) {
-            if (out) {
-                out->ns = cur.ns;
-                out->name = cur.name;
-                out->metadata_location = path;
-                out->meta = next;
-            }
-            return true;
-        }
+        cid = ct.content_id;
+    }
+    long v = create ? -1 : meta_version(cur.metadata_location);
+    p->path = meta_path(a, next.location, create ? 0 : v < 0 ? (long)next.nmetadata_log : v + 1);
+    if (!write_meta(c, p->path, &next, err)) return false;
+    json_t *o = table_content(cid, p->path, &next);
+    p->json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    p->content = (cat_content){.kind = "ICEBERG_TABLE", .content_id = cid, .location = p->path, .json = p->json};
+    p->ops[0] = (cat_op){.key = cat_key(a, ns, name), .content = &p->content, .check = true};
+    if (create) {
+        p->ops[0].expect_absent = true;
+        p->ops[p->nops + 1] = (cat_op){.key = cat_key(a, ns, NULL), .check = true, .check_only = true};
+        p->nops++;
+    } else {
+        p->ops[0].expect_location = cur.metadata_location;
+    }
+    p->nops++;
+    p->table = (cat_table){
+        .ns = arena_strdup(a, ns), .name = arena_strdup(a, name), .metadata_location = p->path, .meta = next};
+    return true;
+}
+
+/* Forgets prepared changes; when the commit did not happen, deletes the
+ * metadata files they wrote. */
+static void prepared_free(cat_t *c, prepared *p, size_t n, bool committed) {
+    for (size_t i = 0; i < n; i++) {
         floe_err e2;
-        fileio_delete(c->io, path, &e2);
+        if (!committed && p[i].path) fileio_delete(c->io, p[i].path, &e2);
+        free(p[i].json);
+        p[i].json = NULL;
+    }
+}
+
+bool cat_table_commit(cat_t *c, const char *ref, const char *ns, const char *name, json_t *requirements,
+                      json_t *updates, arena_t *a, cat_table *out, floe_err *err) {
+    cat_table_change ch = {.ns = ns, .name = name, .requirements = requirements, .updates = updates};
+    return cat_tables_commit(c, ref, &ch, 1, a, out, err);
+}
+
+bool cat_tables_commit(cat_t *c, const char *ref, const cat_table_change *changes, size_t n, arena_t *a, cat_table *out,
+                       floe_err *err) {
+    if (n == 0) return floe_err_set(err, FLOE_EINVAL, "a commit needs at least one table change");
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(changes[i].ns, changes[j].ns) && !strcmp(changes[i].name, changes[j].name))
+                return floe_err_set(err, FLOE_EINVAL,
+                                    "table %s.%s appears twice in one commit; merge its changes into one entry",
+                                    changes[i].ns, changes[i].name);
+    prepared *p = arena_zalloc(a, n * sizeof *p);
+    cat_op *ops = arena_alloc(a, 2 * n * sizeof *ops);
+    for (int attempt = 0;; attempt++) {
+        size_t nops = 0, ready = 0;
+        bool ok = true;
+        for (; ready < n && ok; ready++) {
+            const cat_table_change *ch = &changes[ready];
+            ok = prepare(c, ref, ch->ns, ch->name, ch->requirements, ch->updates, a, &p[ready], err);
+            if (!ok) break;
+            for (size_t k = 0; k < p[ready].nops; k++) ops[nops++] = p[ready].ops[k];
+        }
+        if (!ok) {
+            prepared_free(c, p, ready + 1, false);
+            return false;
+        }
+        char *msg = n == 1 ? arena_sprintf(a, "commit to %s.%s", changes[0].ns, changes[0].name)
+                           : arena_sprintf(a, "commit to %zu tables (%s.%s, ...)", n, changes[0].ns, changes[0].name);
+        ok = cat_commit_ops(c, ref_or_main(ref), ops, nops, msg, err);
+        if (ok && out)
+            for (size_t i = 0; i < n; i++) out[i] = p[i].table;
+        prepared_free(c, p, n, ok);
+        if (ok) return true;
         if (err->code != FLOE_ECONFLICT || attempt + 1 >= COMMIT_ATTEMPTS) return false;
         /* someone else committed: redo against their metadata */
     }
@@ -433,6 +548,110 @@ bool cat_table_drop(cat_t *c, const char *ref, const char *ns, const char *name,
         else
             log_info("catalog", "purged %zu files of %s.%s", p.n, ns, name);
     }
+    arena_free(&a);
+    return ok;
+}
+
+/* ======================================== rest: register, rename, props */
+
+bool cat_table_stage(cat_t *c, const char *ref, const char *ns, const char *name, json_t *updates, arena_t *a,
+                     ice_table_meta *out, floe_err *err) {
+    if (!valid_ns(ns, err) || !valid_name("table", name, err)) return false;
+    bool exists;
+    if (!cat_namespace_exists(c, ref, ns, &exists, err)) return false;
+    if (!exists) return floe_err_set(err, FLOE_ENOENT, "namespace '%s' does not exist", ns);
+    if (!cat_table_exists(c, ref, ns, name, &exists, err)) return false;
+    if (exists) return floe_err_set(err, FLOE_EEXIST, "table %s.%s already exists", ns, name);
+    if (!apply_to_new(c, ns, name, updates, a, out, err)) return floe_err_wrap(err, "staging %s.%s", ns, name);
+    return true;
+}
+
+bool cat_table_register(cat_t *c, const char *ref, const char *ns, const char *name, const char *metadata_location,
+                        bool overwrite, arena_t *a, cat_table *out, floe_err *err) {
+    if (!valid_ns(ns, err) || !valid_name("table", name, err)) return false;
+    ice_table_meta m;
+    if (!read_meta(c, metadata_location, a, &m, err)) return false;
+    cat_content cur;
+    bool found;
+    if (!head_lookup(c, ref, cat_key(a, ns, name), a, &cur, &found, err)) return false;
+    if (found && (!overwrite || strcmp(cur.kind, "ICEBERG_TABLE")))
+        return floe_err_set(err, FLOE_EEXIST, "table %s.%s already exists; register with overwrite=true to replace it",
+                            ns, name);
+    char cid[37];
+    str_uuid4(cid);
+    json_t *o = table_content(found ? cur.content_id : cid, metadata_location, &m);
+    char *js = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    cat_content ct = {
+        .kind = "ICEBERG_TABLE", .content_id = found ? cur.content_id : cid, .location = metadata_location, .json = js};
+    cat_op ops[2] = {
+        {.key = cat_key(a, ns, name),
+         .content = &ct,
+         .check = true,
+         .expect_absent = !found,
+         .expect_location = found ? cur.location : NULL},
+        {.key = cat_key(a, ns, NULL), .check = true, .check_only = true},
+    };
+    bool ok = cat_commit_ops(c, ref_or_main(ref), ops, 2,
+                             arena_sprintf(a, "register table %s.%s at %s", ns, name, metadata_location), err);
+    free(js);
+    if (ok && out)
+        *out = (cat_table){.ns = arena_strdup(a, ns),
+                           .name = arena_strdup(a, name),
+                           .metadata_location = arena_strdup(a, metadata_location),
+                           .meta = m};
+    return ok;
+}
+
+bool cat_table_rename(cat_t *c, const char *ref, const char *ns, const char *name, const char *to_ns,
+                      const char *to_name, floe_err *err) {
+    if (!valid_ns(ns, err) || !valid_name("table", name, err) || !valid_ns(to_ns, err) ||
+        !valid_name("table", to_name, err))
+        return false;
+    arena_t a;
+    arena_init(&a, 4096);
+    cat_content ct;
+    bool found, ok = head_lookup(c, ref, cat_key(&a, ns, name), &a, &ct, &found, err);
+    if (ok && (!found || strcmp(ct.kind, "ICEBERG_TABLE")))
+        ok = floe_err_set(err, FLOE_ENOENT, "table %s.%s does not exist on '%s'", ns, name, ref_or_main(ref));
+    if (ok) {
+        cat_op ops[3] = {
+            {.key = cat_key(&a, ns, name), .content = NULL, .check = true, .expect_location = ct.location},
+            {.key = cat_key(&a, to_ns, to_name), .content = &ct, .check = true, .expect_absent = true},
+            {.key = cat_key(&a, to_ns, NULL), .check = true, .check_only = true},
+        };
+        ok = cat_commit_ops(c, ref_or_main(ref), ops, 3,
+                            arena_sprintf(&a, "rename table %s.%s to %s.%s", ns, name, to_ns, to_name), err);
+        if (!ok && err->code == FLOE_EEXIST)
+            floe_err_set(err, FLOE_EEXIST, "table %s.%s already exists", to_ns, to_name);
+    }
+    arena_free(&a);
+    return ok;
+}
+
+bool cat_namespace_set_props(cat_t *c, const char *ref, const char *ns, json_t *props, floe_err *err) {
+    if (!valid_ns(ns, err)) return false;
+    if (!json_is_object(props))
+        return floe_err_set(err, FLOE_EINVAL, "namespace properties must be a JSON object of strings");
+    arena_t a;
+    arena_init(&a, 2048);
+    cat_content ct;
+    char *key = cat_key(&a, ns, NULL);
+    bool found, ok = head_lookup(c, ref, key, &a, &ct, &found, err);
+    if (ok && (!found || strcmp(ct.kind, "NAMESPACE")))
+        ok = floe_err_set(err, FLOE_ENOENT, "namespace '%s' does not exist", ns);
+    json_t *o = ok ? json_parse(ct.json, strlen(ct.json), "namespace content", err) : NULL;
+    if (ok && !o) ok = false;
+    if (ok) {
+        json_object_set(o, "properties", props);
+        char *js = json_dumps(o, JSON_COMPACT);
+        cat_content nct = {.kind = "NAMESPACE", .content_id = ct.content_id, .location = NULL, .json = js};
+        cat_op op = {.key = key, .content = &nct, .check = true, .expect_location = NULL};
+        ok = cat_commit_ops(c, ref_or_main(ref), &op, 1, arena_sprintf(&a, "update properties of namespace %s", ns),
+                            err);
+        free(js);
+    }
+    json_decref(o);
     arena_free(&a);
     return ok;
 }

@@ -81,7 +81,8 @@ int cli_serve(int argc, char **argv) {
     if (!cat) goto fail;
     char s3_endpoint[300];
     snprintf(s3_endpoint, sizeof s3_endpoint, "http://%s:%d", cfg.bind, s3_server_port(s3));
-    cat_server_opts cso = {.cat = cat, .cfg = &cfg, .port = cfg.catalog_port, .s3_endpoint = s3_endpoint};
+    cat_server_opts cso = {
+        .cat = cat, .cfg = &cfg, .port = cfg.catalog_port, .s3_endpoint = s3_endpoint, .store = store};
     catalog = cat_server_start(&cso, &err);
     if (!catalog) goto fail;
     console = start_health_port("console", &cfg, cfg.console_port, &err);

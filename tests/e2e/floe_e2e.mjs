@@ -78,7 +78,7 @@ export class Suite {
     else fs.rmSync(this.tmp, { recursive: true, force: true });
   }
 
-  // Starts `floe serve` on fresh ports; resolves to {url, port, log, stop()}.
+  // Starts `floe serve` on fresh ports; resolves to {url, port, catalogUrl, log, stop()}.
   async start({ dataDir, extraArgs = [] } = {}) {
     const bin = floeBin();
     if (!fs.existsSync(bin)) throw new Error(`server binary ${bin} does not exist (run 'make asan' or set FLOE_BIN)`);
@@ -101,7 +101,15 @@ export class Suite {
     );
     fs.closeSync(fd);
     const exited = new Promise((resolve) => proc.on("exit", (code, sig) => resolve({ code, sig })));
-    const srv = { url: `http://127.0.0.1:${s3}`, port: s3, log, proc, exited, stopped: false };
+    const srv = {
+      url: `http://127.0.0.1:${s3}`,
+      port: s3,
+      catalogUrl: `http://127.0.0.1:${cat}`,
+      log,
+      proc,
+      exited,
+      stopped: false,
+    };
     srv.logTail = (n = 30) => fs.readFileSync(log, "utf8").split("\n").slice(-n).join("\n");
     srv.stop = async () => {
       if (srv.stopped) return;

@@ -84,6 +84,7 @@ class Server:
         self.log_path = None
         self.port = None
         self.url = None
+        self.catalog_url = None  # http://127.0.0.1:<catalog port>
         self.extra_args = list(extra_args)
         self.config_path = None
         if config_text is not None:
@@ -107,6 +108,7 @@ class Server:
             s3, cat, con = free_ports(3)
             self.port = s3
             self.url = "http://127.0.0.1:%d" % s3
+            self.catalog_url = "http://127.0.0.1:%d" % cat
             self.log_path = os.path.join(self.suite.tmp, "floe.%d.log" % self.suite.next_log())
             args = [self.binary, "serve", "--data", self.data_dir, "--s3-port", str(s3),
                     "--catalog-port", str(cat), "--console-port", str(con), "--bind", "127.0.0.1"]

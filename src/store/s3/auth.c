@@ -44,9 +44,36 @@ static const s3_identity *find_identity(s3_server_t *srv, const char *access_key
     return NULL;
 }
 
+/* A vended access key (vended.c): the identity is built from its session
+ * token, for this request only, with one read or read-write grant. */
+static bool identify_vended(s3_req *r) {
+    http_req_t *h = r->http;
+    const char *token = http_req_header(h, "x-amz-security-token");
+    if (!token) token = http_req_param(h, "X-Amz-Security-Token");
+    s3_vended_grant g;
+    floe_err err;
+    if (!s3_vended_verify(r->srv->cfg->secret_key, r->auth.access_key, token, time_now_ms() / 1000, &g, &err)) {
+        bool expired = strstr(err.msg, "expired") != NULL;
+        s3_error(r, expired ? 400 : 403, expired ? "ExpiredToken" : "InvalidToken", "%s", err.msg);
+        return false;
+    }
+    arena_t *a = s3_arena(r);
+    s3_identity *id = arena_zalloc(a, sizeof *id);
+    id->access_key = arena_strdup(a, r->auth.access_key);
+    id->secret_key = arena_strdup(a, g.secret_key);
+    id->write = g.write;
+    id->grants = arena_alloc(a, sizeof *id->grants);
+    id->grants[0] = arena_sprintf(a, "%s/%s", g.bucket, g.prefix);
+    id->ngrants = 1;
+    r->who = id;
+    return true;
+}
+
 /* Sets r->who from the parsed access key; responds InvalidAccessKeyId. */
 static bool identify(s3_req *r) {
     r->who = find_identity(r->srv, r->auth.access_key);
+    if (!r->who && !strncmp(r->auth.access_key, S3_VENDED_AK_PREFIX, strlen(S3_VENDED_AK_PREFIX)))
+        return identify_vended(r);
     if (!r->who)
         s3_error(r, 403, "InvalidAccessKeyId", "The AWS access key Id '%s' does not exist in our records.",
                  r->auth.access_key);
