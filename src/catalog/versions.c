@@ -811,6 +811,12 @@ static bool create_k(cat_conn *k, const char *name, bool is_tag, const char *fro
     }
     cat_resolved r;
     if (!resolve_k(k, from, a, &r, err)) return false;
+    /* the contents first: the new row must not yet answer "which ref is at this hash" */
+    const char *src = r.is_head ? r.ref : NULL;
+    if (!src && !ref_at(k, r.hash, a, &src, err)) return false;
+    smap m = {0};
+    pvec keys = {0};
+    if (!src && !contents_k(k, &r, a, &m, &keys, err)) return false;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(k->db, "INSERT INTO refs(name, is_tag, hash) VALUES(?1, ?2, ?3)", -1, &st, NULL) !=
         SQLITE_OK)
@@ -821,19 +827,10 @@ static bool create_k(cat_conn *k, const char *name, bool is_tag, const char *fro
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return cat_sql_fail(k, "creating a ref", err);
-    const char *src = r.is_head ? r.ref : NULL;
-    if (!src && !ref_at(k, r.hash, a, &src, err)) return false;
-    if (src && !strcmp(src, name)) src = NULL;
-    if (src) {
-        if (!copy_heads(k, name, src, err)) return false;
-    } else {
-        smap m = {0};
-        pvec keys = {0};
-        if (!contents_k(k, &r, a, &m, &keys, err)) return false;
-        for (size_t i = 0; i < keys.n; i++) {
-            cat_content *ct = smap_get(&m, keys.v[i]);
-            if (ct && !cat_heads_apply(k, name, keys.v[i], ct, a, err)) return false;
-        }
+    if (src && !copy_heads(k, name, src, err)) return false;
+    for (size_t i = 0; i < keys.n; i++) {
+        cat_content *ct = smap_get(&m, keys.v[i]);
+        if (ct && !cat_heads_apply(k, name, keys.v[i], ct, a, err)) return false;
     }
     if (!cat_reflog_add(k, name, NULL, r.hash, "CREATE_REFERENCE", err)) return false;
     out->name = arena_strdup(a, name);
@@ -1078,7 +1075,16 @@ static bool merge_k(cat_conn *k, const cat_merge_opts *o, const char *into, aren
             plan_op(p, a, key, cur); /* the merge commit records the target's own */
             continue;
         }
+        /* three-way: a conflict when the target's content is neither the
+         * base's nor the source's (a merge commit on the target that brought
+         * in an earlier state of the source is no change of its own) */
+        bool conflict = false;
         if (b == CAT_MERGE_NORMAL && smap_has(&tgt_changes, key) && !same_content(cur, sv->ct)) {
+            cat_content *at_base;
+            if (!value_at(k, pt.base, key, a, &at_base, err)) return false;
+            conflict = !same_content(cur, at_base);
+        }
+        if (conflict) {
             d->conflict = "KEY_CONFLICT";
             plan_conflict(p, a, key, "KEY_CONFLICT",
                           arena_sprintf(a, "'%s' changed on both '%s' and '%s' since their merge base %.12s",
