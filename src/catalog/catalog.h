@@ -6,18 +6,21 @@
  *
  *   refs      named branches and tags, each pointing at a commit hash;
  *             "main" exists from the start.
- *   commits   an append-only log: hash, parent, author, message, time.
+ *   commits   an append-only log: hash, parent, a merge's second parent,
+ *             generation (for walks that stop at the merge base), author,
+ *             message, time.
  *   ops       what each commit changed: put or delete of a content key
  *             (a namespace or a table) with its content (for a table, the
  *             metadata location and the ids Nessie reports).
  *   heads     the contents visible at each ref's head, kept in step with
- *             every commit, so loading a table is one indexed lookup.
+ *             every ref movement, so loading a table is one indexed lookup.
+ *   reflog    every movement of a ref (versions.c).
  *
  * Every change is a commit made with compare-and-swap inside one SQLite
  * write transaction: a table commit succeeds only if the table's metadata
  * location on the ref is still the one the change was based on, so
- * concurrent writers serialise and the loser gets FLOE_ECONFLICT. Issue 5's
- * branches, tags, merges and REST handlers are built on these tables.
+ * concurrent writers serialise and the loser gets FLOE_ECONFLICT. Branches,
+ * tags, refspecs, diffs, merges and transplants are in versions.c.
  *
  * Table commits use the Iceberg REST vocabulary: a list of requirements and
  * a list of updates (JSON). The catalog checks the requirements against the
