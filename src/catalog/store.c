@@ -460,6 +460,10 @@ bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, cons
     }
     in_tx = true;
     cat_ref r;
+    if (cat_is_refspec(ref)) {
+        floe_err_set(err, FLOE_EINVAL, "'%s' names a past commit, which is read-only; commit to a branch", ref);
+        goto done;
+    }
     if (!cat_ref_read(k, ref, &a, &r, err)) goto done;
     if (r.is_tag) {
         floe_err_set(err, FLOE_EINVAL, "'%s' is a tag, and tags cannot be committed to; commit to a branch", ref);

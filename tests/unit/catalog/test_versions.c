@@ -216,10 +216,23 @@ Test(versions, contents_at_old_commits) {
     cr_assert(exists);
     cr_assert(cat_table_exists(cat, arena_sprintf(&A, "main@%s", h4), "ns", "u", &exists, &err), "%s", err.msg);
     cr_assert_not(exists);
+    /* listings too */
+    const char **names;
+    size_t nn;
+    cr_assert(cat_table_list(cat, "main~1", "ns", &A, &names, &nn, &err), "%s", err.msg);
+    cr_assert_eq(nn, 2);
+    cr_assert_str_eq(names[0], "t");
+    cr_assert_str_eq(names[1], "u");
+    cr_assert(cat_table_list(cat, "main", "ns", &A, &names, &nn, &err), "%s", err.msg);
+    cr_assert_eq(nn, 1);
+    cr_assert(cat_namespace_list(cat, "main~4", NULL, &A, &names, &nn, &err), "%s", err.msg);
+    cr_assert_eq(nn, 1);
+    cr_assert_str_eq(names[0], "ns");
     /* and writes to a refspec are refused */
     cat_op op = {.key = cat_key(&A, "ns", "t"), .content = NULL};
     cr_assert_not(cat_commit_ops(cat, "main~1", &op, 1, "x", &err));
-    cr_assert_eq(err.code, FLOE_ENOENT);
+    cr_assert_eq(err.code, FLOE_EINVAL);
+    cr_assert(strstr(err.msg, "read-only"), "%s", err.msg);
 }
 
 Test(versions, log_pagination) {
