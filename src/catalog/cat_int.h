@@ -3,6 +3,8 @@
  *
  *   store.c    the SQLite commit log: refs, commits, ops, heads; CAS commits
  *   tables.c   namespaces and tables on top of it; the iceberg interface
+ *   versions.c refs, addressing (refspecs), contents at a commit, log,
+ *              diff, merge, transplant, reflog
  */
 #ifndef FLOE_CATALOG_CAT_INT_H
 #define FLOE_CATALOG_CAT_INT_H
@@ -39,6 +41,11 @@ struct cat {
 cat_conn *cat_conn_get(cat_t *c, floe_err *err);
 void cat_conn_put(cat_t *c, cat_conn *k);
 bool cat_sql_fail(cat_conn *k, const char *what, floe_err *err);
+bool cat_exec(cat_conn *k, const char *sql, floe_err *err);
+/* A text column copied into a (NULL for SQL NULL). */
+const char *cat_col_text(arena_t *a, sqlite3_stmt *st, int i);
+/* The ref named (FLOE_ENOENT names it). */
+bool cat_ref_read(cat_conn *k, const char *ref, arena_t *a, cat_ref *out, floe_err *err);
 
 /* Content keys: the name's levels joined by 0x1F, so "a.b" namespace and
  * table "t" in it is "a\x1Fb\x1Ft". The parent of a key drops its last level
@@ -46,6 +53,8 @@ bool cat_sql_fail(cat_conn *k, const char *what, floe_err *err);
 #define CAT_SEP '\x1f'
 char *cat_key(arena_t *a, const char *ns, const char *name); /* name may be NULL */
 char *cat_key_parent(arena_t *a, const char *key);
+/* The key as people write it: levels joined by '.'. */
+const char *cat_key_display(arena_t *a, const char *key);
 
 /* The content at a ref's head. kind is "NAMESPACE" or "ICEBERG_TABLE". */
 typedef struct cat_content {
@@ -75,5 +84,28 @@ typedef struct cat_op {
 /* Commits ops to ref as one commit, checking each op's expectation inside
  * the write transaction. FLOE_ECONFLICT when one no longer holds. */
 bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, const char *message, floe_err *err);
+
+/* Inside a write transaction the caller holds: appends a commit of ops
+ * (their checks already done) on branch r (r->hash is the parent; parent2
+ * the merged commit or NULL), updates heads, moves the ref and appends
+ * operation ("COMMIT", "MERGE", "TRANSPLANT") to the reflog. */
+bool cat_commit_write(cat_conn *k, const cat_ref *r, const char *parent2, const cat_op *ops, size_t n,
+                      const char *message, const char *operation, arena_t *a, const char **out_hash, floe_err *err);
+/* One heads row of ref: put ct, or delete when ct is NULL. */
+bool cat_heads_apply(cat_conn *k, const char *ref, const char *key, const cat_content *ct, arena_t *a, floe_err *err);
+bool cat_reflog_add(cat_conn *k, const char *ref, const char *old_hash, const char *new_hash, const char *operation,
+                    floe_err *err);
+
+/* versions.c, for the reads in store.c: the content of key at the commit a
+ * refspec names ("main~2", "main@3f2a..."): the newest op on key among the
+ * commit's ancestors. */
+bool cat_content_at_spec(cat_conn *k, const char *spec, const char *key, arena_t *a, cat_content *out, bool *found,
+                         floe_err *err);
+/* For tests of cost: ncommits commits on branch in one transaction, commit
+ * i putting table ns.t<i % nkeys> (no checks; the namespace need not
+ * exist). */
+bool cat_bulk_commits(cat_t *c, const char *branch, const char *ns, size_t ncommits, size_t nkeys, floe_err *err);
+/* True when s is a refspec rather than a plain ref name. */
+bool cat_is_refspec(const char *s);
 
 #endif

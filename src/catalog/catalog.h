@@ -6,18 +6,21 @@
  *
  *   refs      named branches and tags, each pointing at a commit hash;
  *             "main" exists from the start.
- *   commits   an append-only log: hash, parent, author, message, time.
+ *   commits   an append-only log: hash, parent, a merge's second parent,
+ *             generation (for walks that stop at the merge base), author,
+ *             message, time.
  *   ops       what each commit changed: put or delete of a content key
  *             (a namespace or a table) with its content (for a table, the
  *             metadata location and the ids Nessie reports).
  *   heads     the contents visible at each ref's head, kept in step with
- *             every commit, so loading a table is one indexed lookup.
+ *             every ref movement, so loading a table is one indexed lookup.
+ *   reflog    every movement of a ref (versions.c).
  *
  * Every change is a commit made with compare-and-swap inside one SQLite
  * write transaction: a table commit succeeds only if the table's metadata
  * location on the ref is still the one the change was based on, so
- * concurrent writers serialise and the loser gets FLOE_ECONFLICT. Issue 5's
- * branches, tags, merges and REST handlers are built on these tables.
+ * concurrent writers serialise and the loser gets FLOE_ECONFLICT. Branches,
+ * tags, refspecs, diffs, merges and transplants are in versions.c.
  *
  * Table commits use the Iceberg REST vocabulary: a list of requirements and
  * a list of updates (JSON). The catalog checks the requirements against the
@@ -118,33 +121,159 @@ typedef struct cat_commit {
     const char *hash, *parent;
     int64_t time_ms;
     const char *author, *message;
+    const char *parent2; /* a merge commit's merged-in parent, else NULL */
 } cat_commit;
 
 /* Newest first, at most max (0: all). */
 bool cat_log(cat_t *c, const char *ref, size_t max, arena_t *a, cat_commit **out, size_t *n, floe_err *err);
 
-/* ---- versions (versions.c): refs, addressing, diff, merge, transplant,
- * reflog. Being built; the versions helper owns this section. ----
+/* ---- versions (versions.c): refs, addressing, contents at a commit, log,
+ * diff, merge, transplant, reflog (docs/catalog.md, "Versions").
  *
  * A "refspec" names a commit the way Nessie does: a ref ("main"), a ref at
- * a hash ("main@3f2a..."), at a time ("main*2026-03-28T10:00:00Z"), or N
- * commits back ("main~2"). */
+ * a hash ("main@3f2a...", the hash must be in the ref's history), at a time
+ * ("main*2026-03-28T10:00:00Z" or "main*<epoch ms>": the newest commit at
+ * or before it), N commits back along first parents ("main~2"), a merge's
+ * second parent ("main^2"), or a bare hash ("3f2a..." or "@3f2a...";
+ * prefixes of 8 or more hex digits). Modifiers chain: "main@3f2a~1".
+ * Plain ref names read through the heads index; the other forms find a key's
+ * newest op among the commit's ancestors. ---- */
 typedef struct cat_resolved {
     const char *ref;  /* the ref named (NULL for a bare hash) */
     const char *hash; /* the commit */
     bool is_head;     /* hash is the ref's current head */
 } cat_resolved;
 
-/* Creates branch or tag name at the commit from names (NULL: main's head).
- * FLOE_EEXIST when the name is taken. */
+bool cat_resolve(cat_t *c, const char *spec, arena_t *a, cat_resolved *out, floe_err *err);
+
+/* Creates branch or tag name at the commit from names (a refspec; NULL:
+ * main's head). FLOE_EEXIST when the name is taken; FLOE_EINVAL for a name
+ * Nessie would refuse (a letter first, then letters, digits, '.', '/', '_',
+ * '-'; no "..", no trailing '.' or '/'). */
 bool cat_ref_create(cat_t *c, const char *name, bool is_tag, const char *from, arena_t *a, cat_ref *out, floe_err *err);
-/* Points name at the commit to names, if it still points at expected_hash
- * (NULL: no check; FLOE_ECONFLICT otherwise). */
+/* Points name (branch or tag) at the commit to names, if it still points at
+ * expected_hash (NULL: no check; FLOE_ECONFLICT otherwise). */
 bool cat_ref_assign(cat_t *c, const char *name, const char *to, const char *expected_hash, arena_t *a, cat_ref *out,
                     floe_err *err);
 /* Deletes name (never main) if it still points at expected_hash (NULL: no
  * check). */
 bool cat_ref_delete(cat_t *c, const char *name, const char *expected_hash, floe_err *err);
+
+/* One content key and its content. key is the display form ("a.b.t"). */
+typedef struct cat_entry {
+    const char *key;
+    const char *kind;       /* "NAMESPACE" or "ICEBERG_TABLE" */
+    const char *content_id; /* stable across commits */
+    const char *location;   /* tables: the metadata location */
+    const char *json;       /* the Nessie content object */
+} cat_entry;
+
+/* Everything visible at the commit spec names, sorted by key. */
+bool cat_contents(cat_t *c, const char *spec, arena_t *a, cat_entry **out, size_t *n, floe_err *err);
+
+/* The log from spec along first parents, newest first, at most max (0:
+ * 100). page_token (NULL: start at spec) is a *next_token from the
+ * previous page; *next_token is NULL on the last page. */
+bool cat_log_page(cat_t *c, const char *spec, const char *page_token, size_t max, arena_t *a, cat_commit **out,
+                  size_t *n, const char **next_token, floe_err *err);
+
+/* Keys whose content differs between two refspecs, sorted by key. from/to
+ * are NULL where the key is absent on that side. */
+typedef struct cat_diff_entry {
+    const char *key;
+    const cat_entry *from, *to;
+} cat_diff_entry;
+bool cat_diff(cat_t *c, const char *from, const char *to, arena_t *a, cat_diff_entry **out, size_t *n, floe_err *err);
+
+/* Merges (Nessie's MergeBehavior): NORMAL merges a key with conflict
+ * detection, FORCE takes the source's content unconditionally, DROP leaves
+ * the key out of the merge (the target keeps its own). */
+typedef enum { CAT_MERGE_NORMAL, CAT_MERGE_FORCE, CAT_MERGE_DROP } cat_merge_behavior;
+const char *cat_merge_behavior_name(cat_merge_behavior b);
+
+typedef struct cat_merge_key {
+    const char *key; /* display form, "ns.t" */
+    cat_merge_behavior behavior;
+} cat_merge_key;
+
+typedef struct cat_merge_opts {
+    const char *from;          /* refspec of the source */
+    const char *into;          /* the target branch (NULL: main) */
+    const char *expected_hash; /* the target must still be here (NULL: no check) */
+    cat_merge_behavior default_behavior;
+    const cat_merge_key *keys; /* per-key behaviours */
+    size_t nkeys;
+    bool dry_run;        /* check and report; change nothing */
+    const char *message; /* NULL: "merge FROM into INTO" */
+} cat_merge_opts;
+
+/* A conflict, with Nessie's ConflictType name: KEY_CONFLICT (the key
+ * changed on both sides), NAMESPACE_ABSENT (a table whose namespace the
+ * target lacks). */
+typedef struct cat_conflict {
+    const char *key;
+    const char *type;
+    const char *message;
+} cat_conflict;
+
+typedef struct cat_merge_detail {
+    const char *key;
+    cat_merge_behavior behavior;
+    const char *conflict; /* the conflict type, or NULL */
+} cat_merge_detail;
+
+typedef struct cat_merge_result {
+    const char *source_hash; /* what was merged (for a transplant: the last commit) */
+    const char *target_hash; /* the target's head before */
+    const char *base_hash;   /* the merge base (NULL for a transplant) */
+    const char *result_hash; /* the target's head after (target_hash when nothing was written) */
+    bool applied;            /* a commit was written */
+    cat_merge_detail *details;
+    size_t ndetails;
+    cat_conflict *conflicts;
+    size_t nconflicts;
+} cat_merge_result;
+
+/* Three-way merge of the changes on from since the merge base into the
+ * target branch, as one commit whose second parent is from's commit, under
+ * compare-and-swap on the target. Costs O(commits since the merge base).
+ * Conflicts: false with FLOE_ECONFLICT naming the keys and out->conflicts
+ * listing them; a dry run returns true and the same lists. Nothing to
+ * merge: true with !applied. */
+bool cat_merge(cat_t *c, const cat_merge_opts *o, arena_t *a, cat_merge_result *out, floe_err *err);
+
+/* Applies the ops of each commit (in the order given) onto the branch into
+ * as new commits keeping their messages. A key whose content on the target
+ * is neither the commit's parent's nor the commit's own is a KEY_CONFLICT;
+ * all or nothing. */
+typedef struct cat_transplant_opts {
+    const char *const *hashes; /* commit hashes (or prefixes, or refspecs) */
+    size_t nhashes;
+    const char *into;
+    const char *expected_hash;
+    bool dry_run;
+} cat_transplant_opts;
+bool cat_transplant(cat_t *c, const cat_transplant_opts *o, arena_t *a, cat_merge_result *out, floe_err *err);
+
+/* The reflog: every movement of a ref, newest first. operation is one of
+ * CREATE_REFERENCE, ASSIGN_REFERENCE, DELETE_REFERENCE, COMMIT, MERGE,
+ * TRANSPLANT. old_hash is NULL for a create, new_hash for a delete. */
+typedef struct cat_reflog_entry {
+    int64_t seq;
+    const char *ref, *old_hash, *new_hash, *operation;
+    int64_t time_ms;
+} cat_reflog_entry;
+/* ref NULL: every ref. page_token as for cat_log_page. */
+bool cat_reflog(cat_t *c, const char *ref, const char *page_token, size_t max, arena_t *a, cat_reflog_entry **out,
+                size_t *n, const char **next_token, floe_err *err);
+
+/* Counters of the history walks (for tests of cost): commits read and op
+ * rows read, process-wide. */
+typedef struct cat_walk_stats {
+    uint64_t commits_read, ops_read;
+} cat_walk_stats;
+void cat_walk_stats_get(cat_walk_stats *out);
+void cat_walk_stats_reset(void);
 
 /* The catalog as the iceberg layer sees it (see ice_catalog in iceberg.h). */
 void cat_as_ice(cat_t *c, const char *ref, ice_catalog *out);

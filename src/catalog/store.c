@@ -23,7 +23,7 @@ static const char *schema_sql =
     "  name TEXT PRIMARY KEY, is_tag INTEGER NOT NULL DEFAULT 0, hash TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS commits("
     "  seq INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, parent TEXT NOT NULL, time_ms INTEGER NOT NULL,"
-    "  author TEXT, message TEXT, props TEXT);"
+    "  author TEXT, message TEXT, props TEXT, parent2 TEXT, gen INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS ops("
     "  commit_seq INTEGER NOT NULL, key TEXT NOT NULL, op TEXT NOT NULL, kind TEXT, content_id TEXT,"
     "  location TEXT, content TEXT, PRIMARY KEY(commit_seq, key)) WITHOUT ROWID;"
@@ -31,6 +31,10 @@ static const char *schema_sql =
     "  ref TEXT NOT NULL, key TEXT NOT NULL, parent TEXT NOT NULL, kind TEXT NOT NULL, content_id TEXT NOT NULL,"
     "  location TEXT, content TEXT NOT NULL, PRIMARY KEY(ref, key)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS heads_by_parent ON heads(ref, parent, key);"
+    "CREATE TABLE IF NOT EXISTS reflog("
+    "  seq INTEGER PRIMARY KEY, ref TEXT NOT NULL, old_hash TEXT, new_hash TEXT, operation TEXT NOT NULL,"
+    "  time_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS reflog_by_ref ON reflog(ref, seq);"
     "INSERT OR IGNORE INTO refs(name, is_tag, hash) VALUES('main', 0, '" CAT_NO_ANCESTOR "');";
 
 bool cat_sql_fail(cat_conn *k, const char *what, floe_err *err) {
@@ -40,7 +44,7 @@ bool cat_sql_fail(cat_conn *k, const char *what, floe_err *err) {
     return floe_err_set(err, fc, "catalog %s: %s", what, sqlite3_errmsg(k->db));
 }
 
-static bool exec(cat_conn *k, const char *sql, floe_err *err) {
+bool cat_exec(cat_conn *k, const char *sql, floe_err *err) {
     char *msg = NULL;
     if (sqlite3_exec(k->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         floe_err_set(err, FLOE_EIO, "catalog: %s: %s", sql, msg ? msg : sqlite3_errmsg(k->db));
@@ -48,6 +52,35 @@ static bool exec(cat_conn *k, const char *sql, floe_err *err) {
         return false;
     }
     return true;
+}
+
+/* Catalogs written before versions.c have commits without parent2 and gen:
+ * add the columns and number the (linear) history, oldest first. Each
+ * statement is plain SQL so the PostgreSQL store can do the same. */
+static bool upgrade(cat_conn *k, floe_err *err) {
+    sqlite3_stmt *probe = NULL;
+    bool has_gen = sqlite3_prepare_v2(k->db, "SELECT gen, parent2 FROM commits LIMIT 0", -1, &probe, NULL) == SQLITE_OK;
+    sqlite3_finalize(probe);
+    if (has_gen) return true;
+    if (!cat_exec(k, "ALTER TABLE commits ADD COLUMN parent2 TEXT", err) ||
+        !cat_exec(k, "ALTER TABLE commits ADD COLUMN gen INTEGER NOT NULL DEFAULT 0", err))
+        return false;
+    sqlite3_stmt *all = NULL, *set = NULL;
+    bool ok = sqlite3_prepare_v2(k->db, "SELECT seq FROM commits ORDER BY seq", -1, &all, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v2(k->db,
+                                 "UPDATE commits SET gen = 1 + COALESCE((SELECT p.gen FROM commits p"
+                                 " WHERE p.hash = commits.parent), 0) WHERE seq = ?1",
+                                 -1, &set, NULL) == SQLITE_OK;
+    int rc = SQLITE_DONE;
+    while (ok && (rc = sqlite3_step(all)) == SQLITE_ROW) {
+        sqlite3_bind_int64(set, 1, sqlite3_column_int64(all, 0));
+        ok = sqlite3_step(set) == SQLITE_DONE;
+        sqlite3_reset(set);
+    }
+    if (!ok || rc != SQLITE_DONE) cat_sql_fail(k, "upgrading the commit log (numbering generations)", err);
+    sqlite3_finalize(all);
+    sqlite3_finalize(set);
+    return ok && rc == SQLITE_DONE;
 }
 
 static cat_conn *conn_open(cat_t *c, floe_err *err) {
@@ -62,8 +95,8 @@ static cat_conn *conn_open(cat_t *c, floe_err *err) {
         return NULL;
     }
     sqlite3_busy_timeout(k->db, 30000);
-    if (!exec(k, "PRAGMA journal_mode=WAL", err) ||
-        !exec(k, c->fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", err)) {
+    if (!cat_exec(k, "PRAGMA journal_mode=WAL", err) ||
+        !cat_exec(k, c->fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", err)) {
         sqlite3_close(k->db);
         free(k);
         return NULL;
@@ -110,12 +143,12 @@ cat_t *cat_open(const cat_opts *opts, floe_err *err) {
     cat_conn *k = cat_conn_get(c, err);
     if (!k) goto fail;
     /* Creating the schema takes the write lock: concurrent first opens wait. */
-    if (!exec(k, "BEGIN IMMEDIATE", err)) goto fail_conn;
-    if (!exec(k, schema_sql, err)) {
+    if (!cat_exec(k, "BEGIN IMMEDIATE", err)) goto fail_conn;
+    if (!cat_exec(k, schema_sql, err) || !upgrade(k, err)) {
         sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
         goto fail_conn;
     }
-    if (!exec(k, "COMMIT", err)) goto fail_conn;
+    if (!cat_exec(k, "COMMIT", err)) goto fail_conn;
     cat_conn_put(c, k);
     return c;
 fail_conn:
@@ -169,12 +202,12 @@ char *cat_key_parent(arena_t *a, const char *key) {
 
 /* ---- reading ---- */
 
-static const char *col_text(arena_t *a, sqlite3_stmt *st, int i) {
+const char *cat_col_text(arena_t *a, sqlite3_stmt *st, int i) {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? arena_strdup(a, (const char *)t) : NULL;
 }
 
-static bool ref_hash(cat_conn *k, const char *ref, arena_t *a, cat_ref *out, floe_err *err) {
+bool cat_ref_read(cat_conn *k, const char *ref, arena_t *a, cat_ref *out, floe_err *err) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(k->db, "SELECT name, is_tag, hash FROM refs WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
         return cat_sql_fail(k, "reading refs", err);
@@ -182,9 +215,9 @@ static bool ref_hash(cat_conn *k, const char *ref, arena_t *a, cat_ref *out, flo
     int rc = sqlite3_step(st);
     bool ok = false;
     if (rc == SQLITE_ROW) {
-        out->name = col_text(a, st, 0);
+        out->name = cat_col_text(a, st, 0);
         out->is_tag = sqlite3_column_int(st, 1) != 0;
-        out->hash = col_text(a, st, 2);
+        out->hash = cat_col_text(a, st, 2);
         ok = true;
     } else if (rc == SQLITE_DONE) {
         floe_err_set(err, FLOE_ENOENT, "no branch or tag named '%s' in the catalog (see `floe branch list`)", ref);
@@ -198,7 +231,7 @@ static bool ref_hash(cat_conn *k, const char *ref, arena_t *a, cat_ref *out, flo
 bool cat_ref_get(cat_t *c, const char *name, arena_t *a, cat_ref *out, floe_err *err) {
     cat_conn *k = cat_conn_get(c, err);
     if (!k) return false;
-    bool ok = ref_hash(k, name ? name : CAT_MAIN, a, out, err);
+    bool ok = cat_ref_read(k, name ? name : CAT_MAIN, a, out, err);
     cat_conn_put(c, k);
     return ok;
 }
@@ -222,9 +255,9 @@ bool cat_ref_list(cat_t *c, arena_t *a, cat_ref **out, size_t *n, floe_err *err)
             v = nv;
             cap *= 2;
         }
-        v[cnt].name = col_text(a, st, 0);
+        v[cnt].name = cat_col_text(a, st, 0);
         v[cnt].is_tag = sqlite3_column_int(st, 1) != 0;
-        v[cnt].hash = col_text(a, st, 2);
+        v[cnt].hash = cat_col_text(a, st, 2);
         cnt++;
     }
     if (rc != SQLITE_DONE) {
@@ -242,8 +275,14 @@ done:
 
 bool cat_head_get(cat_conn *k, const char *ref, const char *key, arena_t *a, cat_content *out, bool *found,
                   floe_err *err) {
+    /* "main~2", "dev@3f2a...", a bare hash: read at that commit */
+    if (cat_is_refspec(ref)) return cat_content_at_spec(k, ref, key, a, out, found, err);
     cat_ref r;
-    if (!ref_hash(k, ref, a, &r, err)) return false;
+    if (!cat_ref_read(k, ref, a, &r, err)) {
+        size_t n = strlen(ref);
+        if (err->code != FLOE_ENOENT || n < 8 || strspn(ref, "0123456789abcdefABCDEF") != n) return false;
+        return cat_content_at_spec(k, ref, key, a, out, found, err);
+    }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(k->db, "SELECT kind, content_id, location, content FROM heads WHERE ref = ?1 AND key = ?2",
                            -1, &st, NULL) != SQLITE_OK)
@@ -254,10 +293,10 @@ bool cat_head_get(cat_conn *k, const char *ref, const char *key, arena_t *a, cat
     bool ok = true;
     *found = false;
     if (rc == SQLITE_ROW) {
-        out->kind = col_text(a, st, 0);
-        out->content_id = col_text(a, st, 1);
-        out->location = col_text(a, st, 2);
-        out->json = col_text(a, st, 3);
+        out->kind = cat_col_text(a, st, 0);
+        out->content_id = cat_col_text(a, st, 1);
+        out->location = cat_col_text(a, st, 2);
+        out->json = cat_col_text(a, st, 3);
         *found = true;
     } else if (rc != SQLITE_DONE) {
         ok = cat_sql_fail(k, "reading contents", err);
@@ -292,109 +331,90 @@ static void commit_hash(const char *parent, int64_t now, const cat_op *ops, size
     str_hex(d, 32, out);
 }
 
-static const char *display_key(arena_t *a, const char *key) {
+const char *cat_key_display(arena_t *a, const char *key) {
     char *d = arena_strdup(a, key);
     for (char *p = d; *p; p++)
         if (*p == CAT_SEP) *p = '.';
     return d;
 }
 
-bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, const char *message, floe_err *err) {
-    cat_conn *k = cat_conn_get(c, err);
-    if (!k) return false;
-    arena_t a;
-    arena_init(&a, 4096);
-    sqlite3_stmt *head = NULL, *ins_commit = NULL, *ins_op = NULL, *put = NULL, *del = NULL, *mv = NULL;
-    bool ok = false, in_tx = false;
-    if (!exec(k, "BEGIN IMMEDIATE", err)) {
-        if (sqlite3_extended_errcode(k->db) == SQLITE_BUSY) err->code = FLOE_ECONFLICT;
-        goto done;
-    }
-    in_tx = true;
-    cat_ref r;
-    if (!ref_hash(k, ref, &a, &r, err)) goto done;
-    if (r.is_tag) {
-        floe_err_set(err, FLOE_EINVAL, "'%s' is a tag, and tags cannot be committed to; commit to a branch", ref);
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!ops[i].check) continue;
-        cat_content cur;
-        bool found;
-        if (!cat_head_get(k, ref, ops[i].key, &a, &cur, &found, err)) goto done;
-        if (ops[i].expect_absent && found) {
-            floe_err_set(err, FLOE_EEXIST, "'%s' already exists on '%s'", display_key(&a, ops[i].key), ref);
-            goto done;
-        }
-        if (ops[i].expect_empty) {
-            sqlite3_stmt *q = NULL;
-            if (sqlite3_prepare_v2(k->db, "SELECT key FROM heads WHERE ref = ?1 AND parent = ?2 LIMIT 1", -1, &q,
-                                   NULL) != SQLITE_OK) {
-                cat_sql_fail(k, "checking a namespace", err);
-                goto done;
-            }
-            sqlite3_bind_text(q, 1, ref, -1, SQLITE_STATIC);
-            sqlite3_bind_text(q, 2, ops[i].key, -1, SQLITE_STATIC);
-            int rc = sqlite3_step(q);
-            const char *child = rc == SQLITE_ROW ? display_key(&a, (const char *)sqlite3_column_text(q, 0)) : NULL;
-            sqlite3_finalize(q);
-            if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-                cat_sql_fail(k, "checking a namespace", err);
-                goto done;
-            }
-            if (child) {
-                floe_err_set(err, FLOE_ECONFLICT, "namespace '%s' is not empty: it holds '%s'; drop that first",
-                             display_key(&a, ops[i].key), child);
-                goto done;
-            }
-        }
-        if (ops[i].check_only && !found) {
-            floe_err_set(err, FLOE_ENOENT,
-                         "namespace '%s' does not exist on '%s'; create it first with "
-                         "`floe namespace create %s`",
-                         display_key(&a, ops[i].key), ref, display_key(&a, ops[i].key));
-            goto done;
-        }
-        if (!ops[i].expect_absent && !ops[i].check_only) {
-            if (!found) {
-                floe_err_set(err, FLOE_ECONFLICT, "'%s' was dropped from '%s' by a concurrent commit",
-                             display_key(&a, ops[i].key), ref);
-                goto done;
-            }
-            if (!str_eq(cur.location, ops[i].expect_location)) {
-                floe_err_set(err, FLOE_ECONFLICT,
-                             "'%s' changed on '%s' by a concurrent commit (now at %s, this change was based on %s)",
-                             display_key(&a, ops[i].key), ref, cur.location ? cur.location : "-",
-                             ops[i].expect_location ? ops[i].expect_location : "-");
-                goto done;
-            }
-        }
-    }
-    char hash[65];
-    int64_t now = time_now_ms();
-    commit_hash(r.hash, now, ops, n, hash);
+bool cat_reflog_add(cat_conn *k, const char *ref, const char *old_hash, const char *new_hash, const char *operation,
+                    floe_err *err) {
+    sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(k->db,
-                           "INSERT INTO commits(hash, parent, time_ms, author, message) VALUES(?1, ?2, ?3, ?4, ?5)", -1,
-                           &ins_commit, NULL) != SQLITE_OK ||
+                           "INSERT INTO reflog(ref, old_hash, new_hash, operation, time_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return cat_sql_fail(k, "writing the reflog", err);
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, old_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, new_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, operation, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, time_now_ms());
+    bool ok = step_done(k, st, "writing the reflog", err);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool cat_heads_apply(cat_conn *k, const char *ref, const char *key, const cat_content *ct, arena_t *a, floe_err *err) {
+    sqlite3_stmt *st = NULL;
+    const char *sql = ct ? "INSERT OR REPLACE INTO heads(ref, key, parent, kind, content_id, location, content)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                         : "DELETE FROM heads WHERE ref = ?1 AND key = ?2";
+    if (sqlite3_prepare_v2(k->db, sql, -1, &st, NULL) != SQLITE_OK) return cat_sql_fail(k, "updating heads", err);
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    if (ct) {
+        sqlite3_bind_text(st, 3, cat_key_parent(a, key), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, ct->kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, ct->content_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, ct->location, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, ct->json, -1, SQLITE_STATIC);
+    }
+    bool ok = step_done(k, st, "updating heads", err);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool cat_commit_write(cat_conn *k, const cat_ref *r, const char *parent2, const cat_op *ops, size_t n,
+                      const char *message, const char *operation, arena_t *a, const char **out_hash, floe_err *err) {
+    sqlite3_stmt *gen = NULL, *ins_commit = NULL, *ins_op = NULL, *mv = NULL;
+    bool ok = false;
+    char *hash = arena_alloc(a, 65);
+    int64_t now = time_now_ms();
+    commit_hash(r->hash, now, ops, n, hash);
+    if (sqlite3_prepare_v2(k->db, "SELECT MAX(gen) FROM commits WHERE hash = ?1 OR hash = ?2", -1, &gen, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(k->db,
+                           "INSERT INTO commits(hash, parent, parent2, gen, time_ms, author, message)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &ins_commit, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(k->db,
                            "INSERT INTO ops(commit_seq, key, op, kind, content_id, location, content)"
                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                            -1, &ins_op, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(k->db,
-                           "INSERT OR REPLACE INTO heads(ref, key, parent, kind, content_id, location, content)"
-                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           -1, &put, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(k->db, "DELETE FROM heads WHERE ref = ?1 AND key = ?2", -1, &del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(k->db, "UPDATE refs SET hash = ?2 WHERE name = ?1", -1, &mv, NULL) != SQLITE_OK) {
         cat_sql_fail(k, "preparing a commit", err);
         goto done;
     }
+    /* the generation: one more than the deeper parent (the empty log is 0) */
+    sqlite3_bind_text(gen, 1, r->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(gen, 2, parent2 ? parent2 : r->hash, -1, SQLITE_STATIC);
+    if (sqlite3_step(gen) != SQLITE_ROW) {
+        cat_sql_fail(k, "reading the parent's generation", err);
+        goto done;
+    }
+    int64_t g = sqlite3_column_int64(gen, 0) + 1;
     const char *author = getenv("USER");
     sqlite3_bind_text(ins_commit, 1, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ins_commit, 2, r.hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ins_commit, 3, now);
-    sqlite3_bind_text(ins_commit, 4, author ? author : "floe", -1, SQLITE_STATIC);
-    sqlite3_bind_text(ins_commit, 5, message ? message : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins_commit, 2, r->hash, -1, SQLITE_STATIC);
+    if (parent2)
+        sqlite3_bind_text(ins_commit, 3, parent2, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(ins_commit, 3);
+    sqlite3_bind_int64(ins_commit, 4, g);
+    sqlite3_bind_int64(ins_commit, 5, now);
+    sqlite3_bind_text(ins_commit, 6, author ? author : "floe", -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins_commit, 7, message ? message : "", -1, SQLITE_STATIC);
     if (!step_done(k, ins_commit, "writing a commit", err)) goto done;
     int64_t seq = sqlite3_last_insert_rowid(k->db);
     for (size_t i = 0; i < n; i++) {
@@ -412,35 +432,102 @@ bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, cons
             for (int j = 4; j <= 7; j++) sqlite3_bind_null(ins_op, j);
         }
         if (!step_done(k, ins_op, "writing a commit", err)) goto done;
-        if (ct) {
-            sqlite3_bind_text(put, 1, ref, -1, SQLITE_STATIC);
-            sqlite3_bind_text(put, 2, ops[i].key, -1, SQLITE_STATIC);
-            sqlite3_bind_text(put, 3, cat_key_parent(&a, ops[i].key), -1, SQLITE_STATIC);
-            sqlite3_bind_text(put, 4, ct->kind, -1, SQLITE_STATIC);
-            sqlite3_bind_text(put, 5, ct->content_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(put, 6, ct->location, -1, SQLITE_STATIC);
-            sqlite3_bind_text(put, 7, ct->json, -1, SQLITE_STATIC);
-            if (!step_done(k, put, "writing a commit", err)) goto done;
-        } else {
-            sqlite3_bind_text(del, 1, ref, -1, SQLITE_STATIC);
-            sqlite3_bind_text(del, 2, ops[i].key, -1, SQLITE_STATIC);
-            if (!step_done(k, del, "writing a commit", err)) goto done;
-        }
+        if (!cat_heads_apply(k, r->name, ops[i].key, ct, a, err)) goto done;
     }
-    sqlite3_bind_text(mv, 1, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(mv, 1, r->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(mv, 2, hash, -1, SQLITE_STATIC);
     if (!step_done(k, mv, "writing a commit", err)) goto done;
-    if (!exec(k, "COMMIT", err)) goto done;
+    if (!cat_reflog_add(k, r->name, r->hash, hash, operation, err)) goto done;
+    if (out_hash) *out_hash = hash;
+    ok = true;
+done:
+    sqlite3_finalize(gen);
+    sqlite3_finalize(ins_commit);
+    sqlite3_finalize(ins_op);
+    sqlite3_finalize(mv);
+    return ok;
+}
+
+bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, const char *message, floe_err *err) {
+    cat_conn *k = cat_conn_get(c, err);
+    if (!k) return false;
+    arena_t a;
+    arena_init(&a, 4096);
+    bool ok = false, in_tx = false;
+    if (!cat_exec(k, "BEGIN IMMEDIATE", err)) {
+        if (sqlite3_extended_errcode(k->db) == SQLITE_BUSY) err->code = FLOE_ECONFLICT;
+        goto done;
+    }
+    in_tx = true;
+    cat_ref r;
+    if (cat_is_refspec(ref)) {
+        floe_err_set(err, FLOE_EINVAL, "'%s' names a past commit, which is read-only; commit to a branch", ref);
+        goto done;
+    }
+    if (!cat_ref_read(k, ref, &a, &r, err)) goto done;
+    if (r.is_tag) {
+        floe_err_set(err, FLOE_EINVAL, "'%s' is a tag, and tags cannot be committed to; commit to a branch", ref);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i].check) continue;
+        cat_content cur;
+        bool found;
+        if (!cat_head_get(k, ref, ops[i].key, &a, &cur, &found, err)) goto done;
+        if (ops[i].expect_absent && found) {
+            floe_err_set(err, FLOE_EEXIST, "'%s' already exists on '%s'", cat_key_display(&a, ops[i].key), ref);
+            goto done;
+        }
+        if (ops[i].expect_empty) {
+            sqlite3_stmt *q = NULL;
+            if (sqlite3_prepare_v2(k->db, "SELECT key FROM heads WHERE ref = ?1 AND parent = ?2 LIMIT 1", -1, &q,
+                                   NULL) != SQLITE_OK) {
+                cat_sql_fail(k, "checking a namespace", err);
+                goto done;
+            }
+            sqlite3_bind_text(q, 1, ref, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 2, ops[i].key, -1, SQLITE_STATIC);
+            int rc = sqlite3_step(q);
+            const char *child = rc == SQLITE_ROW ? cat_key_display(&a, (const char *)sqlite3_column_text(q, 0)) : NULL;
+            sqlite3_finalize(q);
+            if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                cat_sql_fail(k, "checking a namespace", err);
+                goto done;
+            }
+            if (child) {
+                floe_err_set(err, FLOE_ECONFLICT, "namespace '%s' is not empty: it holds '%s'; drop that first",
+                             cat_key_display(&a, ops[i].key), child);
+                goto done;
+            }
+        }
+        if (ops[i].check_only && !found) {
+            floe_err_set(err, FLOE_ENOENT,
+                         "namespace '%s' does not exist on '%s'; create it first with "
+                         "`floe namespace create %s`",
+                         cat_key_display(&a, ops[i].key), ref, cat_key_display(&a, ops[i].key));
+            goto done;
+        }
+        if (!ops[i].expect_absent && !ops[i].check_only) {
+            if (!found) {
+                floe_err_set(err, FLOE_ECONFLICT, "'%s' was dropped from '%s' by a concurrent commit",
+                             cat_key_display(&a, ops[i].key), ref);
+                goto done;
+            }
+            if (!str_eq(cur.location, ops[i].expect_location)) {
+                floe_err_set(err, FLOE_ECONFLICT,
+                             "'%s' changed on '%s' by a concurrent commit (now at %s, this change was based on %s)",
+                             cat_key_display(&a, ops[i].key), ref, cur.location ? cur.location : "-",
+                             ops[i].expect_location ? ops[i].expect_location : "-");
+                goto done;
+            }
+        }
+    }
+    if (!cat_commit_write(k, &r, NULL, ops, n, message, "COMMIT", &a, NULL, err)) goto done;
+    if (!cat_exec(k, "COMMIT", err)) goto done;
     in_tx = false;
     ok = true;
 done:
     if (in_tx) sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_finalize(ins_commit);
-    sqlite3_finalize(ins_op);
-    sqlite3_finalize(put);
-    sqlite3_finalize(del);
-    sqlite3_finalize(mv);
-    sqlite3_finalize(head);
     cat_conn_put(c, k);
     arena_free(&a);
     return ok;
@@ -454,9 +541,9 @@ bool cat_log(cat_t *c, const char *ref, size_t max, arena_t *a, cat_commit **out
     bool ok = false;
     size_t cap = 16, cnt = 0;
     cat_commit *v = arena_alloc(a, cap * sizeof *v);
-    if (!ref_hash(k, ref ? ref : CAT_MAIN, a, &r, err)) goto done;
-    if (sqlite3_prepare_v2(k->db, "SELECT hash, parent, time_ms, author, message FROM commits WHERE hash = ?1", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (!cat_ref_read(k, ref ? ref : CAT_MAIN, a, &r, err)) goto done;
+    if (sqlite3_prepare_v2(k->db, "SELECT hash, parent, time_ms, author, message, parent2 FROM commits WHERE hash = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
         cat_sql_fail(k, "reading the log", err);
         goto done;
     }
@@ -478,11 +565,12 @@ bool cat_log(cat_t *c, const char *ref, size_t max, arena_t *a, cat_commit **out
             v = nv;
             cap *= 2;
         }
-        v[cnt].hash = col_text(a, st, 0);
-        v[cnt].parent = col_text(a, st, 1);
+        v[cnt].hash = cat_col_text(a, st, 0);
+        v[cnt].parent = cat_col_text(a, st, 1);
         v[cnt].time_ms = sqlite3_column_int64(st, 2);
-        v[cnt].author = col_text(a, st, 3);
-        v[cnt].message = col_text(a, st, 4);
+        v[cnt].author = cat_col_text(a, st, 3);
+        v[cnt].message = cat_col_text(a, st, 4);
+        v[cnt].parent2 = cat_col_text(a, st, 5);
         h = v[cnt].parent;
         cnt++;
     }

@@ -150,7 +150,29 @@ bool cat_namespace_props(cat_t *c, const char *ref, const char *ns, json_t **pro
 
 /* Keys under parent of one kind, display names of their last level. */
 static bool list_children(cat_t *c, const char *ref, const char *parent_key, const char *kind, bool full, arena_t *a,
+                          const char ***out, size_t *n, floe_err *err);
+
+/* Children at a commit that no plain ref name gives ("main~1", a hash):
+ * from everything at that commit. */
+static bool list_children_at(cat_t *c, const char *spec, const char *parent_key, const char *kind, bool full,
+                             arena_t *a, const char ***out, size_t *n, floe_err *err) {
+    cat_entry *es;
+    size_t ne;
+    if (!cat_contents(c, spec, a, &es, &ne, err)) return false;
+    *out = arena_alloc(a, (ne + 1) * sizeof **out);
+    *n = 0;
+    for (size_t i = 0; i < ne; i++) {
+        const char *key = cat_key(a, es[i].key, NULL);
+        if (strcmp(es[i].kind, kind) || strcmp(cat_key_parent(a, key), parent_key)) continue;
+        const char *last = strrchr(es[i].key, '.');
+        (*out)[(*n)++] = full || !last ? es[i].key : last + 1;
+    }
+    return true;
+}
+
+static bool list_children(cat_t *c, const char *ref, const char *parent_key, const char *kind, bool full, arena_t *a,
                           const char ***out, size_t *n, floe_err *err) {
+    if (cat_is_refspec(ref)) return list_children_at(c, ref, parent_key, kind, full, a, out, n, err);
     cat_conn *k = cat_conn_get(c, err);
     if (!k) return false;
     cat_ref r;

@@ -13,6 +13,14 @@ int cli_avro(int argc, char **argv);
 int cli_namespace(int argc, char **argv);
 int cli_table(int argc, char **argv);
 int cli_gc(int argc, char **argv);
+/* branch.c: the catalog's versions */
+int cli_branch(int argc, char **argv);
+int cli_tag(int argc, char **argv);
+int cli_log(int argc, char **argv);
+int cli_diff(int argc, char **argv);
+int cli_merge(int argc, char **argv);
+int cli_transplant(int argc, char **argv);
+int cli_reflog(int argc, char **argv);
 /* hidden: manifests for the end-to-end tests (tests/e2e/test_iceberg_manifest.sh) */
 int cli_iceberg_debug(int argc, char **argv);
 

@@ -16,6 +16,13 @@ static void usage(FILE *f) {
                "  namespace  create, list and drop catalog namespaces\n"
                "  table      create Iceberg tables; append, overwrite, delete, scan, inspect\n"
                "  gc         delete warehouse files no branch or tag reaches (dropped tables too)\n"
+               "  branch     create, list, assign and drop catalog branches\n"
+               "  tag        create, list and drop catalog tags\n"
+               "  log        the catalog's commits on a branch (newest first)\n"
+               "  diff       the tables and namespaces that differ between two refs\n"
+               "  merge      merge a branch into another (three-way, with conflicts listed)\n"
+               "  transplant apply given commits onto a branch\n"
+               "  reflog     every movement of the catalog's refs\n"
                "  version    print the version\n\n"
                "Run 'floe <command> --help' for the command's flags.\n");
 }
@@ -32,6 +39,13 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "namespace")) return cli_namespace(argc - 2, argv + 2);
     if (!strcmp(cmd, "table")) return cli_table(argc - 2, argv + 2);
     if (!strcmp(cmd, "gc")) return cli_gc(argc - 2, argv + 2);
+    if (!strcmp(cmd, "branch")) return cli_branch(argc - 2, argv + 2);
+    if (!strcmp(cmd, "tag")) return cli_tag(argc - 2, argv + 2);
+    if (!strcmp(cmd, "log")) return cli_log(argc - 2, argv + 2);
+    if (!strcmp(cmd, "diff")) return cli_diff(argc - 2, argv + 2);
+    if (!strcmp(cmd, "merge")) return cli_merge(argc - 2, argv + 2);
+    if (!strcmp(cmd, "transplant")) return cli_transplant(argc - 2, argv + 2);
+    if (!strcmp(cmd, "reflog")) return cli_reflog(argc - 2, argv + 2);
     if (!strcmp(cmd, "iceberg-debug")) return cli_iceberg_debug(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("floe %s\n", FLOE_VERSION);

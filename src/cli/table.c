@@ -35,7 +35,7 @@ int tcli_fail(const char *cmd, const floe_err *err) {
     return err->code == FLOE_ECONFLICT ? 3 : 1;
 }
 
-static bool env_open(env *e, const char *data, floe_err *err) {
+bool tcli_env_open(env *e, const char *data, floe_err *err) {
     memset(e, 0, sizeof *e);
     e->data = data ? data : getenv("FLOE_DATA") ? getenv("FLOE_DATA") : "./data";
     if (!fs_mkdir_p(e->data, err)) return false;
@@ -54,14 +54,11 @@ static bool env_open(env *e, const char *data, floe_err *err) {
     return true;
 }
 
-static void env_close(env *e) {
+void tcli_env_close(env *e) {
     cat_close(e->cat);
     if (e->io) fileio_free(e->io);
     if (e->store) store_close(e->store);
 }
-
-bool tcli_env_open(env *e, const char *data, floe_err *err) { return env_open(e, data, err); }
-void tcli_env_close(env *e) { env_close(e); }
 
 bool tcli_split_ident(const char *s, arena_t *a, const char **ns, const char **name, floe_err *err) {
     const char *dot = s ? strrchr(s, '.') : NULL;
@@ -73,7 +70,7 @@ bool tcli_split_ident(const char *s, arena_t *a, const char **ns, const char **n
     return true;
 }
 
-static bool parse_format(const char *v, out_format *f) {
+bool tcli_parse_format(const char *v, out_format *f) {
     if (!strcmp(v, "table"))
         *f = OUT_TABLE;
     else if (!strcmp(v, "csv"))
@@ -196,7 +193,7 @@ static int cmd_namespace(int argc, char **argv) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc)
             data = argv[++i];
         else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-            if (!parse_format(argv[++i], &fmt)) {
+            if (!tcli_parse_format(argv[++i], &fmt)) {
                 fprintf(stderr, "floe namespace: --format '%s'; expected table, csv or json\n", argv[i]);
                 return 2;
             }
@@ -216,8 +213,8 @@ static int cmd_namespace(int argc, char **argv) {
     }
     env e;
     floe_err err = {0};
-    if (!env_open(&e, data, &err)) {
-        env_close(&e);
+    if (!tcli_env_open(&e, data, &err)) {
+        tcli_env_close(&e);
         return tcli_fail("namespace", &err);
     }
     int rc = 0;
@@ -256,7 +253,7 @@ static int cmd_namespace(int argc, char **argv) {
         fprintf(stderr, "floe namespace: unknown command '%s' (create, list, drop)\n", verb);
         rc = 2;
     }
-    env_close(&e);
+    tcli_env_close(&e);
     return rc;
 }
 
@@ -300,7 +297,7 @@ static bool parse_targs(int argc, char **argv, targs *t, floe_err *err) {
             if (!str_to_i64_range(v, 1, INT64_MAX, &t->target_size))
                 return floe_err_set(err, FLOE_EINVAL, "--target-size '%s': expected a number of bytes", v);
         } else if (!strcmp(a, "--format") && v) {
-            if (!parse_format(v, &t->fmt))
+            if (!tcli_parse_format(v, &t->fmt))
                 return floe_err_set(err, FLOE_EINVAL, "--format '%s': expected table, csv or json", v);
             t->fmt_set = true;
         } else if (!strcmp(a, "--property") && v) {
@@ -356,7 +353,7 @@ static int t_create(env *e, targs *ta, arena_t *a) {
     if (!ice_table_new_meta(&s, ta->partition, ta->props, ta->nprops, a, &m, &err))
         return tcli_fail("table create", &err);
     cat_table out;
-    if (!cat_table_create(e->cat, NULL, ns, name, &m, a, &out, &err)) return tcli_fail("table create", &err);
+    if (!cat_table_create(e->cat, e->cat_ref, ns, name, &m, a, &out, &err)) return tcli_fail("table create", &err);
     fprintf(stderr, "created table %s.%s at %s\n", ns, name, out.meta.location);
     return 0;
 }
@@ -739,7 +736,31 @@ static void table_usage(void) {
         "  rewrite-manifests NS.T\n"
         "  remove-orphans NS.T [--older-than TS] [--dry-run]\n"
         "  list NS | drop NS.T\n"
-        "append, overwrite and delete write to a branch with --branch NAME (default main).\n");
+        "--ref/--branch NAME: a catalog branch or tag (see `floe branch list`) when the catalog has one by\n"
+        "that name, else the table's own Iceberg branch or tag; table:NAME always means the table's.\n"
+        "append, overwrite and delete write to that branch (default main).\n");
+}
+
+/* --ref/--branch NAME names a catalog branch or tag when the catalog has
+ * one by that name (or NAME is a catalog refspec like main~1): the command
+ * then acts on the table as that catalog ref holds it, on the table's own
+ * main. Otherwise NAME is an Iceberg ref inside the table's metadata. When
+ * both exist the catalog's wins; "table:NAME" always means the table's. */
+static void select_catalog_ref(env *e, targs *ta, arena_t *a) {
+    if (!ta->ref) return;
+    if (!strncmp(ta->ref, "table:", 6)) {
+        ta->ref += 6;
+        return;
+    }
+    cat_ref r;
+    cat_resolved rs;
+    floe_err e2;
+    if (!cat_ref_get(e->cat, ta->ref, a, &r, &e2) &&
+        !(strpbrk(ta->ref, "@~*^") && cat_resolve(e->cat, ta->ref, a, &rs, &e2)))
+        return;
+    e->cat_ref = ta->ref;
+    cat_as_ice(e->cat, ta->ref, &e->ice);
+    ta->ref = NULL;
 }
 
 int cli_table(int argc, char **argv) {
@@ -761,13 +782,14 @@ int cli_table(int argc, char **argv) {
         return 2;
     }
     env e;
-    if (!env_open(&e, ta.data, &err)) {
-        env_close(&e);
+    if (!tcli_env_open(&e, ta.data, &err)) {
+        tcli_env_close(&e);
         free_targs(&ta);
         return tcli_fail("table", &err);
     }
     arena_t a;
     arena_init(&a, 1 << 16);
+    select_catalog_ref(&e, &ta, &a);
     int rc;
     if (!strcmp(cmd, "create"))
         rc = t_create(&e, &ta, &a);
@@ -788,7 +810,7 @@ int cli_table(int argc, char **argv) {
     else if (!strcmp(cmd, "list")) {
         const char **names;
         size_t n;
-        if (!cat_table_list(e.cat, NULL, ta.ident, &a, &names, &n, &err))
+        if (!cat_table_list(e.cat, e.cat_ref, ta.ident, &a, &names, &n, &err))
             rc = tcli_fail("table list", &err);
         else {
             const char *hdr[] = {"table"};
@@ -807,7 +829,8 @@ int cli_table(int argc, char **argv) {
     } else if (!strcmp(cmd, "drop")) {
         const char *ns, *name;
         rc = 0;
-        if (!tcli_split_ident(ta.ident, &a, &ns, &name, &err) || !cat_table_drop(e.cat, NULL, ns, name, false, &err))
+        if (!tcli_split_ident(ta.ident, &a, &ns, &name, &err) ||
+            !cat_table_drop(e.cat, e.cat_ref, ns, name, false, &err))
             rc = tcli_fail("table drop", &err);
     } else if (!strcmp(cmd, "evolve"))
         rc = tcli_evolve(&e, &ta, &a);
@@ -824,7 +847,7 @@ int cli_table(int argc, char **argv) {
         rc = 2;
     }
     arena_free(&a);
-    env_close(&e);
+    tcli_env_close(&e);
     free_targs(&ta);
     return rc;
 }

@@ -25,6 +25,7 @@ typedef struct env {
     store_t *store;
     fileio_t *io;
     cat_t *cat;
+    const char *cat_ref; /* the catalog branch or tag acted on (NULL: main) */
     ice_catalog ice;
 } env;
 
@@ -43,10 +44,12 @@ typedef struct targs {
     int32_t nprops;
 } targs;
 
-/* Opens the data dir (DIR, else $FLOE_DATA, else ./data): the store, its
- * warehouse bucket and the catalog. Close it even when the open failed. */
+/* Opens the data dir (NULL: $FLOE_DATA or ./data): the store, the
+ * warehouse bucket and the catalog; e->ice acts on catalog branch main. */
 bool tcli_env_open(env *e, const char *data, floe_err *err);
 void tcli_env_close(env *e);
+/* Parses --format's value. */
+bool tcli_parse_format(const char *v, out_format *f);
 /* Prints "floe CMD: message"; exit code 3 on a conflict, else 1. */
 int tcli_fail(const char *cmd, const floe_err *err);
 /* Loads the table named by ta->ident ("ns.t"). */

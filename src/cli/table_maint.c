@@ -30,7 +30,7 @@ static bool other_versions(env *e, const ice_table *t, arena_t *a, ice_maint_kee
     ice_table_meta *metas = arena_zalloc(a, (n + 1) * sizeof *metas);
     const char **files = arena_zalloc(a, (n + 1) * sizeof *files);
     for (size_t i = 0; i < n; i++) {
-        if (!strcmp(refs[i].name, "main")) continue;
+        if (!strcmp(refs[i].name, e->cat_ref ? e->cat_ref : "main")) continue;
         cat_table ct;
         floe_err e2 = {0};
         if (!cat_table_load(e->cat, refs[i].name, t->ns, t->name, a, &ct, &e2)) {
