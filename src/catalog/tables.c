@@ -255,8 +255,10 @@ static bool write_meta(cat_t *c, const char *path, const ice_table_meta *m, floe
     return ok;
 }
 
-static bool load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
-                 cat_content *ct, floe_err *err) {
+/* Loads a table; when its metadata location is base_loc, base is taken
+ * as its metadata instead of reading the file. */
+static bool load_with(cat_t *c, const char *ref, const char *ns, const char *name, const char *base_loc,
+                      const ice_table_meta *base, arena_t *a, cat_table *out, cat_content *ct, floe_err *err) {
     if (!valid_ns(ns, err) || !valid_name("table", name, err)) return false;
     bool found;
     if (!head_lookup(c, ref, cat_key(a, ns, name), a, ct, &found, err)) return false;
@@ -272,7 +274,16 @@ static bool load(cat_t *c, const char *ref, const char *ns, const char *name, ar
     out->ns = arena_strdup(a, ns);
     out->name = arena_strdup(a, name);
     out->metadata_location = ct->location;
+    if (base_loc && base && !strcmp(base_loc, ct->location)) {
+        out->meta = *base;
+        return true;
+    }
     return read_meta(c, ct->location, a, &out->meta, err);
+}
+
+static bool load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
+                 cat_content *ct, floe_err *err) {
+    return load_with(c, ref, ns, name, NULL, NULL, a, out, ct, err);
 }
 
 bool cat_table_load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
@@ -357,12 +368,17 @@ bool cat_table_create(cat_t *c, const char *ref, const char *ns, const char *nam
     return true;
 }
 
-bool cat_table_commit(cat_t *c, const char *ref, const char *ns, const char *name, json_t *requirements,
-                      json_t *updates, arena_t *a, cat_table *out, floe_err *err) {
+/* A commit; when base_loc is still the table's metadata location, base
+ * (the caller's parsed copy of that immutable file) stands in for reading
+ * and parsing it again, which costs more than the rest of a small commit
+ * once the table has a few hundred snapshots. */
+static bool commit(cat_t *c, const char *ref, const char *ns, const char *name, const char *base_loc,
+                   const ice_table_meta *base, json_t *requirements, json_t *updates, arena_t *a, cat_table *out,
+                   floe_err *err) {
     for (int attempt = 0;; attempt++) {
         cat_table cur;
         cat_content ct;
-        if (!load(c, ref, ns, name, a, &cur, &ct, err)) return false;
+        if (!load_with(c, ref, ns, name, attempt == 0 ? base_loc : NULL, base, a, &cur, &ct, err)) return false;
         if (!ice_requirements_check(&cur.meta, requirements, err))
             return floe_err_wrap(err, "commit to %s.%s", ns, name);
         ice_table_meta next;
@@ -394,6 +410,11 @@ bool cat_table_commit(cat_t *c, const char *ref, const char *ns, const char *nam
         if (err->code != FLOE_ECONFLICT || attempt + 1 >= COMMIT_ATTEMPTS) return false;
         /* someone else committed: redo against their metadata */
     }
+}
+
+bool cat_table_commit(cat_t *c, const char *ref, const char *ns, const char *name, json_t *requirements,
+                      json_t *updates, arena_t *a, cat_table *out, floe_err *err) {
+    return commit(c, ref, ns, name, NULL, NULL, requirements, updates, a, out, err);
 }
 
 struct purge_ctx {
@@ -459,6 +480,17 @@ static bool ice_commit(void *ctx, const char *ns, const char *name, json_t *reqs
     return true;
 }
 
+static bool ice_commit_on(void *ctx, const char *ns, const char *name, const char *base_location,
+                          const ice_table_meta *base, json_t *reqs, json_t *updates, arena_t *a, const char **location,
+                          ice_table_meta *meta, floe_err *err) {
+    cat_ice_ctx *x = ctx;
+    cat_table t;
+    if (!commit(x->c, x->ref, ns, name, base_location, base, reqs, updates, a, &t, err)) return false;
+    if (location) *location = t.metadata_location;
+    if (meta) *meta = t.meta;
+    return true;
+}
+
 void cat_as_ice(cat_t *c, const char *ref, ice_catalog *out) {
     /* one context per distinct ref, owned by the handle */
     pthread_mutex_lock(&c->lock);
@@ -481,4 +513,5 @@ void cat_as_ice(cat_t *c, const char *ref, ice_catalog *out) {
     out->warehouse = c->warehouse;
     out->load = ice_load;
     out->commit = ice_commit;
+    out->commit_on = ice_commit_on;
 }

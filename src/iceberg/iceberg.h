@@ -522,6 +522,12 @@ typedef struct ice_catalog {
                  floe_err *err);
     bool (*commit)(void *ctx, const char *ns, const char *name, json_t *requirements, json_t *updates, arena_t *a,
                    const char **location, ice_table_meta *meta, floe_err *err);
+    /* Optional (NULL: use commit): the same, told the metadata the change
+     * was based on (its location and the caller's parse of it), which the
+     * catalog uses instead of reading it again while it is still current. */
+    bool (*commit_on)(void *ctx, const char *ns, const char *name, const char *base_location,
+                      const ice_table_meta *base, json_t *requirements, json_t *updates, arena_t *a,
+                      const char **location, ice_table_meta *meta, floe_err *err);
 } ice_catalog;
 
 /* ================================================================ tables */
@@ -546,6 +552,7 @@ bool ice_table_new_meta(const fmt_schema_t *schema, const char *partition, const
 
 typedef struct ice_write_opts {
     int64_t target_file_bytes; /* 0: write.target-file-size-bytes, default 128 MiB */
+    uint32_t threads;          /* Parquet writer threads per open file (pq_writer_opts.threads); 0: 1 */
     /* progress callback: rows and bytes written so far (may be NULL) */
     void (*progress)(void *arg, uint64_t rows, uint64_t bytes);
     void *progress_arg;

@@ -530,7 +530,9 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
                                          "type", "branch", "snapshot-id", (json_int_t)snap_id));
     const char *loc;
     ice_table_meta nm;
-    ok = t->cat->commit(t->cat->ctx, t->ns, t->name, reqs, ups, a, &loc, &nm, err);
+    ok = t->cat->commit_on ? t->cat->commit_on(t->cat->ctx, t->ns, t->name, t->metadata_location, &t->meta, reqs, ups,
+                                               a, &loc, &nm, err)
+                           : t->cat->commit(t->cat->ctx, t->ns, t->name, reqs, ups, a, &loc, &nm, err);
     json_decref(reqs);
     json_decref(ups);
     if (!ok) {

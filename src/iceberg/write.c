@@ -127,6 +127,7 @@ ice_writer *ice_writer_new(const ice_table *t, const ice_write_opts *opts, arena
         ok = false;
     }
     w->pqo.level = (int)level;
+    w->pqo.threads = w->o.threads;
     if (!ok) goto fail;
 
     w->nf = spec->nfields;
