@@ -467,6 +467,12 @@ ice_expr *ice_expr_project_strict(const ice_expr *e, const ice_partition_spec *s
                                   arena_t *a);
 /* Evaluates a projected expression on a partition tuple. */
 bool ice_expr_eval_partition(const ice_expr *projected, const ice_partition_spec *spec, const ice_value *tuple);
+/* Might any file of manifest mf match? projected is the filter projected
+ * inclusively onto the manifest's spec; the answer comes from the
+ * manifest list's partition field summaries (bounds, contains_null,
+ * contains_nan), as Java's ManifestEvaluator gives it. */
+bool ice_expr_might_match_manifest(const ice_expr *projected, const ice_partition_spec *spec,
+                                   const ice_manifest_file *mf);
 /* Metrics evaluators (the Java InclusiveMetricsEvaluator and
  * StrictMetricsEvaluator): might any row match? do all rows match? */
 bool ice_expr_might_match(const ice_expr *bound, const fmt_schema_t *schema, const ice_data_file *f);
@@ -626,7 +632,7 @@ typedef struct ice_file_task {
 
 typedef struct ice_scan_report {
     int64_t snapshot_id;
-    size_t manifests, manifests_skipped;
+    size_t manifests, manifests_skipped; /* data manifests; of those, pruned by partition summaries (unread) */
     size_t files, files_skipped_partition, files_skipped_metrics;
     uint64_t row_groups, row_groups_skipped;
     uint64_t rows_read, rows_matched;
