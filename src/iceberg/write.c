@@ -4,8 +4,10 @@
  * Each batch is split by the partition tuple of the table's default spec:
  * the transforms run over whole columns (ice_transform_apply_i32 where it
  * is vectorised), each row's tuple becomes a short byte key, and rows are
- * grouped by key, with a shortcut for runs of one partition (time-ordered
- * input mostly is). Each partition has its own open Parquet file, under
+ * grouped by key, with shortcuts for runs of one partition (time-ordered
+ * input mostly is): a row whose vectorised values equal the previous row's
+ * needs no key, and a key equal to the previous one no lookup. Each
+ * partition has its own open Parquet file, under
  * <location>/data/<partition path>/, rolled when it passes the target size.
  * Closing a file turns the Parquet writer's metrics into manifest stats.
  *
@@ -346,6 +348,17 @@ static void row_key(ice_writer *w, const fmt_batch_t *b, uint32_t i, bool *vec, 
     }
 }
 
+/* Whether rows i and j have the same vectorised partition values. */
+static bool same_ints(const ice_writer *w, const bool *vec, uint32_t i, uint32_t j) {
+    for (int32_t f = 0; f < w->nf; f++) {
+        if (!vec[f]) continue;
+        const int32_t *v = w->ivals + (size_t)f * w->icap;
+        const uint8_t *nl = w->inulls + (size_t)f * w->icap;
+        if (nl[i] != nl[j] || (!nl[i] && v[i] != v[j])) return false;
+    }
+    return true;
+}
+
 bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
     uint32_t n = b->nrows;
     if (n == 0) return true;
@@ -367,6 +380,11 @@ bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
     }
     bool dict = false;
     for (uint32_t c = 0; c < b->ncols; c++) dict |= has_dict(&b->cols[c]);
+    /* every field's value an int of the vectorised transforms: a row whose
+     * values equal the previous row's is in its partition, with no key */
+    bool all_vec = true;
+    for (int32_t f = 0; f < w->nf; f++)
+        if (!vec[f] && w->spec->fields[f].transform.kind != ICE_TR_VOID && w->src_col[f] >= 0) all_vec = false;
 
     ice_value tuple[64];
     buf_t key = {0}, scratch = {0};
@@ -375,12 +393,14 @@ bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
     uint32_t last_len = 0;
     uint8_t last_key[512];
     for (uint32_t i = 0; i < n; i++) {
-        buf_reset(&key);
-        row_key(w, b, i, vec, &key, tuple, &scratch);
-        part_file *p;
-        if (last && key.len == last_len && !memcmp(key.data ? key.data : "", last_key, key.len)) {
-            p = last;
-        } else {
+        part_file *p = last; /* last: the partition of row i - 1, or NULL */
+        bool same = all_vec && last && i > 0 && same_ints(w, vec, i - 1, i);
+        if (!same) {
+            buf_reset(&key);
+            row_key(w, b, i, vec, &key, tuple, &scratch);
+            same = last && key.len == last_len && !memcmp(key.data ? key.data : "", last_key, key.len);
+        }
+        if (!same) {
             p = part_get(w, (const uint8_t *)(key.data ? key.data : ""), (uint32_t)key.len, tuple);
             last = p;
             last_len = key.len <= sizeof last_key ? (uint32_t)key.len : 0;
