@@ -246,13 +246,21 @@ static char *meta_path(arena_t *a, const char *table_loc, long version) {
     return arena_sprintf(a, "%s/metadata/%05ld-%s.metadata.json", table_loc, version, uuid);
 }
 
+/* Writes a metadata file and makes it durable, together with every
+ * deferred write before it on the same FileIO (the commit's data files,
+ * manifests and manifest list): one sync before the pointer moves. */
 static bool write_meta(cat_t *c, const char *path, const ice_table_meta *m, floe_err *err) {
     buf_t b = {0};
     ice_meta_write(m, &b);
-    bool ok = fileio_write_all(c->io, path, b.data, b.len, true, err);
+    bool ok = fileio_write_all_deferred(c->io, path, b.data, b.len, true, err);
     buf_free(&b);
-    if (!ok) floe_err_wrap(err, "writing table metadata %s", path);
-    return ok;
+    if (!ok) return floe_err_wrap(err, "writing table metadata %s", path);
+    if (!fileio_sync(c->io, err)) {
+        floe_err e2;
+        fileio_delete(c->io, path, &e2); /* visible but not durable: leave nothing behind */
+        return floe_err_wrap(err, "making table metadata %s durable", path);
+    }
+    return true;
 }
 
 /* Loads a table; when its metadata location is base_loc, base is taken

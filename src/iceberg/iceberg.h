@@ -517,7 +517,10 @@ bool ice_snapshot_from_json(json_t *j, arena_t *a, ice_snapshot *out, floe_err *
 /* The catalog as the table operations see it; src/catalog implements it
  * (and a REST client may, later). load gives the table's metadata and its
  * location; commit applies requirements and updates atomically, failing
- * with FLOE_ECONFLICT when the table moved on. */
+ * with FLOE_ECONFLICT when the table moved on. Before commit makes the new
+ * metadata current it calls fileio_sync(io): the data files, manifests and
+ * manifest lists a commit writes through io are written deferred
+ * (fileio.h) and become durable there, with one sync. */
 #include "store/fileio.h"
 
 typedef struct ice_catalog {

@@ -226,6 +226,7 @@ static bool file_open(ice_writer *w, part_file *p, floe_err *err) {
     p->path = arena_sprintf(w->a, "%s/%05u-%s.parquet", p->dir, w->file_seq++, w->run_id);
     p->out = fileio_out_create(w->t->cat->io, p->path, err);
     if (!p->out) return floe_err_wrap(err, "creating data file %s", p->path);
+    fileio_out_defer(p->out); /* durable when the catalog commit syncs, before it points at the file */
     if (w->npaths == w->paths_cap) {
         w->paths_cap = w->paths_cap ? w->paths_cap * 2 : 16;
         w->paths = realloc(w->paths, w->paths_cap * sizeof *w->paths);
