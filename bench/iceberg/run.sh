@@ -10,9 +10,10 @@
 #   scan     a one-day filter against the full scan (ice_scan: plan and read
 #            every batch) on the appended table (1 manifest, 30 files) and
 #            on the same rows appended day by day (30 manifests).
-#   commits  N small appends (ROWS rows each) in process, each timed from
-#            ice_writer_new to the commit's return, fsync on; percentiles.
-#            Also CLI appends of a small file, as processes, for reference.
+#   commits  N small appends (ROWS rows each) in process into a new table,
+#            each timed from ice_writer_new to the commit's return, fsync
+#            on; percentiles of the run (of REPS) with the lowest p50. Also
+#            CLI appends of a small file, as processes, for reference.
 #
 # Each timed measure is the best of $REPS runs (default 3), the runs
 # interleaved (every measure once, then again) so that a slow spell on a
@@ -74,11 +75,12 @@ for rep in $(seq "$REPS"); do
     $IB scan "$work/fa1" "$day" >"$work/s_day.$rep.json"
     $IB scan "$work/daily" >"$work/sd_full.$rep.json"
     $IB scan "$work/daily" "$day" >"$work/sd_day.$rep.json"
+    # commit latency: a new table, COMMITS appends in process
+    rm -rf "$work/commits"
+    $IB commits "$work/commits" "$COMMITS" "$COMMIT_ROWS" >"$work/commits.$rep.json"
 done
 
-# commit latency: one long run in process, then CLI appends of 5 rows
-rm -rf "$work/commits"
-$IB commits "$work/commits" "$COMMITS" "$COMMIT_ROWS" >"$work/commits.json"
+# CLI appends of 5 rows, for reference
 d=$work/cli_small
 $FLOE namespace create market --data "$d" >/dev/null 2>&1
 $FLOE table create market.trades --data "$d" \
@@ -129,9 +131,14 @@ def scan_line(what, fm, dm):
           f"{best[fm] / best[dm]:.1f}x | >= 20x |")
 scan_line("scan, table of one append (1 manifest, 30 files)", "s_full", "s_day")
 scan_line("scan, table of 30 daily appends (30 manifests)", "sd_full", "sd_day")
-c = load("commits.json")
-print(f"| small append commit latency, in process, {c['commits']} appends of {c['rows_each']} rows, fsync on | "
-      f"p50 {c['p50_ms']:.2f} ms, p95 {c['p95_ms']:.2f}, p99 {c['p99_ms']:.2f}, max {c['max_ms']:.2f} | - | - | p50 < 5 ms |")
+# the run with the lowest p50 (each run is a new table of COMMITS appends)
+cs = sorted((load(f"commits.{r}.json") for r in range(1, reps + 1)), key=lambda c: c["p50_ms"])
+c = cs[0]
+others = ", ".join(f"{x['p50_ms']:.2f}" for x in cs[1:])
+print(f"| small append commit latency, in process, {c['commits']} appends of {c['rows_each']} rows, fsync on "
+      f"(best of {reps} runs by p50{'; the others ' + others if others else ''}) | "
+      f"p50 {c['p50_ms']:.2f} ms, p95 {c['p95_ms']:.2f}, p99 {c['p99_ms']:.2f}, max {c['max_ms']:.2f} "
+      f"(CPU {c['cpu_ms_mean']:.2f} ms per commit) | - | - | p50 < 5 ms |")
 cl = sorted(float(b) - float(a) for a, b in (l.split() for l in open(os.path.join(work, "cli_small.txt"))))
 pct = lambda p: cl[round((len(cl) - 1) * p)] * 1e3
 print(f"| (reference) `floe table append` of 5 rows as a process, {len(cl)} appends | p50 {pct(0.5):.1f} ms, "
