@@ -33,6 +33,7 @@ typedef struct part_file {
     pq_writer_t *pw;
     const char *path;
     uint64_t rows;
+    uint64_t last_row; /* the writer's row count when this file last got rows */
     /* rows of the current batch */
     uint32_t *sel;
     uint32_t nsel, sel_cap;
@@ -69,6 +70,9 @@ struct ice_writer {
     uint32_t file_seq;
     char run_id[37];
 };
+
+/* Rows written to other partitions after which an open file is closed. */
+#define IDLE_ROWS (1u << 20)
 
 static bool sink_write(void *ctx, const void *p, size_t n, floe_err *err) {
     return fileio_out_write((fileio_out *)ctx, p, n, err);
@@ -308,6 +312,7 @@ static bool part_write(ice_writer *w, part_file *p, const fmt_batch_t *b, bool w
     if (!ok) return floe_err_wrap(err, "writing data file %s", p->path);
     p->rows += n;
     w->rows += n;
+    p->last_row = w->rows;
     if ((int64_t)fileio_out_size(p->out) >= w->target) return file_close(w, p, err);
     return true;
 }
@@ -434,6 +439,22 @@ bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
             p->nsel = 0;
         }
         for (uint32_t k = 0; k < w->nparts; k++) w->parts[k]->nsel = 0;
+    }
+    /* Input in partition order (time-ordered rows and a time partition)
+     * leaves a trail of partitions that get no more rows; each open file
+     * holds its row group in memory, so close the files that have had none
+     * for a while. A partition that does get rows again opens a new file. */
+    for (uint32_t k = 0; ok && k < w->nparts; k++) {
+        part_file *p = w->parts[k];
+        if (!p->pw || w->rows - p->last_row <= IDLE_ROWS) continue;
+        ok = file_close(w, p, err);
+        if (p->take_init) { /* and its copy of the rows */
+            fmt_batch_free(&p->take);
+            p->take_init = false;
+        }
+        free(p->sel);
+        p->sel = NULL;
+        p->sel_cap = 0;
     }
     if (ok && w->o.progress) w->o.progress(w->o.progress_arg, w->rows, w->bytes);
     return ok;
