@@ -7,8 +7,8 @@
  * filter projected inclusively through the manifest's spec), reads the
  * others, and keeps the live data files the filter may match: first by
  * the partition tuple, then by column metrics (bounds, null and NaN
- * counts). Each kept file gets the
- * residual: the filter with what its partition settles taken out.
+ * counts). Each kept file gets the residual: the filter with what its
+ * partition settles taken out.
  *
  * Reading goes file by file through the Parquet reader, projecting by
  * field id (so renamed and dropped columns read right), pruning row groups
@@ -78,6 +78,12 @@ void ice_file_reader_close(ice_file_reader *r) {
 
 /* ================================================================= scans */
 
+/* The filter projected inclusively onto one partition spec. */
+typedef struct spec_filter {
+    const ice_partition_spec *spec;
+    ice_expr *inc;
+} spec_filter;
+
 struct ice_scan {
     arena_t a;
     const ice_table *t;
@@ -98,10 +104,7 @@ struct ice_scan {
     uint32_t *rows;
     size_t sel_cap;
     ice_scan_report rep;
-    struct {
-        const ice_partition_spec *spec;
-        ice_expr *inc;
-    } * proj; /* the filter projected per spec, for planning */
+    spec_filter *proj; /* the filter projected per spec, for planning */
     size_t nproj, proj_cap;
 };
 
