@@ -37,7 +37,7 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/asan/%.o)
 FUZZ_LIB  := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps test unit e2e fuzz-short fuzz bench bench-parquet run fmt clean asan bench-encoding pq-page-seeds
+.PHONY: all deps test unit e2e fuzz-short fuzz bench bench-parquet bench-iceberg run fmt clean asan bench-encoding pq-page-seeds
 # Keep object files that pattern rules build on the way to a binary.
 .SECONDARY:
 
@@ -102,12 +102,20 @@ $(BUILD)/bench/pqbench: bench/parquet/pqbench.c $(REL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
-bench: deps $(BUILD)/floe $(BUILD)/bench/pqbench
+$(BUILD)/bench/icebench: bench/iceberg/icebench.c $(REL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+bench: deps $(BUILD)/floe $(BUILD)/bench/pqbench $(BUILD)/bench/icebench
 	BUILD=$(BUILD) bench/s3/run.sh
 	BUILD=$(BUILD) bench/parquet/run.sh
+	BUILD=$(BUILD) bench/iceberg/run.sh
 
 bench-parquet: deps $(BUILD)/floe $(BUILD)/bench/pqbench
 	BUILD=$(BUILD) bench/parquet/run.sh
+
+bench-iceberg: deps $(BUILD)/floe $(BUILD)/bench/icebench
+	BUILD=$(BUILD) bench/iceberg/run.sh
 
 # Parquet encoding micro-benchmark (not part of make test or make bench):
 # values/s for the RLE, delta and byte-array decoders and encoders.

@@ -43,3 +43,27 @@ static int dump_cb(const char *buffer, size_t size, void *data) {
 }
 
 void json_dump_buf(json_t *v, buf_t *b) { json_dump_callback(v, dump_cb, b, JSON_COMPACT); }
+
+void json_put_str(buf_t *b, const char *s, size_t n) {
+    buf_reserve(b, n + 2);
+    buf_putc(b, '"');
+    size_t run = 0; /* bytes that need no escape, appended together */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        buf_append(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': buf_append(b, "\\\"", 2); break;
+        case '\\': buf_append(b, "\\\\", 2); break;
+        case '\b': buf_append(b, "\\b", 2); break;
+        case '\f': buf_append(b, "\\f", 2); break;
+        case '\n': buf_append(b, "\\n", 2); break;
+        case '\r': buf_append(b, "\\r", 2); break;
+        case '\t': buf_append(b, "\\t", 2); break;
+        default: buf_printf(b, "\\u%04X", c); break;
+        }
+    }
+    buf_append(b, s + run, n - run);
+    buf_putc(b, '"');
+}

@@ -22,5 +22,8 @@ bool json_get_bool(json_t *obj, const char *key, const char *what, bool *out, fl
 const char *json_opt_str(json_t *obj, const char *key);
 /* Appends compact JSON of v to b. */
 void json_dump_buf(json_t *v, buf_t *b);
+/* Appends s (n bytes of UTF-8) as a JSON string, escaped as jansson
+ * escapes it, for writers that emit JSON without building a tree. */
+void json_put_str(buf_t *b, const char *s, size_t n);
 
 #endif

@@ -268,17 +268,27 @@ static char *meta_path(arena_t *a, const char *table_loc, long version) {
     return arena_sprintf(a, "%s/metadata/%05ld-%s.metadata.json", table_loc, version, uuid);
 }
 
+/* Writes a metadata file and makes it durable, together with every
+ * deferred write before it on the same FileIO (the commit's data files,
+ * manifests and manifest list): one sync before the pointer moves. */
 static bool write_meta(cat_t *c, const char *path, const ice_table_meta *m, floe_err *err) {
     buf_t b = {0};
     ice_meta_write(m, &b);
-    bool ok = fileio_write_all(c->io, path, b.data, b.len, true, err);
+    bool ok = fileio_write_all_deferred(c->io, path, b.data, b.len, true, err);
     buf_free(&b);
-    if (!ok) floe_err_wrap(err, "writing table metadata %s", path);
-    return ok;
+    if (!ok) return floe_err_wrap(err, "writing table metadata %s", path);
+    if (!fileio_sync(c->io, err)) {
+        floe_err e2;
+        fileio_delete(c->io, path, &e2); /* visible but not durable: leave nothing behind */
+        return floe_err_wrap(err, "making table metadata %s durable", path);
+    }
+    return true;
 }
 
-static bool load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
-                 cat_content *ct, floe_err *err) {
+/* Loads a table; when its metadata location is base_loc, base is taken
+ * as its metadata instead of reading the file. */
+static bool load_with(cat_t *c, const char *ref, const char *ns, const char *name, const char *base_loc,
+                      const ice_table_meta *base, arena_t *a, cat_table *out, cat_content *ct, floe_err *err) {
     if (!valid_ns(ns, err) || !valid_name("table", name, err)) return false;
     bool found;
     if (!head_lookup(c, ref, cat_key(a, ns, name), a, ct, &found, err)) return false;
@@ -294,7 +304,16 @@ static bool load(cat_t *c, const char *ref, const char *ns, const char *name, ar
     out->ns = arena_strdup(a, ns);
     out->name = arena_strdup(a, name);
     out->metadata_location = ct->location;
+    if (base_loc && base && !strcmp(base_loc, ct->location)) {
+        out->meta = *base;
+        return true;
+    }
     return read_meta(c, ct->location, a, &out->meta, err);
+}
+
+static bool load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
+                 cat_content *ct, floe_err *err) {
+    return load_with(c, ref, ns, name, NULL, NULL, a, out, ct, err);
 }
 
 bool cat_table_load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
@@ -436,15 +455,19 @@ static bool apply_to_new(cat_t *c, const char *ns, const char *name, json_t *upd
     return true;
 }
 
+/* base_loc and base: the caller's parsed copy of the metadata file it
+ * based its change on; while that file is still the table's, it stands in
+ * for reading and parsing it again (which costs more than the rest of a
+ * small commit once a table has a few hundred snapshots). */
 static bool prepare(cat_t *c, const char *ref, const char *ns, const char *name, json_t *reqs, json_t *updates,
-                    arena_t *a, prepared *p, floe_err *err) {
+                    const char *base_loc, const ice_table_meta *base, arena_t *a, prepared *p, floe_err *err) {
     memset(p, 0, sizeof *p);
     cat_table cur;
     cat_content ct;
     ice_table_meta next;
     const char *cid;
     bool create = false;
-    if (!load(c, ref, ns, name, a, &cur, &ct, err)) {
+    if (!load_with(c, ref, ns, name, base_loc, base, a, &cur, &ct, err)) {
         if (err->code != FLOE_ENOENT || !has_assert_create(reqs)) return false;
         /* a staged create: the table comes into being with this commit */
         create = true;
@@ -497,8 +520,16 @@ bool cat_table_commit(cat_t *c, const char *ref, const char *ns, const char *nam
     return cat_tables_commit(c, ref, &ch, 1, a, out, err);
 }
 
+static bool tables_commit(cat_t *c, const char *ref, const cat_table_change *changes, size_t n, const char *base_loc,
+                          const ice_table_meta *base, arena_t *a, cat_table *out, floe_err *err);
+
 bool cat_tables_commit(cat_t *c, const char *ref, const cat_table_change *changes, size_t n, arena_t *a, cat_table *out,
                        floe_err *err) {
+    return tables_commit(c, ref, changes, n, NULL, NULL, a, out, err);
+}
+
+static bool tables_commit(cat_t *c, const char *ref, const cat_table_change *changes, size_t n, const char *base_loc,
+                          const ice_table_meta *base, arena_t *a, cat_table *out, floe_err *err) {
     if (n == 0) return floe_err_set(err, FLOE_EINVAL, "a commit needs at least one table change");
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
@@ -513,7 +544,9 @@ bool cat_tables_commit(cat_t *c, const char *ref, const cat_table_change *change
         bool ok = true;
         for (; ready < n && ok; ready++) {
             const cat_table_change *ch = &changes[ready];
-            ok = prepare(c, ref, ch->ns, ch->name, ch->requirements, ch->updates, a, &p[ready], err);
+            bool first = attempt == 0 && n == 1;
+            ok = prepare(c, ref, ch->ns, ch->name, ch->requirements, ch->updates, first ? base_loc : NULL,
+                         first ? base : NULL, a, &p[ready], err);
             if (!ok) break;
             for (size_t k = 0; k < p[ready].nops; k++) ops[nops++] = p[ready].ops[k];
         }
@@ -700,6 +733,18 @@ static bool ice_commit(void *ctx, const char *ns, const char *name, json_t *reqs
     return true;
 }
 
+static bool ice_commit_on(void *ctx, const char *ns, const char *name, const char *base_location,
+                          const ice_table_meta *base, json_t *reqs, json_t *updates, arena_t *a, const char **location,
+                          ice_table_meta *meta, floe_err *err) {
+    cat_ice_ctx *x = ctx;
+    cat_table t;
+    cat_table_change ch = {.ns = ns, .name = name, .requirements = reqs, .updates = updates};
+    if (!tables_commit(x->c, x->ref, &ch, 1, base_location, base, a, &t, err)) return false;
+    if (location) *location = t.metadata_location;
+    if (meta) *meta = t.meta;
+    return true;
+}
+
 void cat_as_ice(cat_t *c, const char *ref, ice_catalog *out) {
     /* one context per distinct ref, owned by the handle */
     pthread_mutex_lock(&c->lock);
@@ -722,4 +767,5 @@ void cat_as_ice(cat_t *c, const char *ref, ice_catalog *out) {
     out->warehouse = c->warehouse;
     out->load = ice_load;
     out->commit = ice_commit;
+    out->commit_on = ice_commit_on;
 }

@@ -598,7 +598,8 @@ static int t_scan(env *e, targs *ta, arena_t *a) {
         size_t ntasks;
         const ice_file_task *tasks = ice_scan_tasks(s, &ntasks);
         printf("snapshot %lld\n", (long long)r->snapshot_id);
-        printf("manifests: %zu read\n", r->manifests);
+        printf("manifests: %zu read, %zu pruned by partition summaries (of %zu)\n", r->manifests - r->manifests_skipped,
+               r->manifests_skipped, r->manifests);
         printf("files: %zu scanned, %zu pruned by partition, %zu pruned by metrics (of %zu)\n", ntasks,
                r->files_skipped_partition, r->files_skipped_metrics, r->files);
         printf("row groups: %llu read, %llu pruned\n", (unsigned long long)(r->row_groups - r->row_groups_skipped),

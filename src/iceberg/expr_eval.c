@@ -1,7 +1,8 @@
 /*
  * expr_eval.c: bound filters evaluated against one value, a partition
  * tuple, a data file's column stats (Java's InclusiveMetricsEvaluator and
- * StrictMetricsEvaluator) and batches of rows; and the conjuncts the
+ * StrictMetricsEvaluator), a manifest's partition field summaries (Java's
+ * ManifestEvaluator) and batches of rows; and the conjuncts the
  * Parquet reader can prune row groups and pages with.
  *
  * The semantics are in expr_int.h. The metrics evaluators follow Java,
@@ -235,6 +236,78 @@ bool ice_expr_all_match(const ice_expr *bound, const fmt_schema_t *schema, const
     arena_t a;
     arena_init(&a, 1024);
     bool r = eval_metrics(bound, f, true, &a);
+    arena_free(&a);
+    return r;
+}
+
+/* ---- manifest partition summaries ---- */
+
+/* One predicate against the summary of its partition field, as Java's
+ * ManifestEvaluator: a missing lower bound means the field holds only
+ * nulls and NaNs. */
+static bool might_summary(const ice_expr *p, const ice_field_summary *s, arena_t *a) {
+    ice_value lower = {0}, upper = {0};
+    floe_err ignore;
+    bool has_lower =
+        s->lower && p->field && ice_value_from_binary(p->field, s->lower, s->lower_len, a, &lower, &ignore);
+    bool has_upper =
+        s->upper && p->field && ice_value_from_binary(p->field, s->upper, s->upper_len, a, &upper, &ignore);
+    bool real = p->field && is_real(p->field->type);
+    bool all_null = s->contains_null && !s->lower && (!real || s->contains_nan == 0);
+    const ice_value *lit = p->nlits ? &p->lits[0] : NULL;
+    switch (p->op) {
+    case ICE_EX_IS_NULL: return s->contains_null;
+    case ICE_EX_NOT_NULL: return !all_null;
+    case ICE_EX_IS_NAN: return s->contains_nan != 0 && !all_null;
+    case ICE_EX_NOT_NAN: return !(s->contains_nan == 1 && !s->contains_null && !s->lower && !s->upper);
+    case ICE_EX_NE:
+    case ICE_EX_NOT_IN: return true;
+    case ICE_EX_NOT_STARTS_WITH:
+        if (s->contains_null || !has_lower || !has_upper) return true;
+        return !(has_prefix(&lower, lit) && has_prefix(&upper, lit));
+    default: break;
+    }
+    if (!s->lower) return false;                       /* only nulls and NaNs: no comparison holds */
+    if (!has_lower || !has_upper || !lit) return true; /* a bound that does not decode rules nothing out */
+    switch (p->op) {
+    case ICE_EX_LT: return ice_value_compare(&lower, lit) < 0;
+    case ICE_EX_LE: return ice_value_compare(&lower, lit) <= 0;
+    case ICE_EX_GT: return ice_value_compare(&upper, lit) > 0;
+    case ICE_EX_GE: return ice_value_compare(&upper, lit) >= 0;
+    case ICE_EX_EQ: return ice_value_compare(&lower, lit) <= 0 && ice_value_compare(&upper, lit) >= 0;
+    case ICE_EX_IN:
+        if (p->nlits > IN_PREDICATE_LIMIT) return true;
+        for (int32_t i = 0; i < p->nlits; i++)
+            if (ice_value_compare(&lower, &p->lits[i]) <= 0 && ice_value_compare(&upper, &p->lits[i]) >= 0) return true;
+        return false;
+    case ICE_EX_STARTS_WITH: return cmp_prefix(&lower, lit) <= 0 && cmp_prefix(&upper, lit) >= 0;
+    default: return true;
+    }
+}
+
+static bool eval_summaries(const ice_expr *e, const ice_partition_spec *spec, const ice_field_summary *sums,
+                           int32_t nsums, arena_t *a) {
+    switch (e->op) {
+    case ICE_EX_TRUE: return true;
+    case ICE_EX_FALSE: return false;
+    case ICE_EX_AND:
+        return eval_summaries(e->left, spec, sums, nsums, a) && eval_summaries(e->right, spec, sums, nsums, a);
+    case ICE_EX_OR:
+        return eval_summaries(e->left, spec, sums, nsums, a) || eval_summaries(e->right, spec, sums, nsums, a);
+    case ICE_EX_NOT: return true; /* projected expressions carry no NOT: answer safely */
+    default: break;
+    }
+    for (int32_t i = 0; i < spec->nfields && i < nsums; i++)
+        if (spec->fields[i].field_id == e->field_id) return might_summary(e, &sums[i], a);
+    return true; /* not a field with a summary: cannot rule anything out */
+}
+
+bool ice_expr_might_match_manifest(const ice_expr *projected, const ice_partition_spec *spec,
+                                   const ice_manifest_file *mf) {
+    if (!mf->partitions || mf->npartitions == 0) return true;
+    arena_t a;
+    arena_init(&a, 1024);
+    bool r = eval_summaries(projected, spec, mf->partitions, mf->npartitions, &a);
     arena_free(&a);
     return r;
 }

@@ -467,6 +467,12 @@ ice_expr *ice_expr_project_strict(const ice_expr *e, const ice_partition_spec *s
                                   arena_t *a);
 /* Evaluates a projected expression on a partition tuple. */
 bool ice_expr_eval_partition(const ice_expr *projected, const ice_partition_spec *spec, const ice_value *tuple);
+/* Might any file of manifest mf match? projected is the filter projected
+ * inclusively onto the manifest's spec; the answer comes from the
+ * manifest list's partition field summaries (bounds, contains_null,
+ * contains_nan), as Java's ManifestEvaluator gives it. */
+bool ice_expr_might_match_manifest(const ice_expr *projected, const ice_partition_spec *spec,
+                                   const ice_manifest_file *mf);
 /* Metrics evaluators (the Java InclusiveMetricsEvaluator and
  * StrictMetricsEvaluator): might any row match? do all rows match? */
 bool ice_expr_might_match(const ice_expr *bound, const fmt_schema_t *schema, const ice_data_file *f);
@@ -511,7 +517,10 @@ bool ice_snapshot_from_json(json_t *j, arena_t *a, ice_snapshot *out, floe_err *
 /* The catalog as the table operations see it; src/catalog implements it
  * (and a REST client may, later). load gives the table's metadata and its
  * location; commit applies requirements and updates atomically, failing
- * with FLOE_ECONFLICT when the table moved on. */
+ * with FLOE_ECONFLICT when the table moved on. Before commit makes the new
+ * metadata current it calls fileio_sync(io): the data files, manifests and
+ * manifest lists a commit writes through io are written deferred
+ * (fileio.h) and become durable there, with one sync. */
 #include "store/fileio.h"
 
 typedef struct ice_catalog {
@@ -522,6 +531,12 @@ typedef struct ice_catalog {
                  floe_err *err);
     bool (*commit)(void *ctx, const char *ns, const char *name, json_t *requirements, json_t *updates, arena_t *a,
                    const char **location, ice_table_meta *meta, floe_err *err);
+    /* Optional (NULL: use commit): the same, told the metadata the change
+     * was based on (its location and the caller's parse of it), which the
+     * catalog uses instead of reading it again while it is still current. */
+    bool (*commit_on)(void *ctx, const char *ns, const char *name, const char *base_location,
+                      const ice_table_meta *base, json_t *requirements, json_t *updates, arena_t *a,
+                      const char **location, ice_table_meta *meta, floe_err *err);
 } ice_catalog;
 
 /* ================================================================ tables */
@@ -546,6 +561,7 @@ bool ice_table_new_meta(const fmt_schema_t *schema, const char *partition, const
 
 typedef struct ice_write_opts {
     int64_t target_file_bytes; /* 0: write.target-file-size-bytes, default 128 MiB */
+    uint32_t threads;          /* Parquet writer threads per open file (pq_writer_opts.threads); 0: 1 */
     /* progress callback: rows and bytes written so far (may be NULL) */
     void (*progress)(void *arg, uint64_t rows, uint64_t bytes);
     void *progress_arg;
@@ -622,7 +638,7 @@ typedef struct ice_file_task {
 
 typedef struct ice_scan_report {
     int64_t snapshot_id;
-    size_t manifests, manifests_skipped;
+    size_t manifests, manifests_skipped; /* data manifests; of those, pruned by partition summaries (unread) */
     size_t files, files_skipped_partition, files_skipped_metrics;
     uint64_t row_groups, row_groups_skipped;
     uint64_t rows_read, rows_matched;

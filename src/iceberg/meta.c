@@ -514,29 +514,67 @@ bool ice_meta_parse(const char *json, size_t n, const char *what, arena_t *a, ic
 
 /* ------------------------------------------------------------------ write */
 
-static json_t *snapshot_to_json(const ice_snapshot *s) {
-    json_t *o = json_object();
-    json_object_set_new(o, "sequence-number", json_integer(s->sequence_number));
-    json_object_set_new(o, "snapshot-id", json_integer(s->snapshot_id));
-    if (s->parent_id != -1) json_object_set_new(o, "parent-snapshot-id", json_integer(s->parent_id));
-    json_object_set_new(o, "timestamp-ms", json_integer(s->timestamp_ms));
+/* A snapshot's JSON, written straight into out: a table with many
+ * snapshots spent most of a small commit building and dumping jansson
+ * trees for them. Summary keys are unique (they come from a JSON object
+ * or from the commit that made the snapshot). */
+static void put_key(buf_t *out, const char *key) {
+    json_put_str(out, key, strlen(key));
+    buf_putc(out, ':');
+}
+
+static void put_cstr(buf_t *out, const char *s) { json_put_str(out, s, strlen(s)); }
+
+/* ,"key":n without printf */
+static void put_int(buf_t *out, const char *key, int64_t v) {
+    char d[24], *p = d + sizeof d;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *--p = '-';
+    buf_putc(out, ',');
+    put_key(out, key);
+    buf_append(out, p, (size_t)(d + sizeof d - p));
+}
+
+static void snapshot_write(const ice_snapshot *s, buf_t *out) {
+    size_t open = out->len;
+    put_int(out, "sequence-number", s->sequence_number);
+    out->data[open] = '{'; /* put_int led with a comma */
+    put_int(out, "snapshot-id", s->snapshot_id);
+    if (s->parent_id != -1) put_int(out, "parent-snapshot-id", s->parent_id);
+    put_int(out, "timestamp-ms", s->timestamp_ms);
     if (s->operation || s->nsummary) {
-        json_t *sum = json_object();
-        if (s->operation) json_object_set_new(sum, "operation", json_string(s->operation));
-        for (int32_t i = 0; i < s->nsummary; i++)
-            if (strcmp(s->summary[i].key, "operation") || !s->operation)
-                json_object_set_new(sum, s->summary[i].key, json_string(s->summary[i].value));
-        json_object_set_new(o, "summary", sum);
+        buf_puts(out, ",\"summary\":{");
+        bool first = true;
+        if (s->operation) {
+            put_key(out, "operation");
+            put_cstr(out, s->operation);
+            first = false;
+        }
+        for (int32_t i = 0; i < s->nsummary; i++) {
+            if (s->operation && !strcmp(s->summary[i].key, "operation")) continue;
+            if (!first) buf_putc(out, ',');
+            first = false;
+            put_key(out, s->summary[i].key);
+            put_cstr(out, s->summary[i].value);
+        }
+        buf_putc(out, '}');
     }
     if (s->manifest_list) {
-        json_object_set_new(o, "manifest-list", json_string(s->manifest_list));
+        buf_putc(out, ',');
+        put_key(out, "manifest-list");
+        put_cstr(out, s->manifest_list);
     } else {
-        json_t *list = json_array();
-        for (int32_t i = 0; i < s->nv1_manifests; i++) json_array_append_new(list, json_string(s->v1_manifests[i]));
-        json_object_set_new(o, "manifests", list);
+        buf_puts(out, ",\"manifests\":[");
+        for (int32_t i = 0; i < s->nv1_manifests; i++) {
+            if (i) buf_putc(out, ',');
+            put_cstr(out, s->v1_manifests[i]);
+        }
+        buf_putc(out, ']');
     }
-    if (s->schema_id != -1) json_object_set_new(o, "schema-id", json_integer(s->schema_id));
-    return o;
+    if (s->schema_id != -1) put_int(out, "schema-id", s->schema_id);
+    buf_putc(out, '}');
 }
 
 static json_t *ref_to_json(const ice_ref *r) {
@@ -562,20 +600,6 @@ static json_t *refs_to_json(const ice_table_meta *m) {
                                                    .max_snapshot_age_ms = -1,
                                                    .min_snapshots_to_keep = -1}));
     return refs;
-}
-
-static json_t *log_to_json(const ice_log_entry *e, int32_t n, bool snapshots) {
-    json_t *arr = json_array();
-    for (int32_t i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "timestamp-ms", json_integer(e[i].timestamp_ms));
-        if (snapshots)
-            json_object_set_new(o, "snapshot-id", json_integer(e[i].snapshot_id));
-        else
-            json_object_set_new(o, "metadata-file", json_string(e[i].metadata_file ? e[i].metadata_file : ""));
-        json_array_append_new(arr, o);
-    }
-    return arr;
 }
 
 void ice_meta_write(const ice_table_meta *m, buf_t *out) {
@@ -608,21 +632,46 @@ void ice_meta_write(const ice_table_meta *m, buf_t *out) {
     json_object_set_new(o, "properties", props);
     json_object_set_new(o, "current-snapshot-id", json_integer(m->current_snapshot_id));
     json_object_set_new(o, "refs", refs_to_json(m));
-    arr = json_array();
-    for (int32_t i = 0; i < m->nsnapshots; i++) json_array_append_new(arr, snapshot_to_json(&m->snapshots[i]));
-    json_object_set_new(o, "snapshots", arr);
     if (m->extra) { /* statistics and unknown keys, as read */
         json_t *extra = json_loads(m->extra, 0, NULL);
         const char *k;
         json_t *v;
         if (json_is_object(extra))
-            json_object_foreach(extra, k, v) if (!json_object_get(o, k)) json_object_set(o, k, v);
+            json_object_foreach(extra, k, v) if (!json_object_get(o, k) && strcmp(k, "snapshots") &&
+                                                 strcmp(k, "snapshot-log") && strcmp(k, "metadata-log"))
+                json_object_set(o, k, v);
         json_decref(extra);
     }
-    json_object_set_new(o, "snapshot-log", log_to_json(m->snapshot_log, m->nsnapshot_log, true));
-    json_object_set_new(o, "metadata-log", log_to_json(m->metadata_log, m->nmetadata_log, false));
+    /* the parts that grow with the table's history are written directly
+     * after the tree's text: its closing brace gives way to them */
     json_dump_buf(o, out);
     json_decref(o);
+    out->len--; /* '}' */
+    buf_puts(out, ",\"snapshots\":[");
+    for (int32_t i = 0; i < m->nsnapshots; i++) {
+        if (i) buf_putc(out, ',');
+        snapshot_write(&m->snapshots[i], out);
+    }
+    buf_puts(out, "],\"snapshot-log\":[");
+    for (int32_t i = 0; i < m->nsnapshot_log; i++) {
+        size_t open = out->len;
+        put_int(out, "timestamp-ms", m->snapshot_log[i].timestamp_ms);
+        out->data[open] = '{';
+        put_int(out, "snapshot-id", m->snapshot_log[i].snapshot_id);
+        buf_puts(out, i + 1 < m->nsnapshot_log ? "}," : "}");
+    }
+    buf_puts(out, "],\"metadata-log\":[");
+    for (int32_t i = 0; i < m->nmetadata_log; i++) {
+        const char *f = m->metadata_log[i].metadata_file;
+        size_t open = out->len;
+        put_int(out, "timestamp-ms", m->metadata_log[i].timestamp_ms);
+        out->data[open] = '{';
+        buf_putc(out, ',');
+        put_key(out, "metadata-file");
+        put_cstr(out, f ? f : "");
+        buf_puts(out, i + 1 < m->nmetadata_log ? "}," : "}");
+    }
+    buf_puts(out, "]}");
 }
 
 /* ---------------------------------------------------------------- lookups */

@@ -2,11 +2,13 @@
  * scan.c: scan planning and reading.
  *
  * Planning picks the snapshot (by id, by time through the snapshot log, by
- * ref, or the current one), reads its manifest list and manifests, and
- * keeps the live data files the filter may match: first by the partition
- * tuple (the filter projected inclusively through the file's spec), then
- * by column metrics (bounds, null and NaN counts). Each kept file gets the
- * residual: the filter with what its partition settles taken out.
+ * ref, or the current one) and reads its manifest list. It skips the
+ * manifests whose partition field summaries rule the filter out (the
+ * filter projected inclusively through the manifest's spec), reads the
+ * others, and keeps the live data files the filter may match: first by
+ * the partition tuple, then by column metrics (bounds, null and NaN
+ * counts). Each kept file gets the residual: the filter with what its
+ * partition settles taken out.
  *
  * Reading goes file by file through the Parquet reader, projecting by
  * field id (so renamed and dropped columns read right), pruning row groups
@@ -84,6 +86,12 @@ void ice_file_reader_close(ice_file_reader *r) {
 
 /* ================================================================= scans */
 
+/* The filter projected inclusively onto one partition spec. */
+typedef struct spec_filter {
+    const ice_partition_spec *spec;
+    ice_expr *inc;
+} spec_filter;
+
 struct ice_scan {
     arena_t a;
     const ice_table *t;
@@ -104,6 +112,8 @@ struct ice_scan {
     uint32_t *rows;
     size_t sel_cap;
     ice_scan_report rep;
+    spec_filter *proj; /* the filter projected per spec, for planning */
+    size_t nproj, proj_cap;
 };
 
 static const ice_snapshot *pick_snapshot(const ice_table *t, const ice_scan_opts *o, floe_err *err, bool *found) {
@@ -161,6 +171,24 @@ static int32_t top_level_of(const fmt_schema_t *s, int32_t id) {
         if (fmt_schema_find(&sub, id)) return i;
     }
     return -1;
+}
+
+/* The filter projected inclusively onto spec (NULL when there is no
+ * filter or the spec is unpartitioned), made once per spec: manifests of
+ * one spec share it. */
+static ice_expr *projected_for(ice_scan *s, const ice_partition_spec *spec) {
+    if (!s->filter || !spec || ice_partition_spec_is_unpartitioned(spec)) return NULL;
+    for (size_t i = 0; i < s->nproj; i++)
+        if (s->proj[i].spec == spec) return s->proj[i].inc;
+    if (s->nproj == s->proj_cap) {
+        s->proj_cap = s->proj_cap ? 2 * s->proj_cap : 4;
+        void *nv = arena_alloc(&s->a, s->proj_cap * sizeof *s->proj);
+        if (s->nproj) memcpy(nv, s->proj, s->nproj * sizeof *s->proj);
+        s->proj = nv;
+    }
+    s->proj[s->nproj].spec = spec;
+    s->proj[s->nproj].inc = ice_expr_project_inclusive(s->filter, spec, s->table_schema, &s->a);
+    return s->proj[s->nproj++].inc;
 }
 
 ice_scan *ice_scan_new(const ice_table *t, const ice_scan_opts *opts, floe_err *err) {
@@ -251,13 +279,15 @@ ice_scan *ice_scan_new(const ice_table *t, const ice_scan_opts *opts, floe_err *
         for (size_t i = 0; i < nm; i++) {
             if (mfs[i].content != ICE_CONTENT_DATA) continue;
             s->rep.manifests++;
+            const ice_partition_spec *spec = ice_meta_spec(&t->meta, mfs[i].partition_spec_id);
+            ice_expr *inc = projected_for(s, spec);
+            if (inc && !ice_expr_might_match_manifest(inc, spec, &mfs[i])) {
+                s->rep.manifests_skipped++; /* its partition summaries rule every file out */
+                continue;
+            }
             ice_manifest_entry *es;
             size_t ne;
             if (!ice_read_manifest(t, &mfs[i], &s->a, &es, &ne, err)) goto fail;
-            const ice_partition_spec *spec = ice_meta_spec(&t->meta, mfs[i].partition_spec_id);
-            ice_expr *inc = NULL;
-            if (s->filter && spec && !ice_partition_spec_is_unpartitioned(spec))
-                inc = ice_expr_project_inclusive(s->filter, spec, ts, &s->a);
             for (size_t j = 0; j < ne; j++) {
                 if (es[j].status == ICE_STATUS_DELETED || es[j].file.content != ICE_CONTENT_DATA) continue;
                 ice_data_file *f = arena_alloc(&s->a, sizeof *f);

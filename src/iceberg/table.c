@@ -169,7 +169,7 @@ static bool write_manifest(const ice_table *t, int32_t spec_id, const ice_manife
     char uuid[37];
     str_uuid4(uuid);
     char *path = arena_sprintf(a, "%s/metadata/%s-m0.avro", t->meta.location, uuid);
-    if (ok) ok = fileio_write_all(t->cat->io, path, b.data, b.len, true, err);
+    if (ok) ok = fileio_write_all_deferred(t->cat->io, path, b.data, b.len, true, err);
     if (ok) {
         mf->manifest_path = path;
         mf->manifest_length = (int64_t)b.len;
@@ -520,7 +520,7 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
     str_uuid4(uuid);
     char *list_path = arena_sprintf(a, "%s/metadata/snap-%lld-1-%s.avro", t->meta.location, (long long)snap_id, uuid);
     bool wrote = ice_manifest_list_write(snap_id, parent_id, seq, list, nlist, &lb, err) &&
-                 fileio_write_all(t->cat->io, list_path, lb.data, lb.len, true, err);
+                 fileio_write_all_deferred(t->cat->io, list_path, lb.data, lb.len, true, err);
     buf_free(&lb);
     if (!wrote) goto fail;
     path_add(&written, a, list_path);
@@ -547,7 +547,9 @@ static bool attempt(ice_table *t, const ice_commit_opts *o, const ice_data_file 
     json_array_append_new(ups, up_ref);
     const char *loc;
     ice_table_meta nm;
-    ok = t->cat->commit(t->cat->ctx, t->ns, t->name, reqs, ups, a, &loc, &nm, err);
+    ok = t->cat->commit_on ? t->cat->commit_on(t->cat->ctx, t->ns, t->name, t->metadata_location, &t->meta, reqs, ups,
+                                               a, &loc, &nm, err)
+                           : t->cat->commit(t->cat->ctx, t->ns, t->name, reqs, ups, a, &loc, &nm, err);
     json_decref(reqs);
     json_decref(ups);
     if (!ok) {

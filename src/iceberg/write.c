@@ -4,8 +4,10 @@
  * Each batch is split by the partition tuple of the table's default spec:
  * the transforms run over whole columns (ice_transform_apply_i32 where it
  * is vectorised), each row's tuple becomes a short byte key, and rows are
- * grouped by key, with a shortcut for runs of one partition (time-ordered
- * input mostly is). Each partition has its own open Parquet file, under
+ * grouped by key, with shortcuts for runs of one partition (time-ordered
+ * input mostly is): a row whose vectorised values equal the previous row's
+ * needs no key, and a key equal to the previous one no lookup. Each
+ * partition has its own open Parquet file, under
  * <location>/data/<partition path>/, rolled when it passes the target size.
  * Closing a file turns the Parquet writer's metrics into manifest stats.
  *
@@ -31,6 +33,7 @@ typedef struct part_file {
     pq_writer_t *pw;
     const char *path;
     uint64_t rows;
+    uint64_t last_row; /* the writer's row count when this file last got rows */
     /* rows of the current batch */
     uint32_t *sel;
     uint32_t nsel, sel_cap;
@@ -78,6 +81,9 @@ struct ice_writer {
     uint32_t file_seq;
     char run_id[37];
 };
+
+/* Rows written to other partitions after which an open file is closed. */
+#define IDLE_ROWS (1u << 20)
 
 static bool sink_write(void *ctx, const void *p, size_t n, floe_err *err) {
     return fileio_out_write((fileio_out *)ctx, p, n, err);
@@ -214,6 +220,7 @@ ice_writer *ice_writer_new(const ice_table *t, const ice_write_opts *opts, arena
         ok = false;
     }
     w->pqo.level = (int)level;
+    w->pqo.threads = w->o.threads;
     if (!ok) goto fail;
 
     w->nf = spec->nfields;
@@ -321,6 +328,7 @@ static bool file_open(ice_writer *w, part_file *p, floe_err *err) {
     p->path = arena_sprintf(w->a, "%s/%05u-%s.parquet", p->dir, w->file_seq++, w->run_id);
     p->out = fileio_out_create(w->t->cat->io, p->path, err);
     if (!p->out) return floe_err_wrap(err, "creating data file %s", p->path);
+    fileio_out_defer(p->out); /* durable when the catalog commit syncs, before it points at the file */
     if (w->npaths == w->paths_cap) {
         w->paths_cap = w->paths_cap ? w->paths_cap * 2 : 16;
         w->paths = realloc(w->paths, w->paths_cap * sizeof *w->paths);
@@ -402,6 +410,7 @@ static bool part_write(ice_writer *w, part_file *p, const fmt_batch_t *b, bool w
     if (!ok) return floe_err_wrap(err, "writing data file %s", p->path);
     p->rows += n;
     w->rows += n;
+    p->last_row = w->rows;
     if ((int64_t)fileio_out_size(p->out) >= w->target) return file_close(w, p, err);
     return true;
 }
@@ -443,6 +452,17 @@ static void row_key(ice_writer *w, const fmt_batch_t *b, uint32_t i, bool *vec, 
     }
 }
 
+/* Whether rows i and j have the same vectorised partition values. */
+static bool same_ints(const ice_writer *w, const bool *vec, uint32_t i, uint32_t j) {
+    for (int32_t f = 0; f < w->nf; f++) {
+        if (!vec[f]) continue;
+        const int32_t *v = w->ivals + (size_t)f * w->icap;
+        const uint8_t *nl = w->inulls + (size_t)f * w->icap;
+        if (nl[i] != nl[j] || (!nl[i] && v[i] != v[j])) return false;
+    }
+    return true;
+}
+
 bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
     uint32_t n = b->nrows;
     if (n == 0) return true;
@@ -465,6 +485,11 @@ bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
     }
     bool dict = false;
     for (uint32_t c = 0; c < b->ncols; c++) dict |= has_dict(&b->cols[c]);
+    /* every field's value an int of the vectorised transforms: a row whose
+     * values equal the previous row's is in its partition, with no key */
+    bool all_vec = true;
+    for (int32_t f = 0; f < w->nf; f++)
+        if (!vec[f] && w->spec->fields[f].transform.kind != ICE_TR_VOID && w->src_col[f] >= 0) all_vec = false;
 
     ice_value tuple[64];
     buf_t key = {0}, scratch = {0};
@@ -473,12 +498,14 @@ bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
     uint32_t last_len = 0;
     uint8_t last_key[512];
     for (uint32_t i = 0; i < n; i++) {
-        buf_reset(&key);
-        row_key(w, b, i, vec, &key, tuple, &scratch);
-        part_file *p;
-        if (last && key.len == last_len && !memcmp(key.data ? key.data : "", last_key, key.len)) {
-            p = last;
-        } else {
+        part_file *p = last; /* last: the partition of row i - 1, or NULL */
+        bool same = all_vec && last && i > 0 && same_ints(w, vec, i - 1, i);
+        if (!same) {
+            buf_reset(&key);
+            row_key(w, b, i, vec, &key, tuple, &scratch);
+            same = last && key.len == last_len && !memcmp(key.data ? key.data : "", last_key, key.len);
+        }
+        if (!same) {
             p = part_get(w, (const uint8_t *)(key.data ? key.data : ""), (uint32_t)key.len, tuple);
             last = p;
             last_len = key.len <= sizeof last_key ? (uint32_t)key.len : 0;
@@ -511,6 +538,22 @@ bool ice_writer_write(ice_writer *w, const fmt_batch_t *b, floe_err *err) {
             p->nsel = 0;
         }
         for (uint32_t k = 0; k < w->nparts; k++) w->parts[k]->nsel = 0;
+    }
+    /* Input in partition order (time-ordered rows and a time partition)
+     * leaves a trail of partitions that get no more rows; each open file
+     * holds its row group in memory, so close the files that have had none
+     * for a while. A partition that does get rows again opens a new file. */
+    for (uint32_t k = 0; ok && k < w->nparts; k++) {
+        part_file *p = w->parts[k];
+        if (!p->pw || w->rows - p->last_row <= IDLE_ROWS) continue;
+        ok = file_close(w, p, err);
+        if (p->take_init) { /* and its copy of the rows */
+            fmt_batch_free(&p->take);
+            p->take_init = false;
+        }
+        free(p->sel);
+        p->sel = NULL;
+        p->sel_cap = 0;
     }
     if (ok && w->o.progress) w->o.progress(w->o.progress_arg, w->rows, w->bytes);
     return ok;

@@ -176,15 +176,32 @@ void fileio_out_abort(fileio_out *out) {
     if (out) out->io->vt->out_abort(out);
 }
 
-bool fileio_write_all(fileio_t *io, const char *uri, const void *p, size_t n, bool if_absent, floe_err *err) {
+static bool write_all(fileio_t *io, const char *uri, const void *p, size_t n, bool if_absent, bool deferred,
+                      floe_err *err) {
     ERR_OR_SCRATCH(err);
     fileio_out *out = io->vt->out_create(io, uri, if_absent, err);
     if (!out) return false;
+    out->deferred = deferred;
     if (!fileio_out_write(out, p, n, err)) {
         fileio_out_abort(out);
         return false;
     }
     return fileio_out_close(out, err);
+}
+
+bool fileio_write_all(fileio_t *io, const char *uri, const void *p, size_t n, bool if_absent, floe_err *err) {
+    return write_all(io, uri, p, n, if_absent, false, err);
+}
+
+bool fileio_write_all_deferred(fileio_t *io, const char *uri, const void *p, size_t n, bool if_absent, floe_err *err) {
+    return write_all(io, uri, p, n, if_absent, true, err);
+}
+
+void fileio_out_defer(fileio_out *out) { out->deferred = true; }
+
+bool fileio_sync(fileio_t *io, floe_err *err) {
+    ERR_OR_SCRATCH(err);
+    return !io->vt->sync || io->vt->sync(io, err);
 }
 
 /* ---- the rest ---- */

@@ -94,6 +94,18 @@ void fileio_out_abort(fileio_out *out);
  * are never overwritten. */
 bool fileio_write_all(fileio_t *io, const char *uri, const void *p, size_t n, bool if_absent, floe_err *err);
 
+/* Deferred durability, for writers that write several objects and then
+ * publish them at once (an Iceberg commit: data files, manifests, the
+ * manifest list, the metadata file, then the catalog's pointer). An output
+ * marked with fileio_out_defer (before its close), or written with
+ * fileio_write_all_deferred, is visible when closed but durable only once
+ * fileio_sync on the same handle returns; publish nothing that points at it
+ * before that. The in-process store then syncs its index once for all of
+ * them; the local and S3 backends are durable at close anyway. */
+void fileio_out_defer(fileio_out *out);
+bool fileio_write_all_deferred(fileio_t *io, const char *uri, const void *p, size_t n, bool if_absent, floe_err *err);
+bool fileio_sync(fileio_t *io, floe_err *err);
+
 /* ---- the rest ---- */
 /* Deletes; an absent object succeeds. */
 bool fileio_delete(fileio_t *io, const char *uri, floe_err *err);

@@ -32,6 +32,7 @@ typedef struct fileio_vt {
     void (*out_abort)(fileio_out *out);                /* frees out */
     bool (*remove)(fileio_t *io, const char *uri, floe_err *err);
     bool (*list)(fileio_t *io, const char *prefix, fileio_list_fn fn, void *arg, floe_err *err);
+    bool (*sync)(fileio_t *io, floe_err *err); /* NULL: outputs are durable at close */
     void (*free)(fileio_t *io);
 } fileio_vt;
 
@@ -50,6 +51,7 @@ struct fileio_out {
     char *uri; /* malloc'd, for messages */
     uint64_t size;
     bool if_absent;
+    bool deferred;     /* durable at the next fileio_sync (fileio_out_defer) */
     bool failed;       /* a write failed: close reports fail_err, after cleaning up */
     floe_err fail_err; /* the first failure */
 };

@@ -152,7 +152,7 @@ static bool store_out_close(fileio_out *base, floe_err *err) {
     }
     store_object obj = {.bucket = out->where.bucket, .key = (char *)out->where.key, .key_len = out->where.key_len};
     str_hex(md5, 16, obj.etag);
-    store_cond cond = {.if_none_match_any = base->if_absent};
+    store_cond cond = {.if_none_match_any = base->if_absent, .deferred = base->deferred};
     ok = store_put_commit(s, out->w, &obj, &cond, err); /* frees the writer */
     if (!ok && base->if_absent && (err->code == FLOE_EPRECOND || err->code == FLOE_ECONFLICT))
         fileio_err_exists(err, base->uri);
@@ -226,6 +226,8 @@ static bool store_list_uri(fileio_t *io, const char *prefix, fileio_list_fn fn, 
 
 static void store_io_free(fileio_t *io) { free(io); }
 
+static bool store_io_sync(fileio_t *io, floe_err *err) { return store_sync(io_store(io), err); }
+
 static const fileio_vt store_vt = {
     .in_open = store_in_open,
     .in_read = store_in_read,
@@ -237,6 +239,7 @@ static const fileio_vt store_vt = {
     .out_abort = store_out_abort,
     .remove = store_remove,
     .list = store_list_uri,
+    .sync = store_io_sync,
     .free = store_io_free,
 };
 

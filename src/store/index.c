@@ -82,8 +82,9 @@ static const char *stmt_sql[ST__COUNT] = {
 };
 
 struct store_commit_op {
-    int shard; /* data/XX directory to fsync first, or -1 */
-    store_apply_fn fn;
+    int shard;         /* data/XX directory to fsync first, or -1 */
+    bool deferred;     /* may commit without syncing the log (store_cond.deferred) */
+    store_apply_fn fn; /* NULL: a store_sync, which applies nothing */
     void *arg;
     bool done, ok;
     floe_err *err;
@@ -205,13 +206,46 @@ static void sync_shards(store_t *s, store_commit_op *batch) {
     }
 }
 
-static void run_batch(store_t *s, store_commit_op *batch) {
+/* Syncs the write-ahead log: every frame written before it, deferred
+ * commits included, is then on disk. No log open means everything is in
+ * the database file, which checkpoints sync (synchronous is never OFF). */
+static bool sync_log(store_conn *w, floe_err *err) {
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(w->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f || !f->pMethods)
+        return true;
+    int rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+    if (rc != SQLITE_OK) return floe_err_set(err, FLOE_EIO, "index: sync of the write-ahead log failed (%d)", rc);
+    return true;
+}
+
+/* What a batch did, for the committer's bookkeeping. */
+typedef struct batch_result {
+    bool deferred; /* committed without syncing the log */
+    bool synced;   /* carried a store_sync, which synced the log */
+} batch_result;
+
+static batch_result run_batch(store_t *s, store_commit_op *batch) {
     store_conn *w = s->writer;
     floe_err txerr = {0};
+    batch_result res = {.deferred = s->fsync};
+    bool has_sync = false;
+    for (store_commit_op *op = batch; op; op = op->next) {
+        if (!op->deferred) res.deferred = false;
+        if (!op->fn) has_sync = true;
+    }
     sync_shards(s, batch);
+    /* NORMAL, not OFF: a deferred commit skips the log sync, but a
+     * checkpoint still syncs the log before copying it into the database
+     * and the database before the log is reused, so no deferred commit can
+     * be lost to a checkpoint before store_sync runs. */
+    if (res.deferred) exec(w, "PRAGMA synchronous=NORMAL", &(floe_err){0});
     bool tx = exec(w, "BEGIN IMMEDIATE", &txerr);
     for (store_commit_op *op = batch; op; op = op->next) {
         if (op->shard == -2) continue;
+        if (!op->fn) { /* a store_sync: done after the commit */
+            op->ok = true;
+            continue;
+        }
         if (!tx) {
             op->ok = false;
             *op->err = txerr;
@@ -235,7 +269,20 @@ static void run_batch(store_t *s, store_commit_op *batch) {
             op->ok = false;
         }
         log_error("store", "%s", txerr.msg);
+        res.deferred = false;
     }
+    if (res.deferred) exec(w, "PRAGMA synchronous=FULL", &(floe_err){0});
+    if (has_sync) {
+        floe_err serr = {0};
+        res.synced = sync_log(w, &serr);
+        for (store_commit_op *op = batch; op; op = op->next)
+            if (!op->fn && !res.synced) {
+                op->ok = false;
+                *op->err = serr;
+            }
+        if (!res.synced) log_error("store", "%s", serr.msg);
+    }
+    return res;
 }
 
 /* After a quiet second, idle connections give their page caches back (the
@@ -272,13 +319,19 @@ static void *committer_main(void *arg) {
         s->queue_head = s->queue_tail = NULL;
         pthread_mutex_unlock(&s->commit_lock);
 
-        run_batch(s, batch);
+        batch_result res = run_batch(s, batch);
 
         pthread_mutex_lock(&s->commit_lock);
         s->stats.commits++;
+        if (res.synced) {
+            s->deferred_pending = false;
+            s->stats.syncs++;
+        }
+        if (res.deferred) s->deferred_pending = true;
         for (store_commit_op *op = batch, *next; op; op = next) {
             next = op->next;
             s->stats.committed_ops++;
+            if (op->deferred && op->fn && res.deferred) s->stats.deferred_ops++;
             op->done = true;
         }
         pthread_cond_broadcast(&s->commit_done);
@@ -301,23 +354,50 @@ bool store_commit(store_t *s, store_apply_fn fn, void *arg, floe_err *err) {
 }
 
 bool store_commit_placed(store_t *s, const char *data_id, store_apply_fn fn, void *arg, floe_err *err) {
+    return store_commit_deferrable(s, data_id, fn, arg, false, err);
+}
+
+static bool enqueue_and_wait(store_t *s, store_commit_op *op, bool locked);
+
+bool store_commit_deferrable(store_t *s, const char *data_id, store_apply_fn fn, void *arg, bool deferred,
+                             floe_err *err) {
     floe_err local;
-    store_commit_op op = {
-        .shard = data_id && data_id[0] ? shard_of(data_id) : -1, .fn = fn, .arg = arg, .err = err ? err : &local};
+    store_commit_op op = {.shard = data_id && data_id[0] ? shard_of(data_id) : -1,
+                          .deferred = deferred,
+                          .fn = fn,
+                          .arg = arg,
+                          .err = err ? err : &local};
+    return enqueue_and_wait(s, &op, false);
+}
+
+bool store_sync(store_t *s, floe_err *err) {
+    floe_err local;
+    store_commit_op op = {.shard = -1, .err = err ? err : &local};
     pthread_mutex_lock(&s->commit_lock);
+    if (!s->deferred_pending) { /* nothing deferred since the last sync (or fsync is off) */
+        pthread_mutex_unlock(&s->commit_lock);
+        return true;
+    }
+    return enqueue_and_wait(s, &op, true);
+}
+
+/* Queues op for the committer and waits for its batch; takes the lock
+ * unless locked, and releases it. */
+static bool enqueue_and_wait(store_t *s, store_commit_op *op, bool locked) {
+    if (!locked) pthread_mutex_lock(&s->commit_lock);
     if (s->stopping) {
         pthread_mutex_unlock(&s->commit_lock);
-        return floe_err_set(err, FLOE_EIO, "the store is shutting down; retry the request");
+        return floe_err_set(op->err, FLOE_EIO, "the store is shutting down; retry the request");
     }
     if (s->queue_tail)
-        s->queue_tail->next = &op;
+        s->queue_tail->next = op;
     else
-        s->queue_head = &op;
-    s->queue_tail = &op;
+        s->queue_head = op;
+    s->queue_tail = op;
     pthread_cond_signal(&s->commit_wake);
-    while (!op.done) pthread_cond_wait(&s->commit_done, &s->commit_lock);
+    while (!op->done) pthread_cond_wait(&s->commit_done, &s->commit_lock);
     pthread_mutex_unlock(&s->commit_lock);
-    return op.ok;
+    return op->ok;
 }
 
 bool store_index_open(store_t *s, floe_err *err) {

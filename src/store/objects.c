@@ -138,7 +138,7 @@ static bool apply_put(store_conn *c, void *arg, floe_err *err) {
 bool store_commit_object(store_t *s, store_object *obj, const store_cond *cond, floe_err *err) {
     put_op op = {.obj = obj, .cond = cond};
     obj->mtime_ms = time_now_ms() / 1000 * 1000; /* whole seconds, as S3 keeps them */
-    if (!store_commit_placed(s, obj->data_id, apply_put, &op, err)) {
+    if (!store_commit_deferrable(s, obj->data_id, apply_put, &op, cond && cond->deferred, err)) {
         store_data_unlink(s, obj->data_id);
         return false;
     }

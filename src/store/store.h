@@ -63,6 +63,12 @@ typedef struct store_object {
 typedef struct store_cond {
     const char *if_match;   /* ETag (quotes allowed) or "*"; NULL for none */
     bool if_none_match_any; /* If-None-Match: * */
+    /* Deferred durability: the object is visible when the put returns but
+     * survives a power loss only once store_sync returns (a crash of the
+     * process alone loses nothing). For writers that put several objects
+     * and then publish them at once (an Iceberg commit): one index sync
+     * instead of one per object. The data file itself is still fsynced. */
+    bool deferred;
 } store_cond;
 
 /* ETag condition test: cond is "*", or a list of quoted (or W/) or bare ETags. */
@@ -115,6 +121,9 @@ void store_writer_abort(store_writer *w);
  * Errors: FLOE_ENOENT (bucket gone), FLOE_EPRECOND (cond false),
  * FLOE_ECONFLICT (cond held at first but a concurrent write won). */
 bool store_put_commit(store_t *s, store_writer *w, store_object *obj, const store_cond *cond, floe_err *err);
+/* Makes every deferred put before it durable (one sync of the index's
+ * write-ahead log); nothing to do when none is pending or fsync is off. */
+bool store_sync(store_t *s, floe_err *err);
 
 /* ---- reading ---- */
 /* Looks up the current version. FLOE_ENOENT if absent. */
@@ -222,6 +231,8 @@ typedef struct store_stats {
     uint64_t commits;       /* index transactions */
     uint64_t committed_ops; /* operations carried by them */
     uint64_t swept_files;   /* files removed by the start-up sweep */
+    uint64_t deferred_ops;  /* operations committed with deferred durability */
+    uint64_t syncs;         /* store_sync calls that synced the log */
 } store_stats;
 
 void store_get_stats(store_t *s, store_stats *out);

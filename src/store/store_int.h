@@ -73,6 +73,7 @@ struct store {
     pthread_cond_t commit_done; /* a batch finished */
     store_commit_op *queue_head, *queue_tail;
     bool stopping;
+    bool deferred_pending; /* a deferred commit since the last store_sync */
 
     int shard_fds[256]; /* data/XX directories, fsynced by the committer */
 
@@ -95,6 +96,9 @@ sqlite3_stmt *store_stmt(store_conn *c, store_stmt_id id);
  * the row that references it commits. */
 bool store_commit(store_t *s, store_apply_fn fn, void *arg, floe_err *err);
 bool store_commit_placed(store_t *s, const char *data_id, store_apply_fn fn, void *arg, floe_err *err);
+/* The same, with deferred durability when deferred (see store_cond). */
+bool store_commit_deferrable(store_t *s, const char *data_id, store_apply_fn fn, void *arg, bool deferred,
+                             floe_err *err);
 bool store_sql_err(store_conn *c, const char *what, floe_err *err);
 
 /* writer.c */
