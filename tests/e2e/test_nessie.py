@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sys
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,6 +36,14 @@ except RuntimeError as e:
     t.finish()
 
 BASE = srv.catalog_url + "/api/v2"
+# the server answers on S3 first; wait (bounded) for the catalog port too
+for _ in range(100):
+    try:
+        if http("GET", srv.catalog_url + "/health", timeout=1)[0] == 200:
+            break
+    except OSError:
+        pass
+    time.sleep(0.1)
 form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": ACCESS_KEY,
                                "client_secret": SECRET_KEY}).encode()
 st, _, b = http("POST", srv.catalog_url + "/iceberg/v1/oauth/tokens", form,
