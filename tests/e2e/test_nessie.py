@@ -28,9 +28,17 @@ NO_ANCESTOR = "2e1cfa82b035c26cbbbdae632cea070514eb8b773f616aaeaf668e2f0be8f10d"
 HASH = re.compile(r"^[0-9a-f]{64}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
+CONFIG = """
+keys:
+  - access_key: reader-key
+    secret_key: reader-secret-0123
+    scope: read
+    buckets: [warehouse]
+"""
+
 t = Suite()
 try:
-    srv = t.start(extra_args=["--fsync", "false"])
+    srv = t.start(extra_args=["--fsync", "false"], config_text=CONFIG)
 except RuntimeError as e:
     t.fail(str(e))
     t.finish()
@@ -49,12 +57,17 @@ form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": 
 st, _, b = http("POST", srv.catalog_url + "/iceberg/v1/oauth/tokens", form,
                 {"Content-Type": "application/x-www-form-urlencoded"})
 TOKEN = json.loads(b)["access_token"]
+form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": "reader-key",
+                               "client_secret": "reader-secret-0123"}).encode()
+st, _, b = http("POST", srv.catalog_url + "/iceberg/v1/oauth/tokens", form,
+                {"Content-Type": "application/x-www-form-urlencoded"})
+READER = json.loads(b)["access_token"]
 
 
 def call(method, path, body=None, token=True, raw_body=None):
     h = {"Content-Type": "application/json"}
     if token:
-        h["Authorization"] = "Bearer " + TOKEN
+        h["Authorization"] = "Bearer " + (token if isinstance(token, str) else TOKEN)
     data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
     st, _, b = http(method, BASE + path, data, h)
     try:
@@ -235,6 +248,10 @@ ref_ok(b.get("effectiveReference"), "BRANCH", "main", "bulk effectiveReference")
 st, b = call("POST", "/trees/main/contents", {"requestedKeys": [key("sales"), key("sales", "items")]})
 t.check(st == 200 and [x["key"] for x in b["contents"]] == [key("sales"), key("sales", "items")],
         "POST contents with requestedKeys", repr(b))
+st, b = call("POST", "/trees/main/contents", {"requestedKeys": [key("sales")]}, token=READER)
+t.eq(200, st, "a read-only key may POST contents (a bulk read)")
+st, b = call("POST", "/trees?name=ro&type=BRANCH", {"type": "BRANCH", "name": "main", "hash": h4}, token=READER)
+t.eq(403, st, "a read-only key cannot create a branch")
 st, b = call("POST", "/trees/main/contents", raw_body=b"{not json")
 t.eq(400, st, "bad JSON is 400")
 t.check("requestedKeys" in b.get("message", ""), "the 400 names what was expected", repr(b))
