@@ -294,6 +294,10 @@ typedef struct cat_nessie_commit_result {
  * empty. Conflicts: FLOE_ECONFLICT with out->conflicts. */
 bool cat_nessie_commit(cat_t *c, const char *branch, const char *expected_hash, const cat_nessie_op *ops, size_t n,
                        const char *message, arena_t *a, cat_nessie_commit_result *out, floe_err *err);
+/* The content of key (display form) at the commit spec names; *found
+ * false when it is absent there. */
+bool cat_nessie_content(cat_t *c, const char *spec, const char *key, arena_t *a, cat_entry *out, bool *found,
+                        floe_err *err);
 
 /* Counters of the history walks (for tests of cost): commits read and op
  * rows read, process-wide. */

@@ -487,17 +487,17 @@ static void entries(ncall *nc, const char *raw) {
 
 /* The contents of keys at spec, in the order asked; missing keys left out. */
 static json_t *contents_of(ncall *nc, const char *spec, const char **keys, size_t nkeys, floe_err *err) {
-    cat_entry *es;
-    size_t n;
-    if (!cat_contents(nc->cat, spec, nc->a, &es, &n, err)) return NULL;
     json_t *arr = json_array();
-    for (size_t k = 0; k < nkeys; k++)
-        for (size_t i = 0; i < n; i++)
-            if (!strcmp(es[i].key, keys[k])) {
-                json_array_append_new(
-                    arr, json_pack("{s:o,s:o}", "key", key_json(keys[k]), "content", content_json(&es[i])));
-                break;
-            }
+    for (size_t k = 0; k < nkeys; k++) {
+        cat_entry e;
+        bool found;
+        if (!cat_nessie_content(nc->cat, spec, keys[k], nc->a, &e, &found, err)) {
+            json_decref(arr);
+            return NULL;
+        }
+        if (found)
+            json_array_append_new(arr, json_pack("{s:o,s:o}", "key", key_json(keys[k]), "content", content_json(&e)));
+    }
     return arr;
 }
 

@@ -230,3 +230,19 @@ done:
     cat_conn_put(c, k);
     return ok;
 }
+
+bool cat_nessie_content(cat_t *c, const char *spec, const char *key, arena_t *a, cat_entry *out, bool *found,
+                        floe_err *err) {
+    cat_conn *k = cat_conn_get(c, err);
+    if (!k) return false;
+    cat_content ct;
+    const char *ik = internal_key(a, key);
+    /* a ref's head is one heads lookup; other commits walk the history */
+    bool ok = cat_is_refspec(spec) ? cat_content_at_spec(k, spec, ik, a, &ct, found, err)
+                                   : cat_head_get(k, spec, ik, a, &ct, found, err);
+    cat_conn_put(c, k);
+    if (ok && *found)
+        *out = (cat_entry){
+            .key = key, .kind = ct.kind, .content_id = ct.content_id, .location = ct.location, .json = ct.json};
+    return ok;
+}
