@@ -334,6 +334,22 @@ static void trees_list(ncall *nc) {
     reply(nc, 200, o);
 }
 
+/* A Reference body ({type, name, hash}) → the refspec of its commit:
+ * "name@hash", or "@hash" for a DETACHED one or one without a name. */
+static const char *ref_body_spec(ncall *nc, json_t *j, const char *what) {
+    bool ok = true;
+    const char *type = opt_str(nc, j, "type", "reference", &ok);
+    const char *name = ok ? opt_str(nc, j, "name", "reference", &ok) : NULL;
+    const char *hash = ok ? opt_str(nc, j, "hash", "reference", &ok) : NULL;
+    if (!ok) return NULL;
+    if (!hash) {
+        fail(nc, 400, "BAD_REQUEST", "the %s Reference needs a hash: {\"type\", \"name\", \"hash\"}", what);
+        return NULL;
+    }
+    if (!name || !*name || str_eq(type, "DETACHED")) return arena_sprintf(nc->a, "@%s", hash);
+    return arena_sprintf(nc->a, "%s@%s", ref_default(nc, name), hash);
+}
+
 /* POST /trees?name=N&type=T, body: the Reference to start from. */
 static void tree_create(ncall *nc) {
     const char *name = http_req_param(nc->req, "name");
@@ -345,15 +361,9 @@ static void tree_create(ncall *nc) {
     if (nc->len && strspn(nc->body, " \t\r\n") < nc->len) {
         json_t *j = parse_body(nc, "the source Reference: {\"type\", \"name\", \"hash\"}");
         if (!j) return;
-        bool ok = true;
-        const char *sname = opt_str(nc, j, "name", "reference", &ok);
-        const char *shash = ok ? opt_str(nc, j, "hash", "reference", &ok) : NULL;
+        from = ref_body_spec(nc, j, "source");
         json_decref(j);
-        if (!ok) return;
-        if (!sname && !shash)
-            return fail(nc, 400, "BAD_REQUEST", "the source Reference needs a hash (and the name it is on)");
-        from =
-            shash ? (sname ? arena_sprintf(nc->a, "%s@%s", sname, shash) : arena_sprintf(nc->a, "@%s", shash)) : sname;
+        if (!from) return;
     }
     cat_ref r;
     floe_err err;
@@ -394,13 +404,9 @@ static void tree_assign(ncall *nc, const char *raw) {
         return fail(nc, 400, "BAD_REQUEST", "assigning '%s' needs its expected hash: PUT trees/%s@HASH", name, name);
     json_t *j = parse_body(nc, "the target Reference: {\"type\", \"name\", \"hash\"}");
     if (!j) return;
-    bool ok = true;
-    const char *tname = opt_str(nc, j, "name", "reference", &ok);
-    const char *thash = ok ? opt_str(nc, j, "hash", "reference", &ok) : NULL;
+    const char *to = ref_body_spec(nc, j, "target");
     json_decref(j);
-    if (!ok) return;
-    if (!thash) return fail(nc, 400, "BAD_REQUEST", "the target Reference needs a hash");
-    const char *to = tname ? arena_sprintf(nc->a, "%s@%s", tname, thash) : arena_sprintf(nc->a, "@%s", thash);
+    if (!to) return;
     floe_err err;
     if (!cat_ref_assign(nc->cat, name, to, expected, nc->a, &r, &err)) return fail_err(nc, &err, "REFERENCE_NOT_FOUND");
     reply(nc, 200, json_pack("{s:o}", "reference", ref_json(r.name, r.is_tag, r.hash)));

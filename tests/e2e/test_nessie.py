@@ -302,6 +302,10 @@ is_error(b, 409, "REFERENCE_ALREADY_EXISTS", "dev exists")
 st, b = call("POST", "/trees?name=v1&type=TAG", {"type": "BRANCH", "name": "main", "hash": h3})
 t.check(st == 200 and b["reference"]["type"] == "TAG" and b["reference"]["hash"] == h3, "create a tag at main~1",
         repr(b))
+st, b = call("POST", "/trees?name=det&type=BRANCH", {"type": "DETACHED", "name": "DETACHED", "hash": h2})
+t.check(st == 200 and b["reference"]["hash"] == h2, "create from a DETACHED reference", repr(b))
+st, b = call("POST", "/trees?name=nohash&type=BRANCH", {"type": "BRANCH", "name": "main"})
+t.eq(400, st, "a source Reference without a hash is 400")
 st, b = call("POST", "/trees?name=bad..name&type=BRANCH", {"type": "BRANCH", "name": "main", "hash": h4})
 t.eq(400, st, "a bad ref name is 400")
 st, b = call("POST", "/trees?name=x&type=BRANCH", raw_body=b"[1,2")
@@ -310,11 +314,11 @@ st, b = call("POST", "/trees?name=x&type=BRANCH", {"type": "BRANCH", "name": "no
 t.eq(404, st, "creating from an unknown ref is 404")
 
 st, b = call("GET", "/trees?max-records=2")
-t.check(st == 200 and [r["name"] for r in b["references"]] == ["dev", "main"] and b["hasMore"], "refs page 1",
+t.check(st == 200 and [r["name"] for r in b["references"]] == ["det", "dev"] and b["hasMore"], "refs page 1",
         repr(b))
 st, b = call("GET", "/trees?max-records=2&page-token=" + b["token"])
-t.check(st == 200 and [(r["name"], r["type"]) for r in b["references"]] == [("v1", "TAG")]
-        and not b["hasMore"], "refs page 2", repr(b))
+t.check(st == 200 and [(r["name"], r["type"]) for r in b["references"]] == [("main", "BRANCH"), ("v1", "TAG")]
+        and not b["hasMore"] and b["token"] is None, "refs page 2 is the last", repr(b))
 
 st, b = commit("dev", [put("sales.orders", table("s3://warehouse/sales/orders/metadata/3.json", tbl_id, 3))],
                "dev update")
