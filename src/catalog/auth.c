@@ -135,7 +135,9 @@ bool cat_auth_check(http_req_t *req, cat_http_ctx *ctx, bool nessie) {
         deny(req, nessie, 401, err.msg);
         return false;
     }
-    if (!cl.write && !http_req_is(req, "GET") && !http_req_is(req, "HEAD")) {
+    /* POST .../contents is Nessie's bulk read: a read-only key may ask */
+    bool bulk_read = nessie && http_req_is(req, "POST") && str_ends_with(req->path, "/contents");
+    if (!cl.write && !http_req_is(req, "GET") && !http_req_is(req, "HEAD") && !bulk_read) {
         char msg[400];
         snprintf(msg, sizeof msg, "access key '%s' is read-only; %s needs a read-write key", cl.principal, req->method);
         deny(req, nessie, 403, msg);

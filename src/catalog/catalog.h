@@ -267,6 +267,38 @@ typedef struct cat_reflog_entry {
 bool cat_reflog(cat_t *c, const char *ref, const char *page_token, size_t max, arena_t *a, cat_reflog_entry **out,
                 size_t *n, const char **next_token, floe_err *err);
 
+/* ---- nessie_ops.c: a commit of Nessie operations (the Nessie v2 API) ---- */
+
+/* A Put (content != NULL) or Delete of key (display form, "ns.t"). A Put
+ * carries the content object as the client sent it (kind "ICEBERG_TABLE"
+ * or "NAMESPACE"; location the table's metadata location) and content_id,
+ * the id the client saw (NULL: a new key). */
+typedef struct cat_nessie_op {
+    const char *key;
+    json_t *content;
+    const char *kind, *location, *content_id;
+} cat_nessie_op;
+
+typedef struct cat_nessie_commit_result {
+    const char *hash;         /* the new commit */
+    const char *target_hash;  /* the branch's head before */
+    const char **content_ids; /* per op: the Put's content id (NULL for a Delete) */
+    cat_conflict *conflicts;  /* why not, with Nessie's conflict types */
+    size_t nconflicts;
+} cat_nessie_commit_result;
+
+/* Commits ops to branch as one commit. expected_hash (NULL: none) is the
+ * commit the client based it on: keys changed on the branch since then are
+ * conflicts. A Put of an existing key must carry its content id; a Put of a
+ * new key none; a key needs its namespace; a namespace deleted must be
+ * empty. Conflicts: FLOE_ECONFLICT with out->conflicts. */
+bool cat_nessie_commit(cat_t *c, const char *branch, const char *expected_hash, const cat_nessie_op *ops, size_t n,
+                       const char *message, arena_t *a, cat_nessie_commit_result *out, floe_err *err);
+/* The content of key (display form) at the commit spec names; *found
+ * false when it is absent there. */
+bool cat_nessie_content(cat_t *c, const char *spec, const char *key, arena_t *a, cat_entry *out, bool *found,
+                        floe_err *err);
+
 /* Counters of the history walks (for tests of cost): commits read and op
  * rows read, process-wide. */
 typedef struct cat_walk_stats {

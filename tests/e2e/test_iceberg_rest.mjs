@@ -11,10 +11,6 @@ import { IcebergRestCatalog } from "iceberg-js";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { ACCESS_KEY, REGION, SECRET_KEY, Suite } from "./floe_e2e.mjs";
 
-// Catalog branches (cat_ref_create) are being built on their own branch;
-// until they land on main the dev flow is skipped, visibly.
-const DEV_BRANCH_READY = false;
-
 const t = new Suite("test_iceberg_rest.mjs");
 const srv = await t.start({ extraArgs: ["--fsync", "false"] });
 
@@ -142,9 +138,7 @@ await lifecycle("main (no prefix)", main, "sales");
 const mainByName = new IcebergRestCatalog({ baseUrl: base, warehouse: "main", auth: { type: "bearer", token: bearer } });
 await lifecycle("main (warehouse main → /v1/main)", mainByName, "ops");
 
-if (!DEV_BRANCH_READY) {
-  console.log("  SKIP branch dev through /iceberg/v1/dev: catalog branches (cat_ref_create) are not on main yet");
-} else {
+{
   // dev branches off main through the Nessie API on the same port
   const mainRef = await (await fetch(`${srv.catalogUrl}/api/v2/trees/main`, { headers: { Authorization: `Bearer ${bearer}` } })).json();
   const r = await fetch(`${srv.catalogUrl}/api/v2/trees?name=dev&type=BRANCH`, {
