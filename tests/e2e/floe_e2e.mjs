@@ -132,7 +132,9 @@ export class Suite {
       if (proc.exitCode !== null || proc.signalCode !== null) break;
       try {
         const r = await fetch(`${srv.url}/_floe/health`, { signal: AbortSignal.timeout(1000) });
-        if (r.status === 200) return srv;
+        // the catalog port comes up just after the S3 port
+        const c = r.status === 200 ? await fetch(`${srv.catalogUrl}/health`, { signal: AbortSignal.timeout(1000) }) : null;
+        if (c?.status === 200) return srv;
       } catch {
         /* not up yet */
       }

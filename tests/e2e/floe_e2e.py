@@ -125,7 +125,8 @@ class Server:
                     break
                 try:
                     st, _, _ = http("GET", self.url + "/_floe/health", timeout=1)
-                    if st == 200:
+                    # the catalog port comes up just after the S3 port
+                    if st == 200 and http("GET", self.catalog_url + "/health", timeout=1)[0] == 200:
                         return self
                 except OSError:
                     pass

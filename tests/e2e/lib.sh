@@ -282,7 +282,9 @@ floe_start() {
             if ! kill -0 "$FLOE_PID" 2>/dev/null; then
                 break
             fi
-            if [ "$(http_code "$S3_URL/_floe/health" --max-time 1)" = 200 ]; then
+            # the catalog port comes up just after the S3 port
+            if [ "$(http_code "$S3_URL/_floe/health" --max-time 1)" = 200 ] &&
+                [ "$(http_code "http://127.0.0.1:$CATALOG_PORT/health" --max-time 1)" = 200 ]; then
                 return 0
             fi
             sleep 0.1
