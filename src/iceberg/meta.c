@@ -578,7 +578,7 @@ static json_t *log_to_json(const ice_log_entry *e, int32_t n, bool snapshots) {
     return arr;
 }
 
-void ice_meta_write(const ice_table_meta *m, buf_t *out) {
+json_t *ice_meta_to_json(const ice_table_meta *m) {
     json_t *o = json_object(), *arr;
     json_object_set_new(o, "format-version", json_integer(2));
     if (m->table_uuid) json_object_set_new(o, "table-uuid", json_string(m->table_uuid));
@@ -621,6 +621,11 @@ void ice_meta_write(const ice_table_meta *m, buf_t *out) {
     }
     json_object_set_new(o, "snapshot-log", log_to_json(m->snapshot_log, m->nsnapshot_log, true));
     json_object_set_new(o, "metadata-log", log_to_json(m->metadata_log, m->nmetadata_log, false));
+    return o;
+}
+
+void ice_meta_write(const ice_table_meta *m, buf_t *out) {
+    json_t *o = ice_meta_to_json(m);
     json_dump_buf(o, out);
     json_decref(o);
 }
