@@ -37,8 +37,8 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/time.h"
-#include "catalog/catalog.h"
 #include "catalog/cat_int.h"
+#include "catalog/catalog.h"
 #include "store/fileio.h"
 #include "store/store.h"
 
@@ -355,7 +355,8 @@ static void print_latencies(run *r, double secs) {
 }
 
 static int do_rest(const char *mode, int argc, char **argv) {
-    if (argc < 4) die("usage", "catbench commits|load URL NS CLIENTS N [--shared] [--retain K] [--inm] [--snapshots S]");
+    if (argc < 4)
+        die("usage", "catbench commits|load URL NS CLIENTS N [--shared] [--retain K] [--inm] [--snapshots S]");
     run r = {.url = argv[0], .ns = argv[1], .clients = atoi(argv[2]), .n = atoi(argv[3]), .retain = 20};
     int snapshots = 20;
     for (int i = 4; i < argc; i++) {
