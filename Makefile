@@ -117,6 +117,20 @@ bench-parquet: deps $(BUILD)/floe $(BUILD)/bench/pqbench
 bench-iceberg: deps $(BUILD)/floe $(BUILD)/bench/icebench
 	BUILD=$(BUILD) bench/iceberg/run.sh
 
+# Catalog benchmark (bench/catalog): REST commits and loads against floe
+# serve, and merge latency over a long history, in-process.
+$(BUILD)/bench/catbench: bench/catalog/catbench.c $(REL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+bench-catalog: deps $(BUILD)/floe $(BUILD)/bench/catbench
+	BUILD=$(BUILD) bench/catalog/run.sh
+
+bench: bench-catalog-run
+bench-catalog-run: $(BUILD)/floe $(BUILD)/bench/catbench
+	BUILD=$(BUILD) bench/catalog/run.sh
+.PHONY: bench-catalog bench-catalog-run
+
 # Parquet encoding micro-benchmark (not part of make test or make bench):
 # values/s for the RLE, delta and byte-array decoders and encoders.
 $(BUILD)/bench/encoding_bench: bench/parquet/encoding_bench.c $(REL_LIB)

@@ -337,11 +337,8 @@ static bool ensure_warehouse(rest_call *rc) {
 }
 
 static json_t *meta_json(const ice_table_meta *m, bool refs_only) {
-    buf_t b = {0};
-    ice_meta_write(m, &b);
-    json_t *j = json_loadb(b.data, b.len, 0, NULL);
-    buf_free(&b);
-    if (!j || !refs_only) return j;
+    json_t *j = ice_meta_to_json(m);
+    if (!refs_only) return j;
     /* snapshots=refs: only the snapshots a branch or tag points at */
     json_t *snaps = json_object_get(j, "snapshots"), *keep = json_array();
     size_t i;

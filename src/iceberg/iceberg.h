@@ -285,6 +285,9 @@ typedef struct ice_table_meta {
 bool ice_meta_parse(const char *json, size_t n, const char *what, arena_t *a, ice_table_meta *out, floe_err *err);
 /* Writes v2 JSON with every field the spec requires. */
 void ice_meta_write(const ice_table_meta *m, buf_t *out);
+/* The same as a JSON tree (the caller owns it): for replies that embed the
+ * metadata, which would otherwise write it out and parse it back. */
+json_t *ice_meta_to_json(const ice_table_meta *m);
 
 /* Lookups; NULL / -1 when absent. */
 const fmt_schema_t *ice_meta_schema(const ice_table_meta *m, int32_t schema_id);

@@ -577,6 +577,32 @@ static void snapshot_write(const ice_snapshot *s, buf_t *out) {
     buf_putc(out, '}');
 }
 
+/* The tree of a snapshot, in snapshot_write's key order. */
+static json_t *snapshot_tree(const ice_snapshot *s) {
+    json_t *o = json_object();
+    json_object_set_new(o, "sequence-number", json_integer(s->sequence_number));
+    json_object_set_new(o, "snapshot-id", json_integer(s->snapshot_id));
+    if (s->parent_id != -1) json_object_set_new(o, "parent-snapshot-id", json_integer(s->parent_id));
+    json_object_set_new(o, "timestamp-ms", json_integer(s->timestamp_ms));
+    if (s->operation || s->nsummary) {
+        json_t *sum = json_object();
+        if (s->operation) json_object_set_new(sum, "operation", json_string(s->operation));
+        for (int32_t i = 0; i < s->nsummary; i++)
+            if (!s->operation || strcmp(s->summary[i].key, "operation"))
+                json_object_set_new(sum, s->summary[i].key, json_string(s->summary[i].value));
+        json_object_set_new(o, "summary", sum);
+    }
+    if (s->manifest_list) {
+        json_object_set_new(o, "manifest-list", json_string(s->manifest_list));
+    } else {
+        json_t *arr = json_array();
+        for (int32_t i = 0; i < s->nv1_manifests; i++) json_array_append_new(arr, json_string(s->v1_manifests[i]));
+        json_object_set_new(o, "manifests", arr);
+    }
+    if (s->schema_id != -1) json_object_set_new(o, "schema-id", json_integer(s->schema_id));
+    return o;
+}
+
 static json_t *ref_to_json(const ice_ref *r) {
     json_t *o = json_object();
     json_object_set_new(o, "snapshot-id", json_integer(r->snapshot_id));
@@ -602,7 +628,23 @@ static json_t *refs_to_json(const ice_table_meta *m) {
     return refs;
 }
 
-void ice_meta_write(const ice_table_meta *m, buf_t *out) {
+static json_t *log_to_json(const ice_log_entry *e, int32_t n, bool snapshots) {
+    json_t *arr = json_array();
+    for (int32_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "timestamp-ms", json_integer(e[i].timestamp_ms));
+        if (snapshots)
+            json_object_set_new(o, "snapshot-id", json_integer(e[i].snapshot_id));
+        else
+            json_object_set_new(o, "metadata-file", json_string(e[i].metadata_file ? e[i].metadata_file : ""));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* The tree of everything but the snapshots and the logs, which grow with
+ * the table's history. */
+static json_t *meta_base_tree(const ice_table_meta *m) {
     json_t *o = json_object(), *arr;
     json_object_set_new(o, "format-version", json_integer(2));
     if (m->table_uuid) json_object_set_new(o, "table-uuid", json_string(m->table_uuid));
@@ -642,6 +684,20 @@ void ice_meta_write(const ice_table_meta *m, buf_t *out) {
                 json_object_set(o, k, v);
         json_decref(extra);
     }
+    return o;
+}
+
+json_t *ice_meta_to_json(const ice_table_meta *m) {
+    json_t *o = meta_base_tree(m), *arr = json_array();
+    for (int32_t i = 0; i < m->nsnapshots; i++) json_array_append_new(arr, snapshot_tree(&m->snapshots[i]));
+    json_object_set_new(o, "snapshots", arr);
+    json_object_set_new(o, "snapshot-log", log_to_json(m->snapshot_log, m->nsnapshot_log, true));
+    json_object_set_new(o, "metadata-log", log_to_json(m->metadata_log, m->nmetadata_log, false));
+    return o;
+}
+
+void ice_meta_write(const ice_table_meta *m, buf_t *out) {
+    json_t *o = meta_base_tree(m);
     /* the parts that grow with the table's history are written directly
      * after the tree's text: its closing brace gives way to them */
     json_dump_buf(o, out);
