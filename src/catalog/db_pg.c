@@ -87,11 +87,14 @@ db_conn *db_pg_connect(db_t *d, floe_err *err) {
     k->d = d;
     k->pg = PQconnectdb(d->conninfo);
     if (!k->pg || PQstatus(k->pg) != CONNECTION_OK) {
+        /* libpq's message spans lines: make it one */
         char msg[512];
         snprintf(msg, sizeof msg, "%s", k->pg ? PQerrorMessage(k->pg) : "out of memory");
-        for (size_t n = strlen(msg); n && (msg[n - 1] == '\n' || msg[n - 1] == ' ');) msg[--n] = 0;
+        for (char *p = msg; *p; p++)
+            if (*p == '\n' || *p == '\t') *p = ' ';
+        for (size_t n = strlen(msg); n && msg[n - 1] == ' ';) msg[--n] = 0;
         floe_err_set(err, FLOE_EIO,
-                     "cannot connect to the PostgreSQL catalog at %s: %s. Check that the server is running and "
+                     "cannot connect to the PostgreSQL catalog at %s (%s); check that the server is running and "
                      "reachable there, and that the user, password and database in --catalog-url (or "
                      "FLOE_CATALOG_URL) are right",
                      d->where, msg);

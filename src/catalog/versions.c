@@ -1212,8 +1212,10 @@ bool cat_reflog(cat_t *c, const char *ref, const char *page_token, size_t max, a
     cat_conn *k = cat_conn_get(c, err);
     if (!k) return false;
     db_stmt *st = NULL;
-    bool ok = (st = db_prepare(k, "SELECT seq, ref, old_hash, new_hash, operation, time_ms FROM reflog"
-                                  " WHERE (?1 IS NULL OR ref = ?1) AND seq < ?2 ORDER BY seq DESC LIMIT ?3")) != NULL;
+    bool ok =
+        (st = db_prepare(k, "SELECT seq, ref, old_hash, new_hash, operation, time_ms FROM reflog"
+                            " WHERE (CAST(?1 AS TEXT) IS NULL OR ref = ?1) AND seq < ?2 ORDER BY seq DESC LIMIT ?3")) !=
+        NULL;
     if (!ok) db_fail(k, "reading the reflog", err);
     *out = arena_alloc(a, (max + 1) * sizeof **out);
     *n = 0;

@@ -76,7 +76,8 @@ int cli_serve(int argc, char **argv) {
     s3 = s3_server_start(&cfg, store, &err);
     if (!s3) goto fail;
     io = fileio_store(store);
-    cat_opts co = {.dir = cfg.data_dir, .io = io, .warehouse = "s3://warehouse", .fsync = cfg.fsync};
+    cat_opts co = {
+        .dir = cfg.data_dir, .url = cfg.catalog_url, .io = io, .warehouse = "s3://warehouse", .fsync = cfg.fsync};
     cat = cat_open(&co, &err);
     if (!cat) goto fail;
     char s3_endpoint[300];
