@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "base/log.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "catalog/cat_int.h"
@@ -131,6 +132,7 @@ cat_t *cat_open(const cat_opts *opts, floe_err *err) {
     }
     if (!db_commit(k, err)) goto fail;
     cat_conn_put(c, k);
+    if (db_kind_of(c->db) == DB_PG) log_info("catalog", "the commit log is in PostgreSQL at %s", db_where(c->db));
     return c;
 fail:
     if (k) cat_conn_put(c, k);
