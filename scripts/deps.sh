@@ -12,7 +12,7 @@ DEBS=(
   libfyaml-dev libsqlite3-dev libssl-dev libpq-dev libhiredis-dev
   libzstd-dev libsnappy-dev zlib1g-dev libxxhash-dev liblz4-dev libbrotli-dev
   libcriterion-dev python3-avro python3-snappy python3-zstandard
-  awscli python3-boto3 rclone s3cmd nginx redis-server
+  awscli python3-boto3 rclone s3cmd nginx redis-server postgresql
   curl hyperfine procps
 )
 # Node.js (with npm) may come from the image; install Debian's only if absent.

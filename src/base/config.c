@@ -20,7 +20,7 @@
 
 extern char **environ;
 
-typedef enum { T_STR, T_PORT, T_LEVEL, T_FORMAT, T_BOOL, T_SIZE, T_AUTH } setting_type;
+typedef enum { T_STR, T_PORT, T_LEVEL, T_FORMAT, T_BOOL, T_SIZE, T_AUTH, T_DB_URL } setting_type;
 
 typedef struct setting {
     const char *name; /* yaml key; FLOE_<NAME> upper-cased; --name with '-' */
@@ -32,6 +32,9 @@ typedef struct setting {
 #define OFF(f) offsetof(floe_config, f)
 static const setting settings[] = {
     {"data", T_STR, OFF(data_dir), "data directory (default ./data)"},
+    {"catalog_url", T_DB_URL, OFF(catalog_url),
+     "postgres://USER:PASSWORD@HOST:PORT/DB[?schema=NAME]: keep the catalog in PostgreSQL (default: SQLite in "
+     "the data dir)"},
     {"bind", T_STR, OFF(bind), "address to listen on (default 127.0.0.1)"},
     {"s3_port", T_PORT, OFF(s3_port), "S3 API port (default 9000)"},
     {"catalog_port", T_PORT, OFF(catalog_port), "catalog port (default 19120)"},
@@ -126,6 +129,15 @@ static bool setting_apply(floe_config *cfg, const setting *st, const char *value
                                 "/iceberg/v1/oauth/tokens) or none (no authentication)",
                                 source, st->name, value);
         *(bool *)field = strcmp(value, "none") == 0;
+        return true;
+    case T_DB_URL:
+        if (value[0] && strncmp(value, "postgres://", 11) && strncmp(value, "postgresql://", 13))
+            return floe_err_set(err, FLOE_EINVAL,
+                                "%s: '%s' must be a PostgreSQL URL like postgres://floe:PASSWORD@db.example:5432/floe "
+                                "(or postgresql://...), or empty for SQLite in the data dir",
+                                source, st->name);
+        free(*(char **)field);
+        *(char **)field = value[0] ? strdup(value) : NULL;
         return true;
     case T_SIZE:
         if (!parse_size(value, (uint64_t *)field))
@@ -380,6 +392,7 @@ bool config_load(floe_config *cfg, int argc, char **argv, floe_err *err) {
 void config_free(floe_config *cfg) {
     free(cfg->config_file);
     free(cfg->data_dir);
+    free(cfg->catalog_url);
     free(cfg->bind);
     free(cfg->region);
     free(cfg->access_key);

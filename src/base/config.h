@@ -29,6 +29,7 @@ typedef struct config_s3_key {
 typedef struct floe_config {
     char *config_file; /* the floe.yaml that was read, or NULL */
     char *data_dir;
+    char *catalog_url; /* postgres://...: the catalog store; NULL: SQLite in data_dir */
     char *bind;
     int s3_port;
     int catalog_port;

@@ -1,7 +1,8 @@
 /*
  * cat_int.h: what the catalog's files share (connections, content keys).
  *
- *   store.c    the SQLite commit log: refs, commits, ops, heads; CAS commits
+ *   store.c    the commit log: refs, commits, ops, heads; CAS commits
+ *   db*.c      its SQL store: SQLite or PostgreSQL (db.h)
  *   tables.c   namespaces and tables on top of it; the iceberg interface
  *   versions.c refs, addressing (refspecs), contents at a commit, log,
  *              diff, merge, transplant, reflog
@@ -10,14 +11,12 @@
 #define FLOE_CATALOG_CAT_INT_H
 
 #include <pthread.h>
-#include <sqlite3.h>
 
 #include "catalog/catalog.h"
+#include "catalog/db.h"
 
-typedef struct cat_conn {
-    sqlite3 *db;
-    struct cat_conn *next;
-} cat_conn;
+/* A pooled connection to the catalog's database (db.h). */
+typedef db_conn cat_conn;
 
 typedef struct cat_ice_ctx {
     cat_t *c;
@@ -30,20 +29,16 @@ struct cat {
     char *dir;
     char *warehouse;
     fileio_t *io;
-    bool fsync;
-    pthread_mutex_t lock;
-    cat_conn *pool;
-    int idle;
+    db_t *db;
+    pthread_mutex_t lock;             /* ctxs */
     cat_ice_ctx ctxs[CAT_MAX_REFCTX]; /* for cat_as_ice; evicted oldest first */
     int nctx;
 };
 
 cat_conn *cat_conn_get(cat_t *c, floe_err *err);
 void cat_conn_put(cat_t *c, cat_conn *k);
-bool cat_sql_fail(cat_conn *k, const char *what, floe_err *err);
-bool cat_exec(cat_conn *k, const char *sql, floe_err *err);
 /* A text column copied into a (NULL for SQL NULL). */
-const char *cat_col_text(arena_t *a, sqlite3_stmt *st, int i);
+const char *cat_col_text(arena_t *a, db_stmt *st, int i);
 /* The ref named (FLOE_ENOENT names it). */
 bool cat_ref_read(cat_conn *k, const char *ref, arena_t *a, cat_ref *out, floe_err *err);
 

@@ -2,7 +2,7 @@
  * catalog.h: Floe's versioned catalog, the one place table commits go.
  *
  * The store is a commit log in the style of Project Nessie, kept in SQLite
- * (DIR/catalog.db, WAL):
+ * (DIR/catalog.db, WAL) or, for several catalog nodes, PostgreSQL:
  *
  *   refs      named branches and tags, each pointing at a commit hash;
  *             "main" exists from the start.
@@ -16,8 +16,8 @@
  *             every ref movement, so loading a table is one indexed lookup.
  *   reflog    every movement of a ref (versions.c).
  *
- * Every change is a commit made with compare-and-swap inside one SQLite
- * write transaction: a table commit succeeds only if the table's metadata
+ * Every change is a commit made with compare-and-swap inside one write
+ * transaction that serialises with every other writer: a table commit succeeds only if the table's metadata
  * location on the ref is still the one the change was based on, so
  * concurrent writers serialise and the loser gets FLOE_ECONFLICT. Branches,
  * tags, refspecs, diffs, merges and transplants are in versions.c.
@@ -52,6 +52,8 @@ typedef struct cat cat_t;
 
 typedef struct cat_opts {
     const char *dir;       /* the data dir: catalog.db lives here */
+    const char *url;       /* postgres://USER:PASSWORD@HOST:PORT/DB[?schema=NAME] keeps the catalog in
+                            * PostgreSQL instead (docs/catalog-postgres.md); NULL or "": SQLite */
     fileio_t *io;          /* where metadata files are written (borrowed) */
     const char *warehouse; /* "s3://warehouse": tables live at <warehouse>/<ns>/<table> */
     bool fsync;            /* synchronous=FULL (default true) */

@@ -115,22 +115,20 @@ static const char *display(arena_t *a, const char *key) {
 static bool live_versions(cat_t *c, arena_t *a, gc_version **out, size_t *n, int64_t *tables, floe_err *err) {
     cat_conn *k = cat_conn_get(c, err);
     if (!k) return false;
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     bool ok = false;
     size_t cap = 64, cnt = 0;
     gc_version *v = arena_alloc(a, cap * sizeof *v);
     gc_set seen = {.a = a};
     *tables = 0;
-    if (sqlite3_prepare_v2(k->db,
-                           "SELECT ref, key, location FROM heads WHERE kind = 'ICEBERG_TABLE' ORDER BY ref = 'main' "
-                           "DESC, ref, key",
-                           -1, &st, NULL) != SQLITE_OK) {
-        cat_sql_fail(k, "listing the tables of every ref", err);
+    if (!(st = db_prepare(k, "SELECT ref, key, location FROM heads WHERE kind = 'ICEBERG_TABLE' ORDER BY ref = 'main' "
+                             "DESC, ref, key"))) {
+        db_fail(k, "listing the tables of every ref", err);
         goto done;
     }
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *loc = (const char *)sqlite3_column_text(st, 2);
+    while ((rc = db_step(st)) == DB_ROW) {
+        const char *loc = db_col_text(st, 2);
         (*tables)++;
         if (!loc || !set_add(&seen, loc)) continue;
         if (cnt == cap) {
@@ -139,20 +137,20 @@ static bool live_versions(cat_t *c, arena_t *a, gc_version **out, size_t *n, int
             v = nv;
             cap *= 2;
         }
-        v[cnt].ref = arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
-        v[cnt].table = display(a, (const char *)sqlite3_column_text(st, 1));
+        v[cnt].ref = arena_strdup(a, db_col_text(st, 0));
+        v[cnt].table = display(a, db_col_text(st, 1));
         v[cnt].location = arena_strdup(a, loc);
         cnt++;
     }
-    if (rc != SQLITE_DONE) {
-        cat_sql_fail(k, "listing the tables of every ref", err);
+    if (rc != DB_DONE) {
+        db_fail(k, "listing the tables of every ref", err);
         goto done;
     }
     *out = v;
     *n = cnt;
     ok = true;
 done:
-    sqlite3_finalize(st);
+    db_finalize(st);
     cat_conn_put(c, k);
     return ok;
 }

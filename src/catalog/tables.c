@@ -177,20 +177,18 @@ static bool list_children(cat_t *c, const char *ref, const char *parent_key, con
     if (!k) return false;
     cat_ref r;
     bool ok = cat_ref_get(c, ref_or_main(ref), a, &r, err);
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     size_t cap = 16, cnt = 0;
     const char **v = arena_alloc(a, cap * sizeof *v);
-    if (ok &&
-        sqlite3_prepare_v2(k->db, "SELECT key FROM heads WHERE ref = ?1 AND parent = ?2 AND kind = ?3 ORDER BY key", -1,
-                           &st, NULL) != SQLITE_OK)
-        ok = cat_sql_fail(k, "listing", err);
+    if (ok && !(st = db_prepare(k, "SELECT key FROM heads WHERE ref = ?1 AND parent = ?2 AND kind = ?3 ORDER BY key")))
+        ok = db_fail(k, "listing", err);
     if (ok) {
-        sqlite3_bind_text(st, 1, ref_or_main(ref), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, parent_key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, ref_or_main(ref));
+        db_bind_text(st, 2, parent_key);
+        db_bind_text(st, 3, kind);
         int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *key = (const char *)sqlite3_column_text(st, 0);
+        while ((rc = db_step(st)) == DB_ROW) {
+            const char *key = db_col_text(st, 0);
             const char *last = strrchr(key, CAT_SEP);
             char *name = arena_strdup(a, full || !last ? key : last + 1);
             for (char *p = name; *p; p++)
@@ -203,9 +201,9 @@ static bool list_children(cat_t *c, const char *ref, const char *parent_key, con
             }
             v[cnt++] = name;
         }
-        if (rc != SQLITE_DONE) ok = cat_sql_fail(k, "listing", err);
+        if (rc != DB_DONE) ok = db_fail(k, "listing", err);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     cat_conn_put(c, k);
     if (ok) {
         *out = v;

@@ -130,7 +130,7 @@ typedef struct node {
 typedef struct walker {
     cat_conn *k;
     arena_t *a;
-    sqlite3_stmt *commit_q, *ops_q, *op_q;
+    db_stmt *commit_q, *ops_q, *op_q;
     smap nodes;
     node **heap;
     size_t nheap, capheap;
@@ -141,25 +141,20 @@ static bool walker_init(walker *w, cat_conn *k, arena_t *a, floe_err *err) {
     memset(w, 0, sizeof *w);
     w->k = k;
     w->a = a;
-    if (sqlite3_prepare_v2(k->db,
-                           "SELECT seq, parent, parent2, gen, time_ms, author, message FROM commits WHERE hash = ?1",
-                           -1, &w->commit_q, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(k->db,
-                           "SELECT key, op, kind, content_id, location, content FROM ops WHERE commit_seq = ?1"
-                           " ORDER BY key",
-                           -1, &w->ops_q, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(k->db,
-                           "SELECT key, op, kind, content_id, location, content FROM ops"
-                           " WHERE commit_seq = ?1 AND key = ?2",
-                           -1, &w->op_q, NULL) != SQLITE_OK)
-        return cat_sql_fail(k, "reading the commit log", err);
+    if (!(w->commit_q = db_prepare(
+              k, "SELECT seq, parent, parent2, gen, time_ms, author, message FROM commits WHERE hash = ?1")) ||
+        !(w->ops_q = db_prepare(k, "SELECT key, op, kind, content_id, location, content FROM ops WHERE commit_seq = ?1"
+                                   " ORDER BY key")) ||
+        !(w->op_q = db_prepare(k, "SELECT key, op, kind, content_id, location, content FROM ops"
+                                  " WHERE commit_seq = ?1 AND key = ?2")))
+        return db_fail(k, "reading the commit log", err);
     return true;
 }
 
 static void walker_done(walker *w) {
-    sqlite3_finalize(w->commit_q);
-    sqlite3_finalize(w->ops_q);
-    sqlite3_finalize(w->op_q);
+    db_finalize(w->commit_q);
+    db_finalize(w->ops_q);
+    db_finalize(w->op_q);
 }
 
 static bool is_root(const char *hash) { return !strcmp(hash, CAT_NO_ANCESTOR); }
@@ -173,26 +168,26 @@ static node *walker_node(walker *w, const char *hash, floe_err *err) {
     n->hash = arena_strdup(w->a, hash);
     if (!is_root(hash)) {
         __atomic_fetch_add(&stat_commits, 1, __ATOMIC_RELAXED);
-        sqlite3_stmt *st = w->commit_q;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
+        db_stmt *st = w->commit_q;
+        db_reset(st);
+        db_bind_text(st, 1, hash);
+        int rc = db_step(st);
+        if (rc == DB_DONE) {
             floe_err_set(err, FLOE_ENOENT, "commit %s is not in the catalog (see `floe log`)", hash);
             return NULL;
         }
-        if (rc != SQLITE_ROW) {
-            cat_sql_fail(w->k, "reading the commit log", err);
+        if (rc != DB_ROW) {
+            db_fail(w->k, "reading the commit log", err);
             return NULL;
         }
-        n->seq = sqlite3_column_int64(st, 0);
+        n->seq = db_col_int64(st, 0);
         n->parent = cat_col_text(w->a, st, 1);
         n->parent2 = cat_col_text(w->a, st, 2);
-        n->gen = sqlite3_column_int64(st, 3);
-        n->time_ms = sqlite3_column_int64(st, 4);
+        n->gen = db_col_int64(st, 3);
+        n->time_ms = db_col_int64(st, 4);
         n->author = cat_col_text(w->a, st, 5);
         n->message = cat_col_text(w->a, st, 6);
-        sqlite3_reset(st);
+        db_reset(st);
     }
     smap_put(&w->nodes, w->a, n->hash, n);
     return n;
@@ -245,12 +240,12 @@ typedef struct vop {
     cat_content *ct; /* NULL: delete */
 } vop;
 
-static vop *read_op_row(walker *w, sqlite3_stmt *st) {
+static vop *read_op_row(walker *w, db_stmt *st) {
     __atomic_fetch_add(&stat_ops, 1, __ATOMIC_RELAXED);
     vop *o = arena_alloc(w->a, sizeof *o);
     o->key = cat_col_text(w->a, st, 0);
     o->ct = NULL;
-    if (!strcmp((const char *)sqlite3_column_text(st, 1), "put")) {
+    if (!strcmp(db_col_text(st, 1), "put")) {
         o->ct = arena_alloc(w->a, sizeof *o->ct);
         o->ct->kind = cat_col_text(w->a, st, 2);
         o->ct->content_id = cat_col_text(w->a, st, 3);
@@ -264,27 +259,27 @@ static vop *read_op_row(walker *w, sqlite3_stmt *st) {
 static bool node_ops(walker *w, const node *n, pvec *out, floe_err *err) {
     memset(out, 0, sizeof *out);
     if (is_root(n->hash)) return true;
-    sqlite3_stmt *st = w->ops_q;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, n->seq);
+    db_stmt *st = w->ops_q;
+    db_reset(st);
+    db_bind_int64(st, 1, n->seq);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) pvec_push(out, w->a, read_op_row(w, st));
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE || cat_sql_fail(w->k, "reading a commit's changes", err);
+    while ((rc = db_step(st)) == DB_ROW) pvec_push(out, w->a, read_op_row(w, st));
+    db_reset(st);
+    return rc == DB_DONE || db_fail(w->k, "reading a commit's changes", err);
 }
 
 /* The op of commit n on key, if it has one. */
 static bool node_op(walker *w, const node *n, const char *key, vop **out, floe_err *err) {
     *out = NULL;
     if (is_root(n->hash)) return true;
-    sqlite3_stmt *st = w->op_q;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, n->seq);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *out = read_op_row(w, st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE || cat_sql_fail(w->k, "reading a commit's changes", err);
+    db_stmt *st = w->op_q;
+    db_reset(st);
+    db_bind_int64(st, 1, n->seq);
+    db_bind_text(st, 2, key);
+    int rc = db_step(st);
+    if (rc == DB_ROW) *out = read_op_row(w, st);
+    db_reset(st);
+    return rc == DB_ROW || rc == DB_DONE || db_fail(w->k, "reading a commit's changes", err);
 }
 
 /* ---------------------------------------------------------- merge base */
@@ -361,28 +356,26 @@ static bool side_changes(walker *w, const pvec *side, smap *out, pvec *keys, flo
 
 /* A ref whose head is hash, or NULL. */
 static bool ref_at(cat_conn *k, const char *hash, arena_t *a, const char **ref, floe_err *err) {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     *ref = NULL;
-    if (sqlite3_prepare_v2(k->db, "SELECT name FROM refs WHERE hash = ?1 ORDER BY name LIMIT 1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return cat_sql_fail(k, "reading refs", err);
-    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *ref = cat_col_text(a, st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE || cat_sql_fail(k, "reading refs", err);
+    if (!(st = db_prepare(k, "SELECT name FROM refs WHERE hash = ?1 ORDER BY name LIMIT 1")))
+        return db_fail(k, "reading refs", err);
+    db_bind_text(st, 1, hash);
+    int rc = db_step(st);
+    if (rc == DB_ROW) *ref = cat_col_text(a, st, 0);
+    db_finalize(st);
+    return rc == DB_ROW || rc == DB_DONE || db_fail(k, "reading refs", err);
 }
 
 static bool head_row(cat_conn *k, const char *ref, const char *key, arena_t *a, cat_content **out, floe_err *err) {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     *out = NULL;
-    if (sqlite3_prepare_v2(k->db, "SELECT kind, content_id, location, content FROM heads WHERE ref = ?1 AND key = ?2",
-                           -1, &st, NULL) != SQLITE_OK)
-        return cat_sql_fail(k, "reading contents", err);
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    if (!(st = db_prepare(k, "SELECT kind, content_id, location, content FROM heads WHERE ref = ?1 AND key = ?2")))
+        return db_fail(k, "reading contents", err);
+    db_bind_text(st, 1, ref);
+    db_bind_text(st, 2, key);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
         cat_content *c = arena_alloc(a, sizeof *c);
         c->kind = cat_col_text(a, st, 0);
         c->content_id = cat_col_text(a, st, 1);
@@ -390,8 +383,8 @@ static bool head_row(cat_conn *k, const char *ref, const char *key, arena_t *a, 
         c->json = cat_col_text(a, st, 3);
         *out = c;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE || cat_sql_fail(k, "reading contents", err);
+    db_finalize(st);
+    return rc == DB_ROW || rc == DB_DONE || db_fail(k, "reading contents", err);
 }
 
 /* The content of key at commit hash (NULL: absent): a heads lookup when a
@@ -465,20 +458,19 @@ static bool find_hash(cat_conn *k, const char *text, size_t len, arena_t *a, con
         return true;
     }
     char *hi = arena_sprintf(a, "%sg", lo); /* 'g' sorts after every hex digit */
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(k->db, "SELECT hash FROM commits WHERE hash >= ?1 AND hash < ?2 ORDER BY hash LIMIT 2", -1,
-                           &st, NULL) != SQLITE_OK)
-        return cat_sql_fail(k, "finding a commit", err);
-    sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+    db_stmt *st = NULL;
+    if (!(st = db_prepare(k, "SELECT hash FROM commits WHERE hash >= ?1 AND hash < ?2 ORDER BY hash LIMIT 2")))
+        return db_fail(k, "finding a commit", err);
+    db_bind_text(st, 1, lo);
+    db_bind_text(st, 2, hi);
     const char *first = NULL;
     int rows = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         if (!rows) first = cat_col_text(a, st, 0);
         rows++;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return cat_sql_fail(k, "finding a commit", err);
+    db_finalize(st);
+    if (rc != DB_DONE) return db_fail(k, "finding a commit", err);
     if (rows == 0) return floe_err_set(err, FLOE_ENOENT, "no commit %s in the catalog (see `floe log`)", lo);
     if (rows > 1) return floe_err_set(err, FLOE_EINVAL, "commit prefix %s is ambiguous; give more of the hash", lo);
     *out = first;
@@ -647,14 +639,13 @@ static bool contents_k(cat_conn *k, const cat_resolved *r, arena_t *a, smap *out
     if (!ref && !ref_at(k, r->hash, a, &ref, err)) return false;
     const char *base_ref = ref ? ref : r->ref; /* read heads, then correct */
     if (base_ref) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(k->db,
-                               "SELECT key, kind, content_id, location, content FROM heads WHERE ref = ?1 ORDER BY key",
-                               -1, &st, NULL) != SQLITE_OK)
-            return cat_sql_fail(k, "reading contents", err);
-        sqlite3_bind_text(st, 1, base_ref, -1, SQLITE_STATIC);
+        db_stmt *st = NULL;
+        if (!(st = db_prepare(
+                  k, "SELECT key, kind, content_id, location, content FROM heads WHERE ref = ?1 ORDER BY key")))
+            return db_fail(k, "reading contents", err);
+        db_bind_text(st, 1, base_ref);
         int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = db_step(st)) == DB_ROW) {
             cat_content *c = arena_alloc(a, sizeof *c);
             const char *key = cat_col_text(a, st, 0);
             c->kind = cat_col_text(a, st, 1);
@@ -664,8 +655,8 @@ static bool contents_k(cat_conn *k, const cat_resolved *r, arena_t *a, smap *out
             smap_put(out, a, key, c);
             pvec_push(keys, a, (void *)key);
         }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) return cat_sql_fail(k, "reading contents", err);
+        db_finalize(st);
+        if (rc != DB_DONE) return db_fail(k, "reading contents", err);
         if (ref) return true;
         /* the keys changed between the commit and the ref's head */
         cat_ref cur;
@@ -762,15 +753,11 @@ static bool heads_move(cat_conn *k, const char *ref, const char *old_hash, const
     return ok;
 }
 
-static bool begin(cat_conn *k, floe_err *err) {
-    if (cat_exec(k, "BEGIN IMMEDIATE", err)) return true;
-    if ((sqlite3_extended_errcode(k->db) & 0xff) == SQLITE_BUSY) err->code = FLOE_ECONFLICT;
-    return false;
-}
+static bool begin(cat_conn *k, floe_err *err) { return db_begin_write(k, err); }
 
 static bool finish(cat_conn *k, bool ok, floe_err *err) {
-    if (ok) ok = cat_exec(k, "COMMIT", err);
-    if (!ok) sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
+    if (ok) ok = db_commit(k, err);
+    if (!ok) db_rollback(k);
     return ok;
 }
 
@@ -785,17 +772,15 @@ static bool check_expected(const cat_ref *r, const char *expected, const char *w
 }
 
 static bool copy_heads(cat_conn *k, const char *to, const char *from, floe_err *err) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(k->db,
-                           "INSERT INTO heads(ref, key, parent, kind, content_id, location, content)"
-                           " SELECT ?1, key, parent, kind, content_id, location, content FROM heads WHERE ref = ?2",
-                           -1, &st, NULL) != SQLITE_OK)
-        return cat_sql_fail(k, "copying contents", err);
-    sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || cat_sql_fail(k, "copying contents", err);
+    db_stmt *st = NULL;
+    if (!(st = db_prepare(k, "INSERT INTO heads(ref, key, parent, kind, content_id, location, content)"
+                             " SELECT ?1, key, parent, kind, content_id, location, content FROM heads WHERE ref = ?2")))
+        return db_fail(k, "copying contents", err);
+    db_bind_text(st, 1, to);
+    db_bind_text(st, 2, from);
+    int rc = db_step(st);
+    db_finalize(st);
+    return rc == DB_DONE || db_fail(k, "copying contents", err);
 }
 
 static bool create_k(cat_conn *k, const char *name, bool is_tag, const char *from, arena_t *a, cat_ref *out,
@@ -817,16 +802,15 @@ static bool create_k(cat_conn *k, const char *name, bool is_tag, const char *fro
     smap m = {0};
     pvec keys = {0};
     if (!src && !contents_k(k, &r, a, &m, &keys, err)) return false;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(k->db, "INSERT INTO refs(name, is_tag, hash) VALUES(?1, ?2, ?3)", -1, &st, NULL) !=
-        SQLITE_OK)
-        return cat_sql_fail(k, "creating a ref", err);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, is_tag);
-    sqlite3_bind_text(st, 3, r.hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return cat_sql_fail(k, "creating a ref", err);
+    db_stmt *st = NULL;
+    if (!(st = db_prepare(k, "INSERT INTO refs(name, is_tag, hash) VALUES(?1, ?2, ?3)")))
+        return db_fail(k, "creating a ref", err);
+    db_bind_text(st, 1, name);
+    db_bind_int64(st, 2, is_tag);
+    db_bind_text(st, 3, r.hash);
+    int rc = db_step(st);
+    db_finalize(st);
+    if (rc != DB_DONE) return db_fail(k, "creating a ref", err);
     if (src && !copy_heads(k, name, src, err)) return false;
     for (size_t i = 0; i < keys.n; i++) {
         cat_content *ct = smap_get(&m, keys.v[i]);
@@ -860,14 +844,13 @@ static bool assign_k(cat_conn *k, const char *name, const char *to, const char *
     *out = cur;
     if (!strcmp(cur.hash, r.hash)) return true;
     if (!heads_move(k, name, cur.hash, r.hash, a, err)) return false;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(k->db, "UPDATE refs SET hash = ?2 WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
-        return cat_sql_fail(k, "assigning a ref", err);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r.hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return cat_sql_fail(k, "assigning a ref", err);
+    db_stmt *st = NULL;
+    if (!(st = db_prepare(k, "UPDATE refs SET hash = ?2 WHERE name = ?1"))) return db_fail(k, "assigning a ref", err);
+    db_bind_text(st, 1, name);
+    db_bind_text(st, 2, r.hash);
+    int rc = db_step(st);
+    db_finalize(st);
+    if (rc != DB_DONE) return db_fail(k, "assigning a ref", err);
     if (!cat_reflog_add(k, name, cur.hash, r.hash, "ASSIGN_REFERENCE", err)) return false;
     out->hash = r.hash;
     return true;
@@ -888,13 +871,12 @@ static bool delete_k(cat_conn *k, const char *name, const char *expected, arena_
     if (!cat_ref_read(k, name, a, &cur, err) || !check_expected(&cur, expected, "delete", err)) return false;
     const char *sql[2] = {"DELETE FROM heads WHERE ref = ?1", "DELETE FROM refs WHERE name = ?1"};
     for (int i = 0; i < 2; i++) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(k->db, sql[i], -1, &st, NULL) != SQLITE_OK)
-            return cat_sql_fail(k, "deleting a ref", err);
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) return cat_sql_fail(k, "deleting a ref", err);
+        db_stmt *st = NULL;
+        if (!(st = db_prepare(k, sql[i]))) return db_fail(k, "deleting a ref", err);
+        db_bind_text(st, 1, name);
+        int rc = db_step(st);
+        db_finalize(st);
+        if (rc != DB_DONE) return db_fail(k, "deleting a ref", err);
     }
     return cat_reflog_add(k, name, cur.hash, NULL, "DELETE_REFERENCE", err);
 }
@@ -1229,39 +1211,39 @@ bool cat_reflog(cat_t *c, const char *ref, const char *page_token, size_t max, a
                             "page token '%s' is not one this catalog gave out; start again without it", page_token);
     cat_conn *k = cat_conn_get(c, err);
     if (!k) return false;
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(k->db,
-                                 "SELECT seq, ref, old_hash, new_hash, operation, time_ms FROM reflog"
-                                 " WHERE (?1 IS NULL OR ref = ?1) AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
-                                 -1, &st, NULL) == SQLITE_OK;
-    if (!ok) cat_sql_fail(k, "reading the reflog", err);
+    db_stmt *st = NULL;
+    bool ok =
+        (st = db_prepare(k, "SELECT seq, ref, old_hash, new_hash, operation, time_ms FROM reflog"
+                            " WHERE (CAST(?1 AS TEXT) IS NULL OR ref = ?1) AND seq < ?2 ORDER BY seq DESC LIMIT ?3")) !=
+        NULL;
+    if (!ok) db_fail(k, "reading the reflog", err);
     *out = arena_alloc(a, (max + 1) * sizeof **out);
     *n = 0;
     *next_token = NULL;
     if (ok) {
         if (ref)
-            sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+            db_bind_text(st, 1, ref);
         else
-            sqlite3_bind_null(st, 1);
-        sqlite3_bind_int64(st, 2, below);
-        sqlite3_bind_int64(st, 3, (int64_t)max + 1);
+            db_bind_null(st, 1);
+        db_bind_int64(st, 2, below);
+        db_bind_int64(st, 3, (int64_t)max + 1);
         int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = db_step(st)) == DB_ROW) {
             if (*n == max) {
                 *next_token = arena_sprintf(a, "%lld", (long long)(*out)[*n - 1].seq);
                 break;
             }
             cat_reflog_entry *e = &(*out)[(*n)++];
-            e->seq = sqlite3_column_int64(st, 0);
+            e->seq = db_col_int64(st, 0);
             e->ref = cat_col_text(a, st, 1);
             e->old_hash = cat_col_text(a, st, 2);
             e->new_hash = cat_col_text(a, st, 3);
             e->operation = cat_col_text(a, st, 4);
-            e->time_ms = sqlite3_column_int64(st, 5);
+            e->time_ms = db_col_int64(st, 5);
         }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) ok = cat_sql_fail(k, "reading the reflog", err);
+        if (rc != DB_ROW && rc != DB_DONE) ok = db_fail(k, "reading the reflog", err);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     cat_conn_put(c, k);
     return ok;
 }

@@ -18,7 +18,7 @@
 #define MAX_KEYS 64
 
 typedef struct bargs {
-    const char *data, *from, *into, *expect, *message, *page_token;
+    const char *data, *catalog_url, *from, *into, *expect, *message, *page_token;
     const char *pos[MAX_POS];
     int npos;
     cat_merge_key keys[MAX_KEYS];
@@ -50,6 +50,8 @@ static int parse(const char *cmd, int argc, char **argv, bargs *b) {
         bool takes = true;
         if (!strcmp(a, "--data") && v)
             b->data = v;
+        else if (!strcmp(a, "--catalog-url") && v)
+            b->catalog_url = v;
         else if (!strcmp(a, "--from") && v)
             b->from = v;
         else if (!strcmp(a, "--into") && v)
@@ -147,14 +149,14 @@ static int refs_cmd(const char *what, int argc, char **argv) {
                 "       floe %s list [--format table|csv|json]\n"
                 "       floe %s drop NAME [--expect HASH]\n"
                 "%s"
-                "       all take --data DIR\n",
+                "       all take --data DIR and --catalog-url URL (or FLOE_CATALOG_URL)\n",
                 what, what, what, tags ? "" : "       floe branch assign NAME --from REF [--expect HASH]\n");
         return 2;
     }
     const char *from = b.from ? b.from : b.npos > 2 ? b.pos[2] : NULL;
     env e;
     floe_err err = {0};
-    if (!tcli_env_open(&e, b.data, &err)) {
+    if (!tcli_env_open(&e, b.data, b.catalog_url, &err)) {
         tcli_env_close(&e);
         return tcli_fail(what, &err);
     }
@@ -207,7 +209,7 @@ int cli_tag(int argc, char **argv) { return refs_cmd("tag", argc, argv); }
 /* Opens the data dir for the commands below; prints the error. */
 static bool open_env(const char *cmd, const bargs *b, env *e, int *rc) {
     floe_err err = {0};
-    if (tcli_env_open(e, b->data, &err)) return true;
+    if (tcli_env_open(e, b->data, b->catalog_url, &err)) return true;
     tcli_env_close(e);
     *rc = tcli_fail(cmd, &err);
     return false;

@@ -13,7 +13,8 @@
 #include "cli/table_int.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: floe gc [--older-than TS] [--dry-run] [--summary] [--format table|csv|json] [--data DIR]\n\n"
+    fprintf(f, "usage: floe gc [--older-than TS] [--dry-run] [--summary] [--format table|csv|json] [--data DIR]\n"
+               "               [--catalog-url URL]\n\n"
                "Deletes files under the warehouse that no branch or tag of the catalog reaches (the\n"
                "files of dropped tables, of expired snapshots, of failed commits) and that were last\n"
                "modified before --older-than (ISO 8601 or epoch milliseconds; default: 3 days ago,\n"
@@ -25,7 +26,7 @@ static void usage(FILE *f) {
 }
 
 typedef struct gc_args {
-    const char *data, *older_than;
+    const char *data, *catalog_url, *older_than;
     bool dry_run, summary;
     out_format fmt;
 } gc_args;
@@ -44,6 +45,8 @@ static int parse(int argc, char **argv, gc_args *g) {
             g->summary = true;
         } else if (!strcmp(a, "--data") && v) {
             g->data = argv[++i];
+        } else if (!strcmp(a, "--catalog-url") && v) {
+            g->catalog_url = argv[++i];
         } else if (!strcmp(a, "--older-than") && v) {
             g->older_than = argv[++i];
         } else if (!strcmp(a, "--format") && v) {
@@ -59,7 +62,8 @@ static int parse(int argc, char **argv, gc_args *g) {
                 return 2;
             }
         } else {
-            bool needs = !strcmp(a, "--data") || !strcmp(a, "--older-than") || !strcmp(a, "--format");
+            bool needs = !strcmp(a, "--data") || !strcmp(a, "--catalog-url") || !strcmp(a, "--older-than") ||
+                         !strcmp(a, "--format");
             fprintf(stderr, "floe gc: %s '%s'\n\n", needs ? "a value is missing after" : "unexpected argument", a);
             usage(stderr);
             return 2;
@@ -134,7 +138,7 @@ int cli_gc(int argc, char **argv) {
     if (tcli_tty()) o.progress = on_progress;
     floe_err err = {0};
     env e;
-    if (!tcli_env_open(&e, g.data, &err)) {
+    if (!tcli_env_open(&e, g.data, g.catalog_url, &err)) {
         tcli_env_close(&e);
         return tcli_fail("gc", &err);
     }

@@ -73,12 +73,16 @@ int cli_serve(int argc, char **argv) {
         goto fail;
     }
     store_set_inline_max(store, (size_t)cfg.inline_max);
-    s3 = s3_server_start(&cfg, store, &err);
-    if (!s3) goto fail;
+    /* the catalog opens before the S3 port answers /_floe/health, so a
+     * healthy server's catalog port is up within moments (on PostgreSQL,
+     * opening takes a round trip or several) */
     io = fileio_store(store);
-    cat_opts co = {.dir = cfg.data_dir, .io = io, .warehouse = "s3://warehouse", .fsync = cfg.fsync};
+    cat_opts co = {
+        .dir = cfg.data_dir, .url = cfg.catalog_url, .io = io, .warehouse = "s3://warehouse", .fsync = cfg.fsync};
     cat = cat_open(&co, &err);
     if (!cat) goto fail;
+    s3 = s3_server_start(&cfg, store, &err);
+    if (!s3) goto fail;
     char s3_endpoint[300];
     snprintf(s3_endpoint, sizeof s3_endpoint, "http://%s:%d", cfg.bind, s3_server_port(s3));
     cat_server_opts cso = {

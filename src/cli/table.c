@@ -35,7 +35,7 @@ int tcli_fail(const char *cmd, const floe_err *err) {
     return err->code == FLOE_ECONFLICT ? 3 : 1;
 }
 
-bool tcli_env_open(env *e, const char *data, floe_err *err) {
+bool tcli_env_open(env *e, const char *data, const char *catalog_url, floe_err *err) {
     memset(e, 0, sizeof *e);
     e->data = data ? data : getenv("FLOE_DATA") ? getenv("FLOE_DATA") : "./data";
     if (!fs_mkdir_p(e->data, err)) return false;
@@ -47,7 +47,9 @@ bool tcli_env_open(env *e, const char *data, floe_err *err) {
         return false;
     }
     e->io = fileio_store(e->store);
-    cat_opts co = {.dir = e->data, .io = e->io, .warehouse = "s3://" WAREHOUSE_BUCKET, .fsync = true};
+    if (!catalog_url) catalog_url = getenv("FLOE_CATALOG_URL");
+    cat_opts co = {
+        .dir = e->data, .url = catalog_url, .io = e->io, .warehouse = "s3://" WAREHOUSE_BUCKET, .fsync = true};
     e->cat = cat_open(&co, err);
     if (!e->cat) return false;
     cat_as_ice(e->cat, NULL, &e->ice);
@@ -187,11 +189,13 @@ void pr_batch(printer *p, const fmt_batch_t *b) {
 /* ================================================================ namespace */
 
 static int cmd_namespace(int argc, char **argv) {
-    const char *data = NULL, *verb = NULL, *ns = NULL;
+    const char *data = NULL, *catalog_url = NULL, *verb = NULL, *ns = NULL;
     out_format fmt = OUT_TABLE;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc)
             data = argv[++i];
+        else if (!strcmp(argv[i], "--catalog-url") && i + 1 < argc)
+            catalog_url = argv[++i];
         else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
             if (!tcli_parse_format(argv[++i], &fmt)) {
                 fprintf(stderr, "floe namespace: --format '%s'; expected table, csv or json\n", argv[i]);
@@ -213,7 +217,7 @@ static int cmd_namespace(int argc, char **argv) {
     }
     env e;
     floe_err err = {0};
-    if (!tcli_env_open(&e, data, &err)) {
+    if (!tcli_env_open(&e, data, catalog_url, &err)) {
         tcli_env_close(&e);
         return tcli_fail("namespace", &err);
     }
@@ -270,6 +274,8 @@ static bool parse_targs(int argc, char **argv, targs *t, floe_err *err) {
         bool takes = true;
         if (!strcmp(a, "--data") && v)
             t->data = v;
+        else if (!strcmp(a, "--catalog-url") && v)
+            t->catalog_url = v;
         else if (!strcmp(a, "--schema") && v)
             t->schema = v;
         else if (!strcmp(a, "--partition") && v)
@@ -783,7 +789,7 @@ int cli_table(int argc, char **argv) {
         return 2;
     }
     env e;
-    if (!tcli_env_open(&e, ta.data, &err)) {
+    if (!tcli_env_open(&e, ta.data, ta.catalog_url, &err)) {
         tcli_env_close(&e);
         free_targs(&ta);
         return tcli_fail("table", &err);

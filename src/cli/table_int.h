@@ -30,6 +30,7 @@ typedef struct env {
 } env;
 
 typedef struct targs {
+    const char *catalog_url;
     const char *data, *ident, *file, *schema, *partition, *filter, *columns, *ref, *as_of;
     const char *to, *older_than;
     const char *pos[4];
@@ -46,7 +47,8 @@ typedef struct targs {
 
 /* Opens the data dir (NULL: $FLOE_DATA or ./data): the store, the
  * warehouse bucket and the catalog; e->ice acts on catalog branch main. */
-bool tcli_env_open(env *e, const char *data, floe_err *err);
+/* catalog_url NULL: FLOE_CATALOG_URL, else SQLite in the data dir. */
+bool tcli_env_open(env *e, const char *data, const char *catalog_url, floe_err *err);
 void tcli_env_close(env *e);
 /* Parses --format's value. */
 bool tcli_parse_format(const char *v, out_format *f);

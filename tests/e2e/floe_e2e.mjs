@@ -90,6 +90,8 @@ export class Suite {
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("FLOE_")) env[k] = v;
     env.FLOE_ACCESS_KEY = ACCESS_KEY;
     env.FLOE_SECRET_KEY = SECRET_KEY;
+    // the catalog in PostgreSQL (test_catalog_pg.sh)
+    if (process.env.E2E_CATALOG_URL) env.FLOE_CATALOG_URL = process.env.E2E_CATALOG_URL;
     env.ASAN_OPTIONS ??= "detect_leaks=1:abort_on_error=0:halt_on_error=1";
     env.UBSAN_OPTIONS ??= "print_stacktrace=1:halt_on_error=1";
     const fd = fs.openSync(log, "w");

@@ -96,6 +96,8 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOE_")}
         env["FLOE_ACCESS_KEY"] = ACCESS_KEY
         env["FLOE_SECRET_KEY"] = SECRET_KEY
+        if os.environ.get("E2E_CATALOG_URL"):  # the catalog in PostgreSQL (test_catalog_pg.sh)
+            env["FLOE_CATALOG_URL"] = os.environ["E2E_CATALOG_URL"]
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         return env

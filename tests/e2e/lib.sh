@@ -8,6 +8,8 @@
 #
 #   FLOE_BIN   binary to test (default $BUILD/asan/floe; BUILD defaults to build)
 #   E2E_KEEP=1 keep the temporary directory (data dirs, server logs) afterwards
+#   E2E_CATALOG_URL=postgres://...  servers keep their catalog in PostgreSQL
+#              (FLOE_CATALOG_URL; tests/e2e/test_catalog_pg.sh sets it)
 #
 # Nothing here talks to anything but 127.0.0.1, and every wait is bounded.
 
@@ -247,6 +249,7 @@ e2e_exec_floe() {
     local v
     for v in $(compgen -e | grep '^FLOE_' || true); do unset "$v"; done
     export FLOE_ACCESS_KEY=$E2E_AK FLOE_SECRET_KEY=$E2E_SK
+    if [ -n "${E2E_CATALOG_URL:-}" ]; then export FLOE_CATALOG_URL=$E2E_CATALOG_URL; fi
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     cd "$E2E_TMP/cwd" || exit 1

@@ -8,13 +8,13 @@
  * store before and after.
  */
 #include <criterion/criterion.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/time.h"
+#include "cat_test.h"
 #include "catalog/catalog.h"
 #include "iceberg/ice_int.h"
 #include "iceberg/iceberg.h"
@@ -36,7 +36,7 @@ static void setup(void) {
     cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
     io = fileio_store(st);
     cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_open(&co, &err);
+    cat = cat_test_open(&co, &err);
     cr_assert(cat, "%s", err.msg);
     cat_as_ice(cat, NULL, &ice);
 }
@@ -162,19 +162,14 @@ static void run_gc(int64_t older_than, bool dry, arena_t *a, cat_gc_result *r) {
 /* A second branch as versions.c will make it: the ref and a copy of main's
  * contents. */
 static void branch_from_main(const char *name) {
-    char path[300];
-    snprintf(path, sizeof path, "%s/catalog.db", dir);
-    sqlite3 *db;
-    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
     char sql[600];
     snprintf(sql, sizeof sql,
              "INSERT INTO refs(name, is_tag, hash) SELECT '%s', 0, hash FROM refs WHERE name = 'main';"
              "INSERT INTO heads SELECT '%s', key, parent, kind, content_id, location, content FROM heads"
              " WHERE ref = 'main';",
              name, name);
-    char *msg = NULL;
-    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s", msg ? msg : "");
-    sqlite3_close(db);
+    floe_err err = {0};
+    cr_assert(cat_test_sql(dir, sql, &err), "%s", err.msg);
 }
 
 Test(gc, dropped_table_files_are_deleted, .init = setup, .fini = teardown) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../catalog/cat_test.h"
 #include "base/time.h"
 #include "catalog/catalog.h"
 #include "iceberg/ice_int.h"
@@ -37,7 +38,7 @@ static void setup(void) {
     cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
     io = fileio_store(st);
     cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_open(&co, &err);
+    cat = cat_test_open(&co, &err);
     cr_assert(cat, "%s", err.msg);
     cat_as_ice(cat, NULL, &ice);
 }

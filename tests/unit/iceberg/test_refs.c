@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../catalog/cat_test.h"
 #include "catalog/catalog.h"
 #include "iceberg/iceberg.h"
 #include "store/fileio.h"
@@ -34,7 +35,7 @@ static void setup(void) {
     cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
     io = fileio_store(st);
     cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_open(&co, &err);
+    cat = cat_test_open(&co, &err);
     cr_assert(cat, "%s", err.msg);
     cat_as_ice(cat, NULL, &ice);
     arena_init(&A, 1 << 16);
