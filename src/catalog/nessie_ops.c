@@ -183,7 +183,7 @@ bool cat_nessie_commit(cat_t *c, const char *branch, const char *expected_hash, 
     t.cur = arena_zalloc(a, (n + 1) * sizeof *t.cur);
     t.found = arena_zalloc(a, (n + 1) * sizeof *t.found);
     bool ok = false, in_tx = false;
-    if (!cat_exec(k, "BEGIN IMMEDIATE", err)) goto done;
+    if (!db_begin_write(k, err)) goto done;
     in_tx = true;
     cat_ref r;
     if (!cat_ref_read(k, branch, a, &r, err)) goto done;
@@ -219,14 +219,11 @@ bool cat_nessie_commit(cat_t *c, const char *branch, const char *expected_hash, 
         cops[i].content = stored(&t, &ops[i], cid);
     }
     if (!cat_commit_write(k, &r, NULL, cops, n, message, "COMMIT", a, &out->hash, err)) goto done;
-    if (!cat_exec(k, "COMMIT", err)) goto done;
+    if (!db_commit(k, err)) goto done;
     in_tx = false;
     ok = true;
 done:
-    if (in_tx) {
-        floe_err ignore;
-        cat_exec(k, "ROLLBACK", &ignore);
-    }
+    if (in_tx) db_rollback(k);
     cat_conn_put(c, k);
     return ok;
 }

@@ -30,7 +30,7 @@ if [ ! -x "$UNIT_BIN" ]; then
     fail "unit test binary $UNIT_BIN does not exist (run 'make asan')"
 else
     url=$(pg_createdb unit)
-    for suite in versions gc table maint refs evolve; do
+    for suite in versions gc nessie table maint refs evolve; do
         out=$(FLOE_TEST_CATALOG_URL=$url "$UNIT_BIN" --filter "$suite/*" --jobs 2 2>&1)
         rc=$?
         syn=$(grep 'Synthesis' <<<"$out" | tail -1 | sed 's/.*Synthesis: //')
@@ -72,6 +72,7 @@ run_with_catalog branches bash test_catalog_branches.sh
 
 section "the Iceberg REST tests against floe serve --catalog-url"
 run_with_catalog rest_py python3 test_iceberg_rest.py
+run_with_catalog nessie python3 test_nessie.py
 if [ -d "$HERE/node_modules" ]; then
     run_with_catalog rest_js node test_iceberg_rest.mjs
 else

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cat_test.h"
 #include "catalog/catalog.h"
 
 static char dir[256];
@@ -22,7 +23,7 @@ static void setup(void) {
     arena_init(&A, 1 << 16);
     floe_err err;
     cat_opts co = {.dir = dir, .io = NULL, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_open(&co, &err);
+    cat = cat_test_open(&co, &err);
     cr_assert(cat, "%s", err.msg);
     cr_assert(cat_namespace_create(cat, NULL, "ns", NULL, &err), "%s", err.msg);
 }
