@@ -128,6 +128,7 @@ class Writer(threading.Thread):
         self.acked, self.sent, self.errors = [], [], []
         self.conflicts = 0
         self.died = None  # the connection error that ended a crash-test writer
+        self.inflight = None  # the snapshot id of a commit sent and not answered
         self.path = "/main/namespaces/%s/tables/%s" % (ns, table)
         self.rnd = random.Random(id_base + wid)
 
@@ -162,7 +163,9 @@ class Writer(threading.Thread):
             n += 1
             sid = self.id_base + (self.wid + 1) * 10**9 + n
             self.sent.append(sid)
+            self.inflight = sid
             st, b = self.rest.call("POST", self.path, commit_body(self.ns, self.table, seen, seq, sid))
+            self.inflight = None
             if st == 200:
                 streak = 0
                 self.acked.append(sid)
