@@ -181,7 +181,7 @@ class Writer(threading.Thread):
                 # with jitter, so the writers do not all retry at once
                 self.conflicts += 1
                 streak += 1
-                time.sleep(self.rnd.uniform(0, 0.005 * 2 ** min(streak, 5)))
+                time.sleep(self.rnd.uniform(0, 0.04 * 2 ** min(streak, 4)))
                 seen, seq = self._reload()
             else:
                 self.errors.append("writer %d: commit of %d answered %s: %r" % (self.wid, sid, st, b))
