@@ -93,6 +93,27 @@ class Rest:
         return self.token
 
 
+def wait_catalog(srv, seconds=10):
+    """Waits until the catalog port answers (a 401 without a token will do):
+    Suite.start waits for the S3 port only, and `floe serve` opens the
+    catalog after it. Raises RuntimeError after `seconds`."""
+    deadline = time.time() + seconds
+    while True:
+        r = Rest(srv.catalog_url, timeout=2)
+        try:
+            st, _ = r.call("GET", "/config")
+            if st in (200, 401):
+                return
+        except OSError:
+            pass
+        finally:
+            r.close()
+        if time.time() > deadline:
+            raise RuntimeError("the catalog port %s did not answer within %d s:\n%s"
+                               % (srv.catalog_url, seconds, srv.log_tail()))
+        time.sleep(0.05)
+
+
 def main_state(meta):
     """(main's snapshot id or None, last-sequence-number) of table metadata."""
     ref = (meta.get("refs") or {}).get("main")

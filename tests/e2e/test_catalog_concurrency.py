@@ -21,8 +21,7 @@ test_crash.sh does: every commit parses and rewrites the whole metadata
 file (1,600 snapshots, ~500 KB, by the end), and the ASan build managed
 only 1,093 of the 1,600 commits in the 240 s deadline. CATCON_BIN or
 FLOE_BIN picks another binary. Measured with the release build on 2 cores
-shared with other work: 45 s (load average 4; 641 409s) to 112 s (load
-average 8; 2,368 409s).
+shared with other work: 45 to 55 s (load average 4 to 7; about 650 409s).
 """
 
 import json
@@ -31,7 +30,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from catalog_load import SCHEMA, Rest, Writer, check_history, main_state  # noqa: E402
+from catalog_load import SCHEMA, Rest, Writer, check_history, main_state, wait_catalog  # noqa: E402
 from floe_e2e import Suite, build_dir, floe_bin  # noqa: E402
 
 WRITERS = int(os.environ.get("CATCON_WRITERS", "8"))
@@ -51,6 +50,7 @@ t = Suite()
 print("# binary: %s" % BIN)
 try:
     srv = t.start(extra_args=["--fsync", "false"], binary=BIN)
+    wait_catalog(srv)
 except RuntimeError as e:
     t.fail(str(e))
     t.finish()

@@ -33,7 +33,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from catalog_load import SCHEMA, Rest, Writer, check_history, main_state  # noqa: E402
+from catalog_load import SCHEMA, Rest, Writer, check_history, wait_catalog  # noqa: E402
 from floe_e2e import Suite  # noqa: E402
 
 ROUNDS = int(os.environ.get("CATCRASH_ROUNDS", "8"))
@@ -131,6 +131,7 @@ def verify(srv, what):
 t0 = time.time()
 try:
     srv = t.start(data_dir=DATA)
+    wait_catalog(srv)
 except RuntimeError as e:
     t.fail(str(e))
     t.finish()
@@ -177,6 +178,7 @@ for r in range(1, ROUNDS + 1):
 
     try:
         srv = t.start(data_dir=DATA)
+        wait_catalog(srv)
     except RuntimeError as e:
         t.fail("round %d: the server does not start again on the same data dir: %s" % (r, e))
         break
