@@ -21,7 +21,7 @@ test_crash.sh does: every commit parses and rewrites the whole metadata
 file (1,600 snapshots, ~500 KB, by the end), and the ASan build managed
 only 1,093 of the 1,600 commits in the 240 s deadline. CATCON_BIN or
 FLOE_BIN picks another binary. Measured with the release build on 2 cores
-shared with other work: 45 to 55 s (load average 4 to 7; about 650 409s).
+shared with other work: 45 to 76 s (load average 3 to 7; about 650 409s).
 """
 
 import json

@@ -23,7 +23,7 @@ each restart on the same data dir:
 - new commits work (3 more, acknowledged and then on the line).
 
 Finally a clean SIGTERM stop. CATCRASH_ROUNDS sets the rounds (8). About
-20-30 s with the ASan binary on 2 busy cores.
+20 to 45 s with the ASan binary on 2 busy cores.
 """
 
 import os
