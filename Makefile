@@ -79,7 +79,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(BASEFLAGS) $(WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 unit: $(BUILD)/asan/unit-tests
-	$(BUILD)/asan/unit-tests --jobs 2
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/unit/lsan.supp:print_suppressions=0 $(BUILD)/asan/unit-tests --jobs 2
 
 e2e: $(BUILD)/asan/floe $(BUILD)/floe
 	BUILD=$(BUILD) tests/e2e/run.sh
