@@ -27,6 +27,18 @@ typedef struct cat_ice_ctx {
 
 typedef struct cat_commit_req cat_commit_req; /* store.c's group commit */
 
+/* tables.c's cache of metadata files by location: they are never
+ * rewritten, so an entry never goes stale. Direct-mapped by a hash of the
+ * location; at most CAT_META_BYTES in all, files up to CAT_META_FILE. */
+#define CAT_META_SLOTS 256
+#define CAT_META_BYTES (32u << 20)
+#define CAT_META_FILE (4u << 20)
+typedef struct cat_meta_slot {
+    char *loc;
+    char *data;
+    size_t len;
+} cat_meta_slot;
+
 struct cat {
     char *dir;
     char *warehouse;
@@ -41,6 +53,9 @@ struct cat {
     cat_commit_req *queue_head, *queue_tail;
     bool committing; /* a caller is running a batch */
     uint64_t batches, batched;
+    pthread_mutex_t meta_lock; /* meta, meta_bytes */
+    cat_meta_slot meta[CAT_META_SLOTS];
+    size_t meta_bytes;
 };
 
 cat_conn *cat_conn_get(cat_t *c, floe_err *err);

@@ -120,6 +120,7 @@ cat_t *cat_open(const cat_opts *opts, floe_err *err) {
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->commit_lock, NULL);
     pthread_cond_init(&c->commit_done, NULL);
+    pthread_mutex_init(&c->meta_lock, NULL);
     char path[4096];
     snprintf(path, sizeof path, "%s/catalog.db", c->dir);
     cat_conn *k = NULL;
@@ -151,6 +152,11 @@ void cat_close(cat_t *c) {
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->commit_lock);
     pthread_cond_destroy(&c->commit_done);
+    pthread_mutex_destroy(&c->meta_lock);
+    for (int i = 0; i < CAT_META_SLOTS; i++) {
+        free(c->meta[i].loc);
+        free(c->meta[i].data);
+    }
     free(c->dir);
     free(c->warehouse);
     free(c);
