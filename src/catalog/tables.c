@@ -276,6 +276,8 @@ static bool meta_cache_get(cat_t *c, const char *loc, buf_t *out) {
     return hit;
 }
 
+bool cat_meta_cached(cat_t *c, const char *loc, buf_t *out) { return meta_cache_get(c, loc, out); }
+
 static bool read_meta(cat_t *c, const char *loc, arena_t *a, ice_table_meta *out, floe_err *err) {
     buf_t b = {0};
     bool ok = true;
