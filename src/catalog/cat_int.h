@@ -25,6 +25,20 @@ typedef struct cat_ice_ctx {
 
 #define CAT_MAX_REFCTX 16
 
+typedef struct cat_commit_req cat_commit_req; /* store.c's group commit */
+
+/* tables.c's cache of metadata files by location: they are never
+ * rewritten, so an entry never goes stale. Direct-mapped by a hash of the
+ * location; at most CAT_META_BYTES in all, files up to CAT_META_FILE. */
+#define CAT_META_SLOTS 256
+#define CAT_META_BYTES (32u << 20)
+#define CAT_META_FILE (4u << 20)
+typedef struct cat_meta_slot {
+    char *loc;
+    char *data;
+    size_t len;
+} cat_meta_slot;
+
 struct cat {
     char *dir;
     char *warehouse;
@@ -33,6 +47,15 @@ struct cat {
     pthread_mutex_t lock;             /* ctxs */
     cat_ice_ctx ctxs[CAT_MAX_REFCTX]; /* for cat_as_ice; evicted oldest first */
     int nctx;
+    /* group commit (store.c): commits queued for the next batch */
+    pthread_mutex_t commit_lock;
+    pthread_cond_t commit_done;
+    cat_commit_req *queue_head, *queue_tail;
+    bool committing; /* a caller is running a batch */
+    uint64_t batches, batched;
+    pthread_mutex_t meta_lock; /* meta, meta_bytes */
+    cat_meta_slot meta[CAT_META_SLOTS];
+    size_t meta_bytes;
 };
 
 cat_conn *cat_conn_get(cat_t *c, floe_err *err);
@@ -77,8 +100,16 @@ typedef struct cat_op {
 } cat_op;
 
 /* Commits ops to ref as one commit, checking each op's expectation inside
- * the write transaction. FLOE_ECONFLICT when one no longer holds. */
+ * the write transaction. FLOE_ECONFLICT when one no longer holds.
+ * Concurrent calls are group-committed: one transaction, a savepoint each,
+ * one COMMIT (store.c). */
 bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, const char *message, floe_err *err);
+/* For tests: batches run and commits they carried since cat_open; holding
+ * batches back (as if one were running, so commits queue) and letting them
+ * go; how many commits are queued. */
+void cat_commit_stats(cat_t *c, uint64_t *batches, uint64_t *commits);
+void cat_commit_hold(cat_t *c, bool hold);
+size_t cat_commit_queued(cat_t *c);
 
 /* Inside a write transaction the caller holds: appends a commit of ops
  * (their checks already done) on branch r (r->hash is the parent; parent2

@@ -95,6 +95,10 @@ typedef struct cat_table {
 
 /* Loads a table's current metadata on ref (NULL: main). FLOE_ENOENT names
  * the table. */
+/* Appends the bytes of the metadata file at loc to out when the catalog
+ * has them cached (it keeps the files it wrote or read lately); false
+ * otherwise. */
+bool cat_meta_cached(cat_t *c, const char *loc, buf_t *out);
 bool cat_table_load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
                     floe_err *err);
 bool cat_table_exists(cat_t *c, const char *ref, const char *ns, const char *name, bool *exists, floe_err *err);

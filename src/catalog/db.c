@@ -83,7 +83,11 @@ fail:
     return NULL;
 }
 
+static void stmt_free(db_stmt *st);
+
 static void disconnect(db_conn *k) {
+    for (int i = 0; i < k->ncache; i++) stmt_free(k->cache[i]);
+    k->ncache = 0;
     if (k->d->kind == DB_PG)
         db_pg_disconnect(k);
     else
@@ -192,13 +196,31 @@ bool db_has_column(db_conn *k, const char *table, const char *column, bool *out,
 
 /* ---- statements ---- */
 
+/* A statement is kept on its connection once prepared (SQLite:
+ * SQLITE_PREPARE_PERSISTENT; PostgreSQL: the $N text), and db_finalize
+ * hands it back reset with its bindings cleared. A statement whose cached
+ * copy is in use (the same SQL stepped in a loop around another) is
+ * prepared afresh and freed by db_finalize. */
 db_stmt *db_prepare(db_conn *k, const char *sql) {
+    for (int i = 0; i < k->ncache; i++) {
+        db_stmt *c = k->cache[i];
+        if (!c->in_use && !strcmp(c->text, sql)) {
+            c->in_use = true;
+            return c;
+        }
+    }
     db_stmt *st = calloc(1, sizeof *st);
     st->k = k;
-    bool ok = k->d->kind == DB_PG ? db_pg_prepare(st, sql) : db_sqlite_prepare(st, sql);
+    bool keep = k->ncache < DB_STMT_CACHE;
+    bool ok = k->d->kind == DB_PG ? db_pg_prepare(st, sql) : db_sqlite_prepare(st, sql, keep);
     if (!ok) {
-        db_finalize(st);
+        stmt_free(st);
         return NULL;
+    }
+    if (keep) {
+        st->text = strdup(sql);
+        st->cached = st->in_use = true;
+        k->cache[k->ncache++] = st;
     }
     return st;
 }
@@ -254,14 +276,35 @@ void db_reset(db_stmt *st) {
         db_pg_reset(st);
 }
 
-void db_finalize(db_stmt *st) {
-    if (!st) return;
+static void stmt_free(db_stmt *st) {
     if (st->sq) sqlite3_finalize(st->sq);
     db_pg_reset(st);
     for (int i = 0; i < st->nparams; i++) free(st->vals[i]);
     free(st->vals);
     free(st->sql);
+    free(st->text);
     free(st);
+}
+
+void db_finalize(db_stmt *st) {
+    if (!st) return;
+    if (!st->cached) {
+        stmt_free(st);
+        return;
+    }
+    /* back to the cache: reset (a statement left mid-step would hold a
+     * read snapshot open), bindings cleared */
+    if (st->sq) {
+        sqlite3_reset(st->sq);
+        sqlite3_clear_bindings(st->sq);
+    } else {
+        db_pg_reset(st);
+        for (int i = 0; i < st->nparams; i++) {
+            free(st->vals[i]);
+            st->vals[i] = NULL;
+        }
+    }
+    st->in_use = false;
 }
 
 const char *db_col_text(db_stmt *st, int i) {

@@ -11,7 +11,12 @@
 
 #include "catalog/db.h"
 
-#define DB_POOL_IDLE 4
+/* Idle connections kept: as many as the HTTP server has workers (16), so a
+ * burst of requests does not close and reopen connections (and lose their
+ * prepared statements). */
+#define DB_POOL_IDLE 16
+/* Prepared statements kept per connection, by SQL text. */
+#define DB_STMT_CACHE 48
 #define DB_LOCK_TIMEOUT_MS 30000
 
 struct db {
@@ -31,13 +36,17 @@ struct db_conn {
     db_conn *next;
     sqlite3 *sq;
     PGconn *pg;
-    int sq_code;       /* SQLite: the last extended error code */
-    char sqlstate[6];  /* PostgreSQL: the last error's SQLSTATE */
-    char errmsg[1024]; /* the last error */
+    int sq_code;                   /* SQLite: the last extended error code */
+    char sqlstate[6];              /* PostgreSQL: the last error's SQLSTATE */
+    char errmsg[1024];             /* the last error */
+    db_stmt *cache[DB_STMT_CACHE]; /* prepared statements kept for reuse */
+    int ncache;
 };
 
 struct db_stmt {
     db_conn *k;
+    char *text;          /* cached: the SQL as given to db_prepare */
+    bool cached, in_use; /* kept in k->cache; handed out now */
     sqlite3_stmt *sq;
     /* PostgreSQL: the statement with $N, its parameters (malloc'd text or
      * NULL) and the result being stepped through */
@@ -55,7 +64,7 @@ db_conn *db_sqlite_connect(db_t *d, floe_err *err);
 void db_sqlite_disconnect(db_conn *k);
 bool db_sqlite_exec(db_conn *k, const char *sql);
 bool db_sqlite_has_column(db_conn *k, const char *table, const char *column, bool *out);
-bool db_sqlite_prepare(db_stmt *st, const char *sql);
+bool db_sqlite_prepare(db_stmt *st, const char *sql, bool persistent);
 
 db_conn *db_pg_connect(db_t *d, floe_err *err);
 void db_pg_disconnect(db_conn *k);

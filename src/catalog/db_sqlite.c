@@ -50,8 +50,9 @@ bool db_sqlite_has_column(db_conn *k, const char *table, const char *column, boo
     return true;
 }
 
-bool db_sqlite_prepare(db_stmt *st, const char *sql) {
-    if (sqlite3_prepare_v2(st->k->sq, sql, -1, &st->sq, NULL) == SQLITE_OK) return true;
+bool db_sqlite_prepare(db_stmt *st, const char *sql, bool persistent) {
+    if (sqlite3_prepare_v3(st->k->sq, sql, -1, persistent ? SQLITE_PREPARE_PERSISTENT : 0, &st->sq, NULL) == SQLITE_OK)
+        return true;
     st->k->sq_code = sqlite3_extended_errcode(st->k->sq);
     db_set_error(st->k, "%s", sqlite3_errmsg(st->k->sq));
     return false;

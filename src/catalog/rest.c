@@ -41,6 +41,7 @@ typedef struct rest_call {
     /* the response */
     int status;
     json_t *out;
+    char *out_text; /* malloc'd: the body as text, instead of out */
     const char *etag;
 } rest_call;
 
@@ -50,6 +51,14 @@ static void reply(rest_call *rc, int status, json_t *body) {
     rc->status = status;
     json_decref(rc->out);
     rc->out = body;
+    free(rc->out_text);
+    rc->out_text = NULL;
+}
+
+/* A reply already in JSON text (text: malloc'd, taken). */
+static void reply_text(rest_call *rc, int status, char *text) {
+    reply(rc, status, NULL);
+    rc->out_text = text;
 }
 
 static void fail(rest_call *rc, int status, const char *type, const char *fmt, ...)
@@ -603,12 +612,20 @@ static void table_commit(rest_call *rc, const char *ns, const char *name) {
     json_t *r;
     json_array_foreach(reqs, i, r) creates |= str_eq(json_string_value(json_object_get(r, "type")), "assert-create");
     if (check_commit_lists(rc, reqs, updates) && (!creates || ensure_warehouse(rc))) {
-        if (!cat_tables_commit(rc->cat, rc->ref, &ch, 1, rc->a, &t, &err))
+        if (!cat_tables_commit(rc->cat, rc->ref, &ch, 1, rc->a, &t, &err)) {
             fail_err(rc, &err, "NoSuchTableException", "CommitFailedException");
-        else
-            reply(rc, 200,
-                  json_pack("{s:s,s:o}", "metadata-location", t.metadata_location, "metadata",
-                            meta_json(&t.meta, false)));
+        } else {
+            /* the metadata is the file just written, byte for byte (the
+             * document meta_json builds): spliced in, not rebuilt */
+            buf_t b = {0};
+            buf_puts(&b, "{\"metadata-location\":");
+            json_put_str(&b, t.metadata_location, strlen(t.metadata_location));
+            buf_puts(&b, ",\"metadata\":");
+            if (!cat_meta_cached(rc->cat, t.metadata_location, &b)) ice_meta_write(&t.meta, &b);
+            buf_putc(&b, '}');
+            buf_putc(&b, 0);
+            reply_text(rc, 200, b.data);
+        }
     }
     json_decref(j);
 }
@@ -984,6 +1001,17 @@ static const char *request_id(rest_call *rc) {
 
 static void send(rest_call *rc) {
     if (rc->etag) http_resp_header(rc->req, "ETag", rc->etag);
+    if (rc->out_text) {
+        char *text = rc->out_text;
+        rc->out_text = NULL;
+        if (rc->status == 204 || rc->status == 304 || is(rc, "HEAD")) {
+            free(text);
+            cat_json_respond(rc->req, rc->status, NULL);
+        } else {
+            http_respond_owned(rc->req, rc->status, "application/json", text, strlen(text));
+        }
+        return;
+    }
     if (rc->status == 204 || rc->status == 304 || !rc->out || is(rc, "HEAD")) {
         json_decref(rc->out);
         rc->out = NULL;
@@ -1033,7 +1061,7 @@ void cat_rest_handle(http_req_t *req, cat_http_ctx *ctx, const char *body, size_
     if (!rc.status) fail(&rc, 500, "ServiceFailureException", "no answer for %s %s", req->method, req->path);
     /* keep final answers: successes and the caller's own errors, not 5xx */
     if (rid && rc.status < 500) {
-        char *text = rc.out ? json_dumps(rc.out, JSON_COMPACT) : NULL;
+        char *text = rc.out_text ? strdup(rc.out_text) : rc.out ? json_dumps(rc.out, JSON_COMPACT) : NULL;
         rest_idem v = {.request = rid, .status = rc.status, .body = text};
         floe_err err;
         if (!rest_idem_put(ctx->cat, key, &v, IDEM_LIFETIME_MS, &err))

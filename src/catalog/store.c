@@ -118,6 +118,9 @@ cat_t *cat_open(const cat_opts *opts, floe_err *err) {
         c->warehouse[strlen(c->warehouse) - 1] = 0;
     c->io = opts->io;
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->commit_lock, NULL);
+    pthread_cond_init(&c->commit_done, NULL);
+    pthread_mutex_init(&c->meta_lock, NULL);
     char path[4096];
     snprintf(path, sizeof path, "%s/catalog.db", c->dir);
     cat_conn *k = NULL;
@@ -147,6 +150,13 @@ void cat_close(cat_t *c) {
     db_close(c->db);
     for (int i = 0; i < c->nctx; i++) free(c->ctxs[i].ref);
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->commit_lock);
+    pthread_cond_destroy(&c->commit_done);
+    pthread_mutex_destroy(&c->meta_lock);
+    for (int i = 0; i < CAT_META_SLOTS; i++) {
+        free(c->meta[i].loc);
+        free(c->meta[i].data);
+    }
     free(c->dir);
     free(c->warehouse);
     free(c);
@@ -424,85 +434,189 @@ done:
     return ok;
 }
 
-bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, const char *message, floe_err *err) {
-    cat_conn *k = cat_conn_get(c, err);
-    if (!k) return false;
-    arena_t a;
-    arena_init(&a, 4096);
-    bool ok = false, in_tx = false;
-    if (!db_begin_write(k, err)) goto done;
-    in_tx = true;
+/* One caller's commit, inside the batch's write transaction: checks each
+ * op's expectation against the ref's head as it is now (earlier commits of
+ * the batch included), then writes the commit. */
+static bool commit_one(cat_conn *k, const char *ref, const cat_op *ops, size_t n, const char *message, arena_t *a,
+                       floe_err *err) {
     cat_ref r;
-    if (cat_is_refspec(ref)) {
-        floe_err_set(err, FLOE_EINVAL, "'%s' names a past commit, which is read-only; commit to a branch", ref);
-        goto done;
-    }
-    if (!cat_ref_read(k, ref, &a, &r, err)) goto done;
-    if (r.is_tag) {
-        floe_err_set(err, FLOE_EINVAL, "'%s' is a tag, and tags cannot be committed to; commit to a branch", ref);
-        goto done;
-    }
+    if (cat_is_refspec(ref))
+        return floe_err_set(err, FLOE_EINVAL, "'%s' names a past commit, which is read-only; commit to a branch", ref);
+    if (!cat_ref_read(k, ref, a, &r, err)) return false;
+    if (r.is_tag)
+        return floe_err_set(err, FLOE_EINVAL, "'%s' is a tag, and tags cannot be committed to; commit to a branch",
+                            ref);
     for (size_t i = 0; i < n; i++) {
         if (!ops[i].check) continue;
         cat_content cur;
         bool found;
-        if (!cat_head_get(k, ref, ops[i].key, &a, &cur, &found, err)) goto done;
-        if (ops[i].expect_absent && found) {
-            floe_err_set(err, FLOE_EEXIST, "'%s' already exists on '%s'", cat_key_display(&a, ops[i].key), ref);
-            goto done;
-        }
+        if (!cat_head_get(k, ref, ops[i].key, a, &cur, &found, err)) return false;
+        if (ops[i].expect_absent && found)
+            return floe_err_set(err, FLOE_EEXIST, "'%s' already exists on '%s'", cat_key_display(a, ops[i].key), ref);
         if (ops[i].expect_empty) {
             db_stmt *q = NULL;
-            if (!(q = db_prepare(k, "SELECT key FROM heads WHERE ref = ?1 AND parent = ?2 LIMIT 1"))) {
-                db_fail(k, "checking a namespace", err);
-                goto done;
-            }
+            if (!(q = db_prepare(k, "SELECT key FROM heads WHERE ref = ?1 AND parent = ?2 LIMIT 1")))
+                return db_fail(k, "checking a namespace", err);
             db_bind_text(q, 1, ref);
             db_bind_text(q, 2, ops[i].key);
             int rc = db_step(q);
-            const char *child = rc == DB_ROW ? cat_key_display(&a, db_col_text(q, 0)) : NULL;
+            const char *child = rc == DB_ROW ? cat_key_display(a, db_col_text(q, 0)) : NULL;
             db_finalize(q);
-            if (rc != DB_ROW && rc != DB_DONE) {
-                db_fail(k, "checking a namespace", err);
-                goto done;
-            }
-            if (child) {
-                floe_err_set(err, FLOE_ECONFLICT, "namespace '%s' is not empty: it holds '%s'; drop that first",
-                             cat_key_display(&a, ops[i].key), child);
-                goto done;
-            }
+            if (rc != DB_ROW && rc != DB_DONE) return db_fail(k, "checking a namespace", err);
+            if (child)
+                return floe_err_set(err, FLOE_ECONFLICT, "namespace '%s' is not empty: it holds '%s'; drop that first",
+                                    cat_key_display(a, ops[i].key), child);
         }
-        if (ops[i].check_only && !found) {
-            floe_err_set(err, FLOE_ENOENT,
-                         "namespace '%s' does not exist on '%s'; create it first with "
-                         "`floe namespace create %s`",
-                         cat_key_display(&a, ops[i].key), ref, cat_key_display(&a, ops[i].key));
-            goto done;
-        }
+        if (ops[i].check_only && !found)
+            return floe_err_set(err, FLOE_ENOENT,
+                                "namespace '%s' does not exist on '%s'; create it first with "
+                                "`floe namespace create %s`",
+                                cat_key_display(a, ops[i].key), ref, cat_key_display(a, ops[i].key));
         if (!ops[i].expect_absent && !ops[i].check_only) {
-            if (!found) {
-                floe_err_set(err, FLOE_ECONFLICT, "'%s' was dropped from '%s' by a concurrent commit",
-                             cat_key_display(&a, ops[i].key), ref);
-                goto done;
-            }
-            if (!str_eq(cur.location, ops[i].expect_location)) {
-                floe_err_set(err, FLOE_ECONFLICT,
-                             "'%s' changed on '%s' by a concurrent commit (now at %s, this change was based on %s)",
-                             cat_key_display(&a, ops[i].key), ref, cur.location ? cur.location : "-",
-                             ops[i].expect_location ? ops[i].expect_location : "-");
-                goto done;
-            }
+            if (!found)
+                return floe_err_set(err, FLOE_ECONFLICT, "'%s' was dropped from '%s' by a concurrent commit",
+                                    cat_key_display(a, ops[i].key), ref);
+            if (!str_eq(cur.location, ops[i].expect_location))
+                return floe_err_set(
+                    err, FLOE_ECONFLICT,
+                    "'%s' changed on '%s' by a concurrent commit (now at %s, this change was based on %s)",
+                    cat_key_display(a, ops[i].key), ref, cur.location ? cur.location : "-",
+                    ops[i].expect_location ? ops[i].expect_location : "-");
         }
     }
-    if (!cat_commit_write(k, &r, NULL, ops, n, message, "COMMIT", &a, NULL, err)) goto done;
-    if (!db_commit(k, err)) goto done;
-    in_tx = false;
-    ok = true;
-done:
-    if (in_tx) db_rollback(k);
+    return cat_commit_write(k, &r, NULL, ops, n, message, "COMMIT", a, NULL, err);
+}
+
+/* ---- group commit ----
+ *
+ * Concurrent cat_commit_ops calls in this process queue up; whichever
+ * finds no batch running takes everything queued and runs it in one write
+ * transaction, each caller's commit in its own savepoint (a failed check
+ * rolls back that commit alone and is that caller's error), then one
+ * COMMIT: one WAL fsync (SQLite) or one WAL flush (PostgreSQL) for the
+ * batch. Each commit reads its ref inside the transaction, so commits of
+ * one batch to one ref chain. Callers return when the COMMIT holding their
+ * commit is durable (synchronous=FULL), like store/index.c's run_batch. */
+
+struct cat_commit_req {
+    const char *ref;
+    const cat_op *ops;
+    size_t n;
+    const char *message;
+    floe_err *err;
+    bool ran, ok, done;
+    cat_commit_req *next;
+};
+
+#define CAT_BATCH_MAX 64
+
+static void fail_all(cat_commit_req *batch, const floe_err *e) {
+    for (cat_commit_req *q = batch; q; q = q->next) {
+        q->ok = false;
+        *q->err = *e;
+    }
+}
+
+static void run_batch(cat_t *c, cat_commit_req *batch) {
+    floe_err e = {0};
+    cat_conn *k = cat_conn_get(c, &e);
+    if (!k) {
+        fail_all(batch, &e);
+        return;
+    }
+    if (!db_begin_write(k, &e)) {
+        fail_all(batch, &e);
+        cat_conn_put(c, k);
+        return;
+    }
+    /* a batch of one needs no savepoint: its failure rolls back all */
+    bool single = !batch->next, broken = false, any = false;
+    arena_t a;
+    arena_init(&a, 4096);
+    cat_commit_req *q = batch;
+    for (; q; q = q->next) {
+        if (!single && !db_exec(k, "SAVEPOINT cat_commit", &e)) {
+            broken = true;
+            break;
+        }
+        q->ok = commit_one(k, q->ref, q->ops, q->n, q->message, &a, q->err);
+        q->ran = true;
+        arena_free(&a);
+        any |= q->ok;
+        if (single) break;
+        if ((!q->ok && !db_exec(k, "ROLLBACK TO cat_commit", &e)) || !db_exec(k, "RELEASE cat_commit", &e)) {
+            broken = true;
+            break;
+        }
+    }
+    if (!broken && any && !db_commit(k, &e)) broken = true;
+    if (broken || !any) db_rollback(k);
+    if (broken) /* nothing of the batch is committed */
+        for (q = batch; q; q = q->next)
+            if (q->ok || !q->ran) {
+                q->ok = false;
+                *q->err = e;
+            }
     cat_conn_put(c, k);
-    arena_free(&a);
-    return ok;
+}
+
+bool cat_commit_ops(cat_t *c, const char *ref, const cat_op *ops, size_t n, const char *message, floe_err *err) {
+    floe_err local;
+    cat_commit_req me = {.ref = ref, .ops = ops, .n = n, .message = message, .err = err ? err : &local};
+    pthread_mutex_lock(&c->commit_lock);
+    if (c->queue_tail)
+        c->queue_tail->next = &me;
+    else
+        c->queue_head = &me;
+    c->queue_tail = &me;
+    while (!me.done) {
+        if (c->committing) {
+            pthread_cond_wait(&c->commit_done, &c->commit_lock);
+            continue;
+        }
+        /* lead a batch: everything queued, up to CAT_BATCH_MAX */
+        c->committing = true;
+        cat_commit_req *batch = c->queue_head, *last = batch;
+        for (int i = 1; i < CAT_BATCH_MAX && last->next; i++) last = last->next;
+        c->queue_head = last->next;
+        if (!c->queue_head) c->queue_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&c->commit_lock);
+        run_batch(c, batch);
+        pthread_mutex_lock(&c->commit_lock);
+        c->batches++;
+        for (cat_commit_req *q = batch, *next; q; q = next) {
+            next = q->next;
+            c->batched++;
+            q->done = true;
+        }
+        c->committing = false;
+        pthread_cond_broadcast(&c->commit_done);
+    }
+    pthread_mutex_unlock(&c->commit_lock);
+    return me.ok;
+}
+
+void cat_commit_hold(cat_t *c, bool hold) {
+    pthread_mutex_lock(&c->commit_lock);
+    c->committing = hold;
+    if (!hold) pthread_cond_broadcast(&c->commit_done);
+    pthread_mutex_unlock(&c->commit_lock);
+}
+
+size_t cat_commit_queued(cat_t *c) {
+    size_t n = 0;
+    pthread_mutex_lock(&c->commit_lock);
+    for (cat_commit_req *q = c->queue_head; q; q = q->next) n++;
+    pthread_mutex_unlock(&c->commit_lock);
+    return n;
+}
+
+void cat_commit_stats(cat_t *c, uint64_t *batches, uint64_t *commits) {
+    pthread_mutex_lock(&c->commit_lock);
+    *batches = c->batches;
+    *commits = c->batched;
+    pthread_mutex_unlock(&c->commit_lock);
 }
 
 bool cat_log(cat_t *c, const char *ref, size_t max, arena_t *a, cat_commit **out, size_t *n, floe_err *err) {

@@ -238,9 +238,53 @@ static json_t *table_content(const char *cid, const char *loc, const ice_table_m
     return o;
 }
 
+static cat_meta_slot *meta_slot(cat_t *c, const char *loc) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = loc; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return &c->meta[h % CAT_META_SLOTS];
+}
+
+/* Remembers the bytes of the metadata file at loc (read, or just written). */
+static void meta_cache_put(cat_t *c, const char *loc, const char *data, size_t len) {
+    if (len > CAT_META_FILE) return;
+    pthread_mutex_lock(&c->meta_lock);
+    cat_meta_slot *s = meta_slot(c, loc);
+    if (!(s->loc && !strcmp(s->loc, loc)) && c->meta_bytes - s->len + len <= CAT_META_BYTES) {
+        c->meta_bytes -= s->len;
+        free(s->loc);
+        free(s->data);
+        s->loc = strdup(loc);
+        s->data = malloc(len + 1);
+        memcpy(s->data, data, len);
+        s->data[len] = 0;
+        s->len = len;
+        c->meta_bytes += len;
+    }
+    pthread_mutex_unlock(&c->meta_lock);
+}
+
+/* A copy of the cached bytes of loc into out; false when not cached. */
+static bool meta_cache_get(cat_t *c, const char *loc, buf_t *out) {
+    bool hit = false;
+    pthread_mutex_lock(&c->meta_lock);
+    cat_meta_slot *s = meta_slot(c, loc);
+    if (s->loc && !strcmp(s->loc, loc)) {
+        buf_append(out, s->data, s->len);
+        hit = true;
+    }
+    pthread_mutex_unlock(&c->meta_lock);
+    return hit;
+}
+
+bool cat_meta_cached(cat_t *c, const char *loc, buf_t *out) { return meta_cache_get(c, loc, out); }
+
 static bool read_meta(cat_t *c, const char *loc, arena_t *a, ice_table_meta *out, floe_err *err) {
     buf_t b = {0};
-    bool ok = fileio_read_all(c->io, loc, &b, err);
+    bool ok = true;
+    if (!meta_cache_get(c, loc, &b)) {
+        ok = fileio_read_all(c->io, loc, &b, err);
+        if (ok) meta_cache_put(c, loc, b.data ? b.data : "", b.len);
+    }
     if (!ok) {
         floe_err_wrap(err, "reading table metadata %s", loc);
     } else {
@@ -273,13 +317,18 @@ static bool write_meta(cat_t *c, const char *path, const ice_table_meta *m, floe
     buf_t b = {0};
     ice_meta_write(m, &b);
     bool ok = fileio_write_all_deferred(c->io, path, b.data, b.len, true, err);
-    buf_free(&b);
-    if (!ok) return floe_err_wrap(err, "writing table metadata %s", path);
+    if (!ok) {
+        buf_free(&b);
+        return floe_err_wrap(err, "writing table metadata %s", path);
+    }
     if (!fileio_sync(c->io, err)) {
+        buf_free(&b);
         floe_err e2;
         fileio_delete(c->io, path, &e2); /* visible but not durable: leave nothing behind */
         return floe_err_wrap(err, "making table metadata %s durable", path);
     }
+    meta_cache_put(c, path, b.data ? b.data : "", b.len); /* the next commit's base */
+    buf_free(&b);
     return true;
 }
 
