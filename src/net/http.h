@@ -86,6 +86,8 @@ void http_req_each_header(http_req_t *req, void (*fn)(const char *name, const ch
 const char *http_req_param(http_req_t *req, const char *name); /* NULL if absent */
 bool http_req_has_param(http_req_t *req, const char *name);
 bool http_req_is(http_req_t *req, const char *method);
+/* The client's address as text ("127.0.0.1") into out; "" when unknown. */
+void http_req_client_ip(http_req_t *req, char *out, size_t cap);
 
 /* From a handler callback: after it returns, suspend the connection and run
  * fn(req, arg) on a worker thread; fn must set the response. */

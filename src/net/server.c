@@ -76,6 +76,17 @@ bool http_req_has_param(http_req_t *req, const char *name) { return http_req_par
 
 bool http_req_is(http_req_t *req, const char *method) { return strcmp(req->method, method) == 0; }
 
+void http_req_client_ip(http_req_t *req, char *out, size_t cap) {
+    if (cap) out[0] = '\0';
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr || !cap) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
 void http_resp_header(http_req_t *req, const char *name, const char *value) {
     http_header *h = arena_alloc(&req->arena, sizeof *h);
     h->name = arena_strdup(&req->arena, name);
