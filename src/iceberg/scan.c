@@ -278,6 +278,9 @@ ice_scan *ice_scan_new(const ice_table *t, const ice_scan_opts *opts, floe_err *
         s->tasks = arena_alloc(&s->a, cap * sizeof *s->tasks);
         for (size_t i = 0; i < nm; i++) {
             if (mfs[i].content != ICE_CONTENT_DATA) continue;
+            /* only deleted entries (a rewrite's leftovers): nothing to read,
+             * as Java's hasAddedFiles() || hasExistingFiles() (-1: unknown) */
+            if (mfs[i].added_files_count == 0 && mfs[i].existing_files_count == 0) continue;
             s->rep.manifests++;
             const ice_partition_spec *spec = ice_meta_spec(&t->meta, mfs[i].partition_spec_id);
             ice_expr *inc = projected_for(s, spec);

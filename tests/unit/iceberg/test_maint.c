@@ -535,6 +535,18 @@ Test(maint, compact_small_files_across_partitions, .init = setup, .fini = teardo
     cr_assert_eq(live_files(&t, &a, -1), 5);
     assert_ids_0_to(&t, -1, 4010);
     check_tuples(&t, &a);
+    /* a scan reads only manifests with live entries: the compactions'
+     * manifests of deleted entries are listed but never opened */
+    ice_manifest_file *mfs;
+    size_t nm, live = 0;
+    cr_assert(ice_read_manifest_list(&t, current(&t), &a, &mfs, &nm, &err), "%s", err.msg);
+    for (size_t i = 0; i < nm; i++) live += mfs[i].added_files_count > 0 || mfs[i].existing_files_count > 0;
+    cr_assert_lt(live, nm, "some manifests hold only deleted entries (%zu of %zu live)", live, nm);
+    ice_scan_opts so = {.snapshot_id = -1, .as_of_ms = -1};
+    ice_scan *sc = ice_scan_new(&t, &so, &err);
+    cr_assert(sc, "%s", err.msg);
+    cr_assert_eq(ice_scan_report_get(sc)->manifests, live);
+    ice_scan_free(sc);
     arena_free(&a);
 }
 
