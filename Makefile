@@ -13,7 +13,7 @@
 BUILD     ?= build
 CC        ?= gcc
 FUZZ_CC   ?= clang-14
-PKGS      := libmicrohttpd libcurl jansson expat libfyaml sqlite3 libpq libcrypto zlib libzstd libxxhash liblz4 libbrotlienc libbrotlidec
+PKGS      := libmicrohttpd libcurl jansson expat libfyaml sqlite3 libpq hiredis libcrypto zlib libzstd libxxhash liblz4 libbrotlienc libbrotlidec
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -25,5 +25,7 @@ int cli_reflog(int argc, char **argv);
 int cli_sample_api(int argc, char **argv);
 /* hidden: manifests for the end-to-end tests (tests/e2e/test_iceberg_manifest.sh) */
 int cli_iceberg_debug(int argc, char **argv);
+/* hidden: drives the job queue for the end-to-end tests (tests/e2e/test_queue_*.sh) */
+int cli_queue_debug(int argc, char **argv);
 
 #endif

@@ -49,6 +49,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "reflog")) return cli_reflog(argc - 2, argv + 2);
     if (!strcmp(cmd, "sample-api")) return cli_sample_api(argc - 2, argv + 2);
     if (!strcmp(cmd, "iceberg-debug")) return cli_iceberg_debug(argc - 2, argv + 2);
+    if (!strcmp(cmd, "queue-debug")) return cli_queue_debug(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("floe %s\n", FLOE_VERSION);
         return 0;
