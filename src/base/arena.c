@@ -13,10 +13,17 @@ struct arena_chunk {
     _Alignas(16) unsigned char data[];
 };
 
+struct arena_cleanup {
+    arena_cleanup *next;
+    void (*fn)(void *);
+    void *arg;
+};
+
 void arena_init(arena_t *a, size_t chunk_size) {
     a->head = NULL;
     a->chunk_size = chunk_size ? chunk_size : 8192;
     a->total = 0;
+    a->cleanups = NULL;
 }
 
 static arena_chunk *chunk_new(size_t cap) {
@@ -94,7 +101,17 @@ char *arena_sprintf(arena_t *a, const char *fmt, ...) {
     return p;
 }
 
+void arena_on_free(arena_t *a, void (*fn)(void *), void *arg) {
+    arena_cleanup *k = arena_alloc(a, sizeof *k);
+    k->fn = fn;
+    k->arg = arg;
+    k->next = a->cleanups;
+    a->cleanups = k;
+}
+
 void arena_free(arena_t *a) {
+    for (arena_cleanup *k = a->cleanups; k; k = k->next) k->fn(k->arg);
+    a->cleanups = NULL;
     arena_chunk *c = a->head;
     while (c) {
         arena_chunk *n = c->next;

@@ -12,11 +12,13 @@
 #include <stddef.h>
 
 typedef struct arena_chunk arena_chunk;
+typedef struct arena_cleanup arena_cleanup;
 
 typedef struct arena {
     arena_chunk *head;
     size_t chunk_size;
     size_t total;
+    arena_cleanup *cleanups; /* run by arena_free, newest first */
 } arena_t;
 
 void arena_init(arena_t *a, size_t chunk_size);
@@ -26,6 +28,9 @@ char *arena_strdup(arena_t *a, const char *s);
 char *arena_strndup(arena_t *a, const char *s, size_t n);
 char *arena_sprintf(arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *arena_vsprintf(arena_t *a, const char *fmt, va_list ap);
-void arena_free(arena_t *a); /* frees all chunks; the arena may be reused */
+void arena_free(arena_t *a); /* runs the cleanups, frees all chunks; the arena may be reused */
+/* Calls fn(arg) when the arena is freed: for something outside it that
+ * what the arena holds points into (a reference-counted cache entry). */
+void arena_on_free(arena_t *a, void (*fn)(void *), void *arg);
 
 #endif

@@ -39,6 +39,14 @@ typedef struct cat_meta_slot {
     size_t len;
 } cat_meta_slot;
 
+/* meta_cache.c: parsed metadata by location (immutable files), reference
+ * counted; see there. CAT_PARSED_SLOTS tables, chains of at most
+ * CAT_PARSED_DEPTH versions, a root's parse up to CAT_PARSED_BYTES. */
+#define CAT_PARSED_SLOTS 64
+#define CAT_PARSED_DEPTH 16
+#define CAT_PARSED_BYTES (8u << 20)
+typedef struct cat_meta_entry cat_meta_entry;
+
 struct cat {
     char *dir;
     char *warehouse;
@@ -56,6 +64,8 @@ struct cat {
     pthread_mutex_t meta_lock; /* meta, meta_bytes */
     cat_meta_slot meta[CAT_META_SLOTS];
     size_t meta_bytes;
+    cat_meta_entry *parsed[CAT_PARSED_SLOTS]; /* under meta_lock */
+    uint64_t parsed_hits, parsed_misses;
 };
 
 cat_conn *cat_conn_get(cat_t *c, floe_err *err);
@@ -133,5 +143,19 @@ bool cat_content_at_spec(cat_conn *k, const char *spec, const char *key, arena_t
 bool cat_bulk_commits(cat_t *c, const char *branch, const char *ns, size_t ncommits, size_t nkeys, floe_err *err);
 /* True when s is a refspec rather than a plain ref name. */
 bool cat_is_refspec(const char *s);
+
+/* A new entry, not yet cached: its metadata is to be built in its arena
+ * (sharing parent's, which it keeps alive), and borrower holds it until
+ * freed. */
+cat_meta_entry *cat_meta_entry_new(cat_t *c, cat_meta_entry *parent, arena_t *borrower);
+arena_t *cat_meta_entry_arena(cat_meta_entry *e);
+ice_table_meta *cat_meta_entry_meta(cat_meta_entry *e);
+/* Whether a version built on e may still be cached (the chain's bound). */
+bool cat_meta_entry_can_extend(const cat_meta_entry *e);
+/* The cached entry of loc, held by borrower until it is freed; NULL on a miss. */
+cat_meta_entry *cat_meta_borrow(cat_t *c, const char *loc, arena_t *borrower);
+/* Caches e (its metadata built and durable at loc). */
+void cat_meta_insert(cat_t *c, cat_meta_entry *e, const char *loc);
+void cat_meta_cache_free(cat_t *c);
 
 #endif

@@ -152,6 +152,7 @@ void cat_close(cat_t *c) {
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->commit_lock);
     pthread_cond_destroy(&c->commit_done);
+    cat_meta_cache_free(c);
     pthread_mutex_destroy(&c->meta_lock);
     for (int i = 0; i < CAT_META_SLOTS; i++) {
         free(c->meta[i].loc);

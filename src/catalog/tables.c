@@ -278,20 +278,32 @@ static bool meta_cache_get(cat_t *c, const char *loc, buf_t *out) {
 
 bool cat_meta_cached(cat_t *c, const char *loc, buf_t *out) { return meta_cache_get(c, loc, out); }
 
-static bool read_meta(cat_t *c, const char *loc, arena_t *a, ice_table_meta *out, floe_err *err) {
-    buf_t b = {0};
-    bool ok = true;
-    if (!meta_cache_get(c, loc, &b)) {
-        ok = fileio_read_all(c->io, loc, &b, err);
-        if (ok) meta_cache_put(c, loc, b.data ? b.data : "", b.len);
+/* The parsed metadata file at loc, from the parsed cache or else read (or
+ * taken from the byte cache) and parsed into a new cached entry; *entry
+ * (when asked) is that entry, which a holds until it is freed. */
+static bool read_meta(cat_t *c, const char *loc, arena_t *a, ice_table_meta *out, cat_meta_entry **entry,
+                      floe_err *err) {
+    cat_meta_entry *e = cat_meta_borrow(c, loc, a);
+    if (!e) {
+        buf_t b = {0};
+        bool ok = true;
+        if (!meta_cache_get(c, loc, &b)) {
+            ok = fileio_read_all(c->io, loc, &b, err);
+            if (ok) meta_cache_put(c, loc, b.data ? b.data : "", b.len);
+        }
+        if (!ok) {
+            floe_err_wrap(err, "reading table metadata %s", loc);
+        } else {
+            e = cat_meta_entry_new(c, NULL, a);
+            ok = ice_meta_parse(b.data ? b.data : "", b.len, loc, cat_meta_entry_arena(e), cat_meta_entry_meta(e), err);
+            if (ok) cat_meta_insert(c, e, loc);
+        }
+        buf_free(&b);
+        if (!ok) return false;
     }
-    if (!ok) {
-        floe_err_wrap(err, "reading table metadata %s", loc);
-    } else {
-        ok = ice_meta_parse(b.data ? b.data : "", b.len, loc, a, out, err);
-    }
-    buf_free(&b);
-    return ok;
+    *out = *cat_meta_entry_meta(e);
+    if (entry) *entry = e;
+    return true;
 }
 
 /* The version number a metadata file name starts with (00042-... → 42), or
@@ -335,7 +347,8 @@ static bool write_meta(cat_t *c, const char *path, const ice_table_meta *m, floe
 /* Loads a table; when its metadata location is base_loc, base is taken
  * as its metadata instead of reading the file. */
 static bool load_with(cat_t *c, const char *ref, const char *ns, const char *name, const char *base_loc,
-                      const ice_table_meta *base, arena_t *a, cat_table *out, cat_content *ct, floe_err *err) {
+                      const ice_table_meta *base, arena_t *a, cat_table *out, cat_content *ct, cat_meta_entry **entry,
+                      floe_err *err) {
     if (!valid_ns(ns, err) || !valid_name("table", name, err)) return false;
     bool found;
     if (!head_lookup(c, ref, cat_key(a, ns, name), a, ct, &found, err)) return false;
@@ -355,12 +368,12 @@ static bool load_with(cat_t *c, const char *ref, const char *ns, const char *nam
         out->meta = *base;
         return true;
     }
-    return read_meta(c, ct->location, a, &out->meta, err);
+    return read_meta(c, ct->location, a, &out->meta, entry, err);
 }
 
 static bool load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
                  cat_content *ct, floe_err *err) {
-    return load_with(c, ref, ns, name, NULL, NULL, a, out, ct, err);
+    return load_with(c, ref, ns, name, NULL, NULL, a, out, ct, NULL, err);
 }
 
 bool cat_table_load(cat_t *c, const char *ref, const char *ns, const char *name, arena_t *a, cat_table *out,
@@ -458,6 +471,7 @@ typedef struct prepared {
     char *json; /* malloc'd */
     const char *path;
     cat_table table;
+    cat_meta_entry *entry; /* table.meta's, cached once the commit lands; NULL: not to be cached */
 } prepared;
 
 static bool has_assert_create(json_t *reqs) {
@@ -514,18 +528,26 @@ static bool prepare(cat_t *c, const char *ref, const char *ns, const char *name,
     ice_table_meta next;
     const char *cid;
     bool create = false;
-    if (!load_with(c, ref, ns, name, base_loc, base, a, &cur, &ct, err)) {
+    cat_meta_entry *base_entry = NULL;
+    if (!load_with(c, ref, ns, name, base_loc, base, a, &cur, &ct, &base_entry, err)) {
         if (err->code != FLOE_ENOENT || !has_assert_create(reqs)) return false;
         /* a staged create: the table comes into being with this commit */
         create = true;
-        if (!ice_requirements_check(NULL, reqs, err) || !apply_to_new(c, ns, name, updates, a, &next, err))
+        p->entry = cat_meta_entry_new(c, NULL, a);
+        if (!ice_requirements_check(NULL, reqs, err) ||
+            !apply_to_new(c, ns, name, updates, cat_meta_entry_arena(p->entry), &next, err))
             return floe_err_wrap(err, "commit to %s.%s", ns, name);
         char *u = arena_alloc(a, 37);
         str_uuid4(u);
         cid = u;
     } else {
         if (!ice_requirements_check(&cur.meta, reqs, err)) return floe_err_wrap(err, "commit to %s.%s", ns, name);
-        if (!ice_updates_apply(&cur.meta, cur.metadata_location, updates, time_now_ms(), a, &next, err))
+        /* next shares what it does not change with the base: built in an
+         * entry of its own that keeps the base's alive, it is the next
+         * commit's base without a parse */
+        if (base_entry && cat_meta_entry_can_extend(base_entry)) p->entry = cat_meta_entry_new(c, base_entry, a);
+        arena_t *na = p->entry ? cat_meta_entry_arena(p->entry) : a;
+        if (!ice_updates_apply(&cur.meta, cur.metadata_location, updates, time_now_ms(), na, &next, err))
             return floe_err_wrap(err, "commit to %s.%s", ns, name);
         cid = ct.content_id;
     }
@@ -604,6 +626,11 @@ static bool tables_commit(cat_t *c, const char *ref, const cat_table_change *cha
         char *msg = n == 1 ? arena_sprintf(a, "commit to %s.%s", changes[0].ns, changes[0].name)
                            : arena_sprintf(a, "commit to %zu tables (%s.%s, ...)", n, changes[0].ns, changes[0].name);
         ok = cat_commit_ops(c, ref_or_main(ref), ops, nops, msg, err);
+        for (size_t i = 0; ok && i < n; i++)
+            if (p[i].entry) {
+                *cat_meta_entry_meta(p[i].entry) = p[i].table.meta;
+                cat_meta_insert(c, p[i].entry, p[i].path);
+            }
         if (ok && out)
             for (size_t i = 0; i < n; i++) out[i] = p[i].table;
         prepared_free(c, p, n, ok);
@@ -672,7 +699,7 @@ bool cat_table_register(cat_t *c, const char *ref, const char *ns, const char *n
                         bool overwrite, arena_t *a, cat_table *out, floe_err *err) {
     if (!valid_ns(ns, err) || !valid_name("table", name, err)) return false;
     ice_table_meta m;
-    if (!read_meta(c, metadata_location, a, &m, err)) return false;
+    if (!read_meta(c, metadata_location, a, &m, NULL, err)) return false;
     cat_content cur;
     bool found;
     if (!head_lookup(c, ref, cat_key(a, ns, name), a, &cur, &found, err)) return false;

@@ -30,7 +30,7 @@ if [ ! -x "$UNIT_BIN" ]; then
     fail "unit test binary $UNIT_BIN does not exist (run 'make asan')"
 else
     url=$(pg_createdb unit)
-    for suite in versions gc nessie group_commit table maint refs evolve; do
+    for suite in versions gc nessie group_commit meta_cache table maint refs evolve; do
         out=$(FLOE_TEST_CATALOG_URL=$url "$UNIT_BIN" --filter "$suite/*" --jobs 2 2>&1)
         rc=$?
         syn=$(grep 'Synthesis' <<<"$out" | tail -1 | sed 's/.*Synthesis: //')
