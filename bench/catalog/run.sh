@@ -132,7 +132,7 @@ if "$FLOE" serve --help 2>&1 | grep -q -- '--catalog-url'; then
         PG_NOTE="PostgreSQL could not be started (see above)"
     fi
 else
-    PG_NOTE="this floe has no --catalog-url (the PostgreSQL store is not on this branch yet)"
+    PG_NOTE="this floe has no --catalog-url (an older build: PostgreSQL needs --catalog-url)"
     say "PostgreSQL column not available: $PG_NOTE"
 fi
 
@@ -234,5 +234,5 @@ if pg_note:
     print(f"PostgreSQL: not measured: {pg_note}.")
 elif pg_version:
     print(f"PostgreSQL {pg_version}, a temporary cluster on the same disk, fsync on.")
-print("Nessie HTTP merge: not measured (the Nessie v2 merge endpoint is not on this branch yet).")
+print("Nessie HTTP merge: not measured yet (POST /api/v2/trees/{branch}/history/merge; cat_merge above is the work it does).")
 PY
