@@ -3,6 +3,7 @@
  */
 #include "cat_test.h"
 
+#include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,4 +47,28 @@ bool cat_test_sql(const char *dir, const char *sql, floe_err *err) {
     db_conn_put(d, k);
     db_close(d);
     return ok;
+}
+
+void cat_test_env_open(cat_test_env *e, const char *name) {
+    memset(e, 0, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/floe-unit-%s-XXXXXX", name);
+    cr_assert(mkdtemp(e->dir));
+    floe_err err;
+    e->st = store_open(e->dir, false, &err);
+    cr_assert(e->st, "%s", err.msg);
+    cr_assert(store_bucket_create(e->st, "warehouse", false, &err), "%s", err.msg);
+    e->io = fileio_store(e->st);
+    cat_opts co = {.dir = e->dir, .io = e->io, .warehouse = "s3://warehouse", .fsync = false};
+    e->cat = cat_test_open(&co, &err);
+    cr_assert(e->cat, "%s", err.msg);
+    cat_as_ice(e->cat, NULL, &e->ice);
+}
+
+void cat_test_env_close(cat_test_env *e) {
+    cat_close(e->cat);
+    fileio_free(e->io);
+    store_close(e->st);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    cr_assert_eq(system(cmd), 0);
 }

@@ -9,6 +9,9 @@
 #define FLOE_TESTS_CAT_TEST_H
 
 #include "catalog/catalog.h"
+#include "iceberg/iceberg.h"
+#include "store/fileio.h"
+#include "store/store.h"
 
 /* True when the tests run against PostgreSQL. */
 bool cat_test_pg(void);
@@ -16,5 +19,21 @@ bool cat_test_pg(void);
 cat_t *cat_test_open(cat_opts *co, floe_err *err);
 /* Runs SQL (no parameters) on the database of the catalog in dir. */
 bool cat_test_sql(const char *dir, const char *sql, floe_err *err);
+
+/* What a table test runs on: a temp data dir holding a store with its
+ * warehouse bucket, FileIO over it and the catalog (fsync off), with the
+ * catalog as the iceberg layer sees it on main. */
+typedef struct cat_test_env {
+    char dir[256];
+    store_t *st;
+    fileio_t *io;
+    cat_t *cat;
+    ice_catalog ice;
+} cat_test_env;
+
+/* name goes into the temp dir's name (/tmp/floe-unit-NAME-XXXXXX). */
+void cat_test_env_open(cat_test_env *e, const char *name);
+/* Closes everything and removes the dir. */
+void cat_test_env_close(cat_test_env *e);
 
 #endif

@@ -21,34 +21,11 @@
 #include "store/fileio.h"
 #include "store/store.h"
 
-static char dir[256];
-static store_t *st;
-static fileio_t *io;
-static cat_t *cat;
-static ice_catalog ice;
+static cat_test_env E;
 
-static void setup(void) {
-    snprintf(dir, sizeof dir, "/tmp/floe-unit-gc-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    floe_err err;
-    st = store_open(dir, false, &err);
-    cr_assert(st, "%s", err.msg);
-    cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
-    io = fileio_store(st);
-    cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_test_open(&co, &err);
-    cr_assert(cat, "%s", err.msg);
-    cat_as_ice(cat, NULL, &ice);
-}
+static void setup(void) { cat_test_env_open(&E, "gc"); }
 
-static void teardown(void) {
-    cat_close(cat);
-    fileio_free(io);
-    store_close(st);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void teardown(void) { cat_test_env_close(&E); }
 
 static void sleep_ms(int ms) {
     struct timespec ts = {0, ms * 1000000L};
@@ -70,10 +47,10 @@ static void create_table(arena_t *a, const char *name, ice_table *t) {
     ice_table_meta m;
     cr_assert(ice_table_new_meta(&s, "bucket(4, id)", NULL, 0, a, &m, &err), "%s", err.msg);
     bool have;
-    cr_assert(cat_namespace_exists(cat, NULL, "market", &have, &err), "%s", err.msg);
-    if (!have) cr_assert(cat_namespace_create(cat, NULL, "market", NULL, &err), "%s", err.msg);
-    cr_assert(cat_table_create(cat, NULL, "market", name, &m, a, NULL, &err), "%s", err.msg);
-    cr_assert(ice_table_load(&ice, "market", name, a, t, &err), "%s", err.msg);
+    cr_assert(cat_namespace_exists(E.cat, NULL, "market", &have, &err), "%s", err.msg);
+    if (!have) cr_assert(cat_namespace_create(E.cat, NULL, "market", NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_create(E.cat, NULL, "market", name, &m, a, NULL, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", name, a, t, &err), "%s", err.msg);
 }
 
 static void append(ice_table *t, int64_t from, int64_t n, arena_t *a) {
@@ -103,7 +80,7 @@ static int64_t count_rows(const char *ref, const char *name) {
     arena_t a;
     arena_init(&a, 1 << 16);
     ice_catalog c;
-    cat_as_ice(cat, ref, &c);
+    cat_as_ice(E.cat, ref, &c);
     floe_err err = {0};
     ice_table t;
     cr_assert(ice_table_load(&c, "market", name, &a, &t, &err), "%s", err.msg);
@@ -138,7 +115,7 @@ static bool collect(const fileio_entry *e, void *arg) {
 static listing list(const char *prefix, arena_t *a) {
     listing l = {.a = a};
     floe_err err = {0};
-    cr_assert(fileio_list(io, prefix, collect, &l, &err), "%s", err.msg);
+    cr_assert(fileio_list(E.io, prefix, collect, &l, &err), "%s", err.msg);
     return l;
 }
 
@@ -156,7 +133,7 @@ static void assert_same(const listing *x, const listing *y) {
 static void run_gc(int64_t older_than, bool dry, arena_t *a, cat_gc_result *r) {
     floe_err err = {0};
     cat_gc_opts o = {.older_than_ms = older_than, .dry_run = dry};
-    cr_assert(cat_gc(cat, &o, a, r, &err), "%s", err.msg);
+    cr_assert(cat_gc(E.cat, &o, a, r, &err), "%s", err.msg);
 }
 
 /* A second branch as versions.c will make it: the ref and a copy of main's
@@ -169,7 +146,7 @@ static void branch_from_main(const char *name) {
              " WHERE ref = 'main';",
              name, name);
     floe_err err = {0};
-    cr_assert(cat_test_sql(dir, sql, &err), "%s", err.msg);
+    cr_assert(cat_test_sql(E.dir, sql, &err), "%s", err.msg);
 }
 
 Test(gc, dropped_table_files_are_deleted, .init = setup, .fini = teardown) {
@@ -182,7 +159,7 @@ Test(gc, dropped_table_files_are_deleted, .init = setup, .fini = teardown) {
     append(&gone, 100, 100, &a);
     append(&kept, 0, 50, &a);
     floe_err err = {0};
-    cr_assert(cat_table_drop(cat, NULL, "market", "gone", false, &err), "%s", err.msg);
+    cr_assert(cat_table_drop(E.cat, NULL, "market", "gone", false, &err), "%s", err.msg);
     listing gone_before = list("s3://warehouse/market/gone/", &a);
     listing kept_before = list("s3://warehouse/market/kept/", &a);
     cr_assert_gt(gone_before.n, 5);
@@ -219,7 +196,7 @@ Test(gc, a_table_dropped_on_main_but_alive_on_a_branch_keeps_its_files, .init = 
     append(&t, 0, 100, &a);
     branch_from_main("dev");
     floe_err err = {0};
-    cr_assert(cat_table_drop(cat, NULL, "market", "t", false, &err), "%s", err.msg);
+    cr_assert(cat_table_drop(E.cat, NULL, "market", "t", false, &err), "%s", err.msg);
     listing before = list("s3://warehouse/", &a);
     cat_gc_result r;
     run_gc(cutoff_now(), false, &a, &r);
@@ -246,12 +223,12 @@ Test(gc, files_of_expired_snapshots_and_failed_commits_go, .init = setup, .fini 
      * the commit would leave them */
     json_t *reqs = json_array();
     json_t *ups = json_pack("[{s:s, s:[I]}]", "action", "remove-snapshots", "snapshot-ids", (json_int_t)first);
-    cr_assert(cat_table_commit(cat, NULL, "market", "t", reqs, ups, &a, NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_commit(E.cat, NULL, "market", "t", reqs, ups, &a, NULL, &err), "%s", err.msg);
     json_decref(reqs);
     json_decref(ups);
     /* a data file a failed commit wrote and never referenced */
     const char *orphan = "s3://warehouse/market/t/data/id_bucket=0/00000-failed.parquet";
-    cr_assert(fileio_write_all(io, orphan, "PAR1", 4, true, &err), "%s", err.msg);
+    cr_assert(fileio_write_all(E.io, orphan, "PAR1", 4, true, &err), "%s", err.msg);
     listing before = list("s3://warehouse/", &a);
     cr_assert(listed(&before, first_list));
 
@@ -276,7 +253,7 @@ Test(gc, files_newer_than_the_grace_period_stay, .init = setup, .fini = teardown
     create_table(&a, "t", &t);
     append(&t, 0, 10, &a);
     floe_err err = {0};
-    cr_assert(cat_table_drop(cat, NULL, "market", "t", false, &err), "%s", err.msg);
+    cr_assert(cat_table_drop(E.cat, NULL, "market", "t", false, &err), "%s", err.msg);
     listing before = list("s3://warehouse/", &a);
     cat_gc_result r;
     /* the default: 3 days */
@@ -291,7 +268,7 @@ Test(gc, files_newer_than_the_grace_period_stay, .init = setup, .fini = teardown
     assert_same(&before, &after);
     /* a cutoff in the future is refused: it would delete files being written */
     cat_gc_opts o = {.older_than_ms = time_now_ms() + 86400000};
-    cr_assert_not(cat_gc(cat, &o, &a, &r, &err));
+    cr_assert_not(cat_gc(E.cat, &o, &a, &r, &err));
     cr_assert_eq(err.code, FLOE_EINVAL);
     cr_assert(strstr(err.msg, "future"), "%s", err.msg);
     arena_free(&a);
@@ -304,7 +281,7 @@ Test(gc, dry_run_deletes_nothing, .init = setup, .fini = teardown) {
     create_table(&a, "t", &t);
     append(&t, 0, 10, &a);
     floe_err err = {0};
-    cr_assert(cat_table_drop(cat, NULL, "market", "t", false, &err), "%s", err.msg);
+    cr_assert(cat_table_drop(E.cat, NULL, "market", "t", false, &err), "%s", err.msg);
     listing before = list("s3://warehouse/", &a);
     cat_gc_result r;
     run_gc(cutoff_now(), true, &a, &r);
@@ -324,26 +301,26 @@ Test(gc, an_unreadable_manifest_stops_gc_before_any_delete, .init = setup, .fini
     append(&live, 0, 10, &a);
     append(&gone, 0, 10, &a);
     floe_err err = {0};
-    cr_assert(cat_table_drop(cat, NULL, "market", "gone", false, &err), "%s", err.msg);
+    cr_assert(cat_table_drop(E.cat, NULL, "market", "gone", false, &err), "%s", err.msg);
     ice_manifest_file *mfs;
     size_t nm;
     const ice_snapshot *s = ice_meta_snapshot(&live.meta, live.meta.current_snapshot_id);
     cr_assert(ice_read_manifest_list(&live, s, &a, &mfs, &nm, &err), "%s", err.msg);
     cr_assert_geq(nm, 1);
-    cr_assert(fileio_write_all(io, mfs[0].manifest_path, "not avro", 8, false, &err), "%s", err.msg);
+    cr_assert(fileio_write_all(E.io, mfs[0].manifest_path, "not avro", 8, false, &err), "%s", err.msg);
     listing before = list("s3://warehouse/", &a);
 
     cat_gc_result r;
     cat_gc_opts o = {.older_than_ms = cutoff_now()};
-    cr_assert_not(cat_gc(cat, &o, &a, &r, &err));
+    cr_assert_not(cat_gc(E.cat, &o, &a, &r, &err));
     cr_assert(strstr(err.msg, "market.live"), "%s", err.msg);
     cr_assert(strstr(err.msg, mfs[0].manifest_path), "%s", err.msg);
     cr_assert(strstr(err.msg, "nothing was deleted"), "%s", err.msg);
     listing after = list("s3://warehouse/", &a);
     assert_same(&before, &after);
     /* a missing metadata file stops it too */
-    cr_assert(fileio_delete(io, live.metadata_location, &err), "%s", err.msg);
-    cr_assert_not(cat_gc(cat, &o, &a, &r, &err));
+    cr_assert(fileio_delete(E.io, live.metadata_location, &err), "%s", err.msg);
+    cr_assert_not(cat_gc(E.cat, &o, &a, &r, &err));
     cr_assert(strstr(err.msg, live.metadata_location), "%s", err.msg);
     arena_free(&a);
 }
@@ -352,14 +329,14 @@ Test(gc, files_outside_the_warehouse_are_never_touched, .init = setup, .fini = t
     arena_t a;
     arena_init(&a, 1 << 16);
     floe_err err = {0};
-    cr_assert(store_bucket_create(st, "other", false, &err), "%s", err.msg);
-    cr_assert(store_bucket_create(st, "warehouse2", false, &err), "%s", err.msg);
+    cr_assert(store_bucket_create(E.st, "other", false, &err), "%s", err.msg);
+    cr_assert(store_bucket_create(E.st, "warehouse2", false, &err), "%s", err.msg);
     const char *outside[] = {"s3://other/market/t/data/x.parquet", "s3://warehouse2/market/t/metadata/x.avro"};
-    for (size_t i = 0; i < 2; i++) cr_assert(fileio_write_all(io, outside[i], "x", 1, true, &err), "%s", err.msg);
+    for (size_t i = 0; i < 2; i++) cr_assert(fileio_write_all(E.io, outside[i], "x", 1, true, &err), "%s", err.msg);
     ice_table t;
     create_table(&a, "t", &t);
     append(&t, 0, 10, &a);
-    cr_assert(cat_table_drop(cat, NULL, "market", "t", false, &err), "%s", err.msg);
+    cr_assert(cat_table_drop(E.cat, NULL, "market", "t", false, &err), "%s", err.msg);
     cat_gc_result r;
     run_gc(cutoff_now(), false, &a, &r);
     cr_assert_gt(r.ndeleted, 0);
@@ -379,11 +356,11 @@ Test(gc, tables_with_gc_disabled_keep_everything_under_their_location, .init = s
     floe_err err = {0};
     json_t *reqs = json_array();
     json_t *ups = json_pack("[{s:s, s:{s:s}}]", "action", "set-properties", "updates", "gc.enabled", "false");
-    cr_assert(cat_table_commit(cat, NULL, "market", "t", reqs, ups, &a, NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_commit(E.cat, NULL, "market", "t", reqs, ups, &a, NULL, &err), "%s", err.msg);
     json_decref(reqs);
     json_decref(ups);
     const char *stray = "s3://warehouse/market/t/data/other-tables-file.parquet";
-    cr_assert(fileio_write_all(io, stray, "PAR1", 4, true, &err), "%s", err.msg);
+    cr_assert(fileio_write_all(E.io, stray, "PAR1", 4, true, &err), "%s", err.msg);
     cat_gc_result r;
     run_gc(cutoff_now(), false, &a, &r);
     cr_assert_eq(r.ndeleted, 0);

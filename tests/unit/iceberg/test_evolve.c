@@ -18,39 +18,20 @@
 #include "store/fileio.h"
 #include "store/store.h"
 
-static char dir[256];
-static store_t *st;
-static fileio_t *io;
-static cat_t *cat;
-static ice_catalog ice;
+static cat_test_env E;
 static arena_t A;
 
 #define DAY_US 86400000000ll
 #define BASE "id int not null, ts timestamptz, px float, amt decimal(9,2), sym string, pt struct<x: int, y: int>"
 
 static void setup(void) {
-    snprintf(dir, sizeof dir, "/tmp/floe-unit-evolve-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    floe_err err;
-    st = store_open(dir, false, &err);
-    cr_assert(st, "%s", err.msg);
-    cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
-    io = fileio_store(st);
-    cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_test_open(&co, &err);
-    cr_assert(cat, "%s", err.msg);
-    cat_as_ice(cat, NULL, &ice);
+    cat_test_env_open(&E, "evolve");
     arena_init(&A, 1 << 16);
 }
 
 static void teardown(void) {
     arena_free(&A);
-    cat_close(cat);
-    fileio_free(io);
-    store_close(st);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    cat_test_env_close(&E);
 }
 
 /* A table t.e with schema text, partitioned by partition; identifier
@@ -64,10 +45,10 @@ static void create(const char *schema, const char *partition, const int32_t *ide
     ice_table_meta m;
     cr_assert(ice_table_new_meta(&s, partition, NULL, 0, &A, &m, &err), "%s", err.msg);
     bool have;
-    cr_assert(cat_namespace_exists(cat, NULL, "t", &have, &err), "%s", err.msg);
-    if (!have) cr_assert(cat_namespace_create(cat, NULL, "t", NULL, &err), "%s", err.msg);
-    cr_assert(cat_table_create(cat, NULL, "t", "e", &m, &A, NULL, &err), "%s", err.msg);
-    cr_assert(ice_table_load(&ice, "t", "e", &A, t, &err), "%s", err.msg);
+    cr_assert(cat_namespace_exists(E.cat, NULL, "t", &have, &err), "%s", err.msg);
+    if (!have) cr_assert(cat_namespace_create(E.cat, NULL, "t", NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_create(E.cat, NULL, "t", "e", &m, &A, NULL, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "t", "e", &A, t, &err), "%s", err.msg);
 }
 
 /* ---- rows: each column filled by its name, in whatever type it has now ---- */
@@ -238,7 +219,7 @@ static void refused(ice_table *t, ice_evolve_kind kind, const char *column, cons
     cr_assert_eq(err.code, FLOE_EINVAL, "%s", err.msg);
     cr_assert(strstr(err.msg, want), "'%s' lacks '%s'", err.msg, want);
     floe_err e2;
-    cr_assert(ice_table_load(&ice, "t", "e", &A, t, &e2), "%s", e2.msg);
+    cr_assert(ice_table_load(&E.ice, "t", "e", &A, t, &e2), "%s", e2.msg);
     cr_assert_eq(t->meta.current_schema_id, sid);
     cr_assert_eq(t->meta.default_spec_id, pid);
     cr_assert_eq(t->meta.nschemas, ns);
@@ -455,7 +436,7 @@ Test(evolve, make_optional_reads_required_files, .init = setup, .fini = teardown
     ice_table t2;
     int32_t ident[] = {2};
     floe_err err = {0};
-    cr_assert(cat_table_drop(cat, NULL, "t", "e", true, &err), "%s", err.msg);
+    cr_assert(cat_table_drop(E.cat, NULL, "t", "e", true, &err), "%s", err.msg);
     create("id int not null, k long not null", NULL, ident, 1, &t2);
     refused(&t2, ICE_EVOLVE_MAKE_OPTIONAL, "k", NULL, "identifier field");
 }
@@ -592,8 +573,8 @@ Test(evolve, conflicting_changes_replan_on_the_new_table, .init = setup, .fini =
     ice_table t, stale, stale2;
     create(BASE, "day(ts)", NULL, 0, &t);
     floe_err err = {0};
-    cr_assert(ice_table_load(&ice, "t", "e", &A, &stale, &err), "%s", err.msg);
-    cr_assert(ice_table_load(&ice, "t", "e", &A, &stale2, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "t", "e", &A, &stale, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "t", "e", &A, &stale2, &err), "%s", err.msg);
     ice_evolve_result r;
     evolve_ok(&t, ICE_EVOLVE_ADD_COLUMN, "c1", "int", &r);
     cr_assert_eq(r.field_id, 9);
@@ -608,8 +589,8 @@ Test(evolve, conflicting_changes_replan_on_the_new_table, .init = setup, .fini =
     cr_assert_eq(err.code, FLOE_EINVAL);
     cr_assert(strstr(err.msg, "already exists"), "%s", err.msg);
     /* a partition change and a concurrent schema change both land */
-    cr_assert(ice_table_load(&ice, "t", "e", &A, &stale, &err), "%s", err.msg);
-    cr_assert(ice_table_load(&ice, "t", "e", &A, &t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "t", "e", &A, &stale, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "t", "e", &A, &t, &err), "%s", err.msg);
     evolve_ok(&t, ICE_EVOLVE_DROP_COLUMN, "c2", NULL, &r);
     evolve_ok(&stale, ICE_EVOLVE_ADD_PARTITION, "bucket(2, c1)", NULL, &r);
     cr_assert_eq(r.spec_id, 1);
@@ -620,7 +601,7 @@ Test(evolve, conflicting_changes_replan_on_the_new_table, .init = setup, .fini =
     cr_assert_not(evolve(&t, ICE_EVOLVE_DROP_COLUMN, "c1", NULL, &r, &err));
     cr_assert_eq(err.code, FLOE_EINVAL, "%s", err.msg);
     cr_assert(strstr(err.msg, "drop-partition c1_bucket"), "%s", err.msg);
-    cr_assert(ice_table_load(&ice, "t", "e", &A, &t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "t", "e", &A, &t, &err), "%s", err.msg);
     cr_assert(col(&t, "c1"));
 }
 

@@ -21,36 +21,13 @@
 #include "store/fileio.h"
 #include "store/store.h"
 
-static char dir[256];
-static store_t *st;
-static fileio_t *io;
-static cat_t *cat;
-static ice_catalog ice;
+static cat_test_env E;
 
 #define DAY_US 86400000000ll
 
-static void setup(void) {
-    snprintf(dir, sizeof dir, "/tmp/floe-unit-maint-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    floe_err err;
-    st = store_open(dir, false, &err);
-    cr_assert(st, "%s", err.msg);
-    cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
-    io = fileio_store(st);
-    cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_test_open(&co, &err);
-    cr_assert(cat, "%s", err.msg);
-    cat_as_ice(cat, NULL, &ice);
-}
+static void setup(void) { cat_test_env_open(&E, "maint"); }
 
-static void teardown(void) {
-    cat_close(cat);
-    fileio_free(io);
-    store_close(st);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void teardown(void) { cat_test_env_close(&E); }
 
 static void sleep_ms(int ms) {
     struct timespec ts = {0, ms * 1000000L};
@@ -65,10 +42,10 @@ static void create_table(arena_t *a, const char *name, const char *partition, ic
     ice_table_meta m;
     cr_assert(ice_table_new_meta(&s, partition, NULL, 0, a, &m, &err), "%s", err.msg);
     bool have;
-    cr_assert(cat_namespace_exists(cat, NULL, "market", &have, &err), "%s", err.msg);
-    if (!have) cr_assert(cat_namespace_create(cat, NULL, "market", NULL, &err), "%s", err.msg);
-    cr_assert(cat_table_create(cat, NULL, "market", name, &m, a, NULL, &err), "%s", err.msg);
-    cr_assert(ice_table_load(&ice, "market", name, a, t, &err), "%s", err.msg);
+    cr_assert(cat_namespace_exists(E.cat, NULL, "market", &have, &err), "%s", err.msg);
+    if (!have) cr_assert(cat_namespace_create(E.cat, NULL, "market", NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_create(E.cat, NULL, "market", name, &m, a, NULL, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", name, a, t, &err), "%s", err.msg);
 }
 
 /* Row i: ts on day (i % days) at i ms, symbol by i % 3, price i / 10. */
@@ -164,7 +141,7 @@ static listing list_table(const ice_table *t) {
     floe_err err = {0};
     char prefix[512];
     snprintf(prefix, sizeof prefix, "%s/", t->meta.location);
-    cr_assert(fileio_list(io, prefix, list_one, &l, &err), "%s", err.msg);
+    cr_assert(fileio_list(E.io, prefix, list_one, &l, &err), "%s", err.msg);
     return l;
 }
 
@@ -198,9 +175,9 @@ static void set_ref(ice_table *t, const char *name, const char *type, int64_t id
     if (extra_key) json_object_set_new(u, extra_key, json_integer(extra));
     json_t *ups = json_array();
     json_array_append_new(ups, u);
-    cr_assert(cat_table_commit(cat, NULL, "market", t->name, NULL, ups, a, NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_commit(E.cat, NULL, "market", t->name, NULL, ups, a, NULL, &err), "%s", err.msg);
     json_decref(ups);
-    cr_assert(ice_table_load(&ice, "market", t->name, a, t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", t->name, a, t, &err), "%s", err.msg);
 }
 
 /* ============================================================== expire */
@@ -352,18 +329,18 @@ Test(maint, expire_older_than_and_defaults_keep_recent_snapshots, .init = setup,
     /* the table property counts too: min-snapshots-to-keep 2 keeps both */
     json_t *ups = json_pack("[{s:s, s:{s:s}}]", "action", "set-properties", "updates",
                             "history.expire.min-snapshots-to-keep", "2");
-    cr_assert(cat_table_commit(cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_commit(E.cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
     json_decref(ups);
-    cr_assert(ice_table_load(&ice, "market", "trades", &a, &t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", &a, &t, &err), "%s", err.msg);
     eo.older_than_ms = time_now_ms() + 1;
     cr_assert(ice_expire_snapshots(&t, &eo, &a, &r, &err), "%s", err.msg);
     cr_assert_eq(r.nexpired, 0);
     /* a bad property is an error naming it */
     ups = json_pack("[{s:s, s:{s:s}}]", "action", "set-properties", "updates", "history.expire.min-snapshots-to-keep",
                     "many");
-    cr_assert(cat_table_commit(cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_commit(E.cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
     json_decref(ups);
-    cr_assert(ice_table_load(&ice, "market", "trades", &a, &t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", &a, &t, &err), "%s", err.msg);
     cr_assert_not(ice_expire_snapshots(&t, &eo, &a, &r, &err));
     cr_assert(strstr(err.msg, "history.expire.min-snapshots-to-keep"), "%s", err.msg);
     listing_free(&before);
@@ -425,9 +402,9 @@ Test(maint, expire_refuses_tables_without_gc, .init = setup, .fini = teardown) {
     append(&t, 0, 10, 1, &a);
     append(&t, 10, 10, 1, &a);
     json_t *ups = json_pack("[{s:s, s:{s:s}}]", "action", "set-properties", "updates", "gc.enabled", "false");
-    cr_assert(cat_table_commit(cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_commit(E.cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
     json_decref(ups);
-    cr_assert(ice_table_load(&ice, "market", "trades", &a, &t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", &a, &t, &err), "%s", err.msg);
     ice_expire_opts eo = {.older_than_ms = time_now_ms() + 1, .retain_last = 1};
     ice_expire_result r;
     cr_assert_not(ice_expire_snapshots(&t, &eo, &a, &r, &err));
@@ -589,7 +566,7 @@ static void race_delete(void *arg, const char *phase, uint64_t done, uint64_t to
     rc->done = true;
     floe_err err = {0};
     ice_table other;
-    cr_assert(ice_table_load(&ice, "market", "trades", rc->a, &other, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", rc->a, &other, &err), "%s", err.msg);
     ice_expr *e, *b;
     cr_assert(ice_expr_parse("ts < '1970-01-02'", rc->a, &e, &err), "%s", err.msg);
     cr_assert(ice_expr_bind(e, ice_meta_current_schema(&other.meta), true, rc->a, &b, &err), "%s", err.msg);
@@ -607,9 +584,9 @@ Test(maint, compact_conflicting_with_a_concurrent_delete_fails_cleanly, .init = 
     create_table(&a, "trades", "day(ts)", &t);
     json_t *ups = json_pack("[{s:s, s:{s:s, s:s}}]", "action", "set-properties", "updates", "commit.retry.min-wait-ms",
                             "1", "commit.retry.max-wait-ms", "5");
-    cr_assert(cat_table_commit(cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_commit(E.cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
     json_decref(ups);
-    cr_assert(ice_table_load(&ice, "market", "trades", &a, &t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", &a, &t, &err), "%s", err.msg);
     for (int k = 0; k < 6; k++) append(&t, k * 100, 100, 2, &a);
     listing before = list_table(&t);
     int32_t nsnap = t.meta.nsnapshots;
@@ -627,7 +604,7 @@ Test(maint, compact_conflicting_with_a_concurrent_delete_fails_cleanly, .init = 
     for (size_t i = 0; i < after.n; i++)
         if (strstr(after.v[i], ".parquet")) cr_assert(listed(&before, after.v[i]), "left behind: %s", after.v[i]);
     /* the delete stands, the compaction left no snapshot */
-    cr_assert(ice_table_load(&ice, "market", "trades", &a, &t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", &a, &t, &err), "%s", err.msg);
     cr_assert_eq(t.meta.nsnapshots, nsnap + 1);
     cr_assert_str_eq(current(&t)->operation, "delete");
     size_t n;
@@ -747,9 +724,9 @@ Test(maint, remove_orphans_finds_only_unreachable_files, .init = setup, .fini = 
     char *orphan = arena_sprintf(&a, "%s/data/ts_day=1970-01-01/00000-lost.parquet", t.meta.location);
     char *orphan2 = arena_sprintf(&a, "%s/metadata/lost-m0.avro", t.meta.location);
     char *hidden = arena_sprintf(&a, "%s/data/_temporary/x.parquet", t.meta.location);
-    cr_assert(fileio_write_all(io, orphan, "x", 1, true, &err), "%s", err.msg);
-    cr_assert(fileio_write_all(io, orphan2, "y", 1, true, &err), "%s", err.msg);
-    cr_assert(fileio_write_all(io, hidden, "z", 1, true, &err), "%s", err.msg);
+    cr_assert(fileio_write_all(E.io, orphan, "x", 1, true, &err), "%s", err.msg);
+    cr_assert(fileio_write_all(E.io, orphan2, "y", 1, true, &err), "%s", err.msg);
+    cr_assert(fileio_write_all(E.io, hidden, "z", 1, true, &err), "%s", err.msg);
     listing before = list_table(&t);
 
     /* they are new: the default (3 days) and a past cut find nothing */

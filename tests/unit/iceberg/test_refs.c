@@ -17,38 +17,19 @@
 #include "store/fileio.h"
 #include "store/store.h"
 
-static char dir[256];
-static store_t *st;
-static fileio_t *io;
-static cat_t *cat;
-static ice_catalog ice;
+static cat_test_env E;
 static arena_t A;
 
 #define DAY_US 86400000000ll
 
 static void setup(void) {
-    snprintf(dir, sizeof dir, "/tmp/floe-unit-refs-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    floe_err err;
-    st = store_open(dir, false, &err);
-    cr_assert(st, "%s", err.msg);
-    cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
-    io = fileio_store(st);
-    cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_test_open(&co, &err);
-    cr_assert(cat, "%s", err.msg);
-    cat_as_ice(cat, NULL, &ice);
+    cat_test_env_open(&E, "refs");
     arena_init(&A, 1 << 16);
 }
 
 static void teardown(void) {
     arena_free(&A);
-    cat_close(cat);
-    fileio_free(io);
-    store_close(st);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    cat_test_env_close(&E);
 }
 
 /* market.trades partitioned by day(ts). */
@@ -59,14 +40,14 @@ static void create_trades(ice_table *t) {
               err.msg);
     ice_table_meta m;
     cr_assert(ice_table_new_meta(&s, "day(ts)", NULL, 0, &A, &m, &err), "%s", err.msg);
-    cr_assert(cat_namespace_create(cat, NULL, "market", NULL, &err), "%s", err.msg);
-    cr_assert(cat_table_create(cat, NULL, "market", "trades", &m, &A, NULL, &err), "%s", err.msg);
-    cr_assert(ice_table_load(&ice, "market", "trades", &A, t, &err), "%s", err.msg);
+    cr_assert(cat_namespace_create(E.cat, NULL, "market", NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_create(E.cat, NULL, "market", "trades", &m, &A, NULL, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", &A, t, &err), "%s", err.msg);
 }
 
 static void reload(ice_table *t) {
     floe_err err;
-    cr_assert(ice_table_load(&ice, "market", "trades", &A, t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", &A, t, &err), "%s", err.msg);
 }
 
 /* rows [from, from+n): id i, ts on day (i % days) */
@@ -241,7 +222,7 @@ Test(refs, moves_keep_retention, .init = setup, .fini = teardown) {
         json_array_append_new(ups, json_pack("{s:s, s:s, s:s, s:I, s:I, s:i}", "action", "set-snapshot-ref", "ref-name",
                                              i ? "ret" : "audit", "type", "branch", "snapshot-id", (json_int_t)s1,
                                              "max-snapshot-age-ms", (json_int_t)3600000, "min-snapshots-to-keep", 3));
-    cr_assert(ice.commit(ice.ctx, "market", "trades", reqs, ups, &A, NULL, NULL, &e), "%s", e.msg);
+    cr_assert(E.ice.commit(E.ice.ctx, "market", "trades", reqs, ups, &A, NULL, NULL, &e), "%s", e.msg);
     json_decref(reqs);
     json_decref(ups);
     reload(&t);
@@ -520,7 +501,7 @@ Test(refs, partitions_of_every_spec, .init = setup, .fini = teardown) {
                                          "spec-id", 1, "fields", "source-id", 3, "field-id", 1001, "name", "symbol",
                                          "transform", "identity"));
     json_array_append_new(ups, json_pack("{s:s, s:i}", "action", "set-default-spec", "spec-id", -1));
-    cr_assert(ice.commit(ice.ctx, "market", "trades", reqs, ups, &A, NULL, NULL, &e), "%s", e.msg);
+    cr_assert(E.ice.commit(E.ice.ctx, "market", "trades", reqs, ups, &A, NULL, NULL, &e), "%s", e.msg);
     json_decref(reqs);
     json_decref(ups);
     reload(&t);

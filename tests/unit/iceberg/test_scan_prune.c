@@ -14,43 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../catalog/cat_test.h"
 #include "catalog/catalog.h"
 #include "iceberg/iceberg.h"
 #include "store/fileio.h"
 #include "store/store.h"
 
-static char dir[256];
-static store_t *st;
-static fileio_t *io;
-static cat_t *cat;
-static ice_catalog ice;
+static cat_test_env E;
 
 #define DAY_US 86400000000ll
 #define DAYS 12
 #define PER_DAY 50
 
-static void setup(void) {
-    snprintf(dir, sizeof dir, "/tmp/floe-unit-prune-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    floe_err err;
-    st = store_open(dir, false, &err);
-    cr_assert(st, "%s", err.msg);
-    cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
-    io = fileio_store(st);
-    cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_open(&co, &err);
-    cr_assert(cat, "%s", err.msg);
-    cat_as_ice(cat, NULL, &ice);
-}
+static void setup(void) { cat_test_env_open(&E, "prune"); }
 
-static void teardown(void) {
-    cat_close(cat);
-    fileio_free(io);
-    store_close(st);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void teardown(void) { cat_test_env_close(&E); }
 
 static void create_table(arena_t *a, const char *partition, ice_table *t) {
     floe_err err;
@@ -59,9 +37,9 @@ static void create_table(arena_t *a, const char *partition, ice_table *t) {
               err.msg);
     ice_table_meta m;
     cr_assert(ice_table_new_meta(&s, partition, NULL, 0, a, &m, &err), "%s", err.msg);
-    cr_assert(cat_namespace_create(cat, NULL, "market", NULL, &err), "%s", err.msg);
-    cr_assert(cat_table_create(cat, NULL, "market", "trades", &m, a, NULL, &err), "%s", err.msg);
-    cr_assert(ice_table_load(&ice, "market", "trades", a, t, &err), "%s", err.msg);
+    cr_assert(cat_namespace_create(E.cat, NULL, "market", NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_create(E.cat, NULL, "market", "trades", &m, a, NULL, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", a, t, &err), "%s", err.msg);
 }
 
 /* One append of PER_DAY rows on day d (ids d*1000 + k); with null_ts, every

@@ -20,36 +20,13 @@
 #include "store/fileio.h"
 #include "store/store.h"
 
-static char dir[256];
-static store_t *st;
-static fileio_t *io;
-static cat_t *cat;
-static ice_catalog ice;
+static cat_test_env E;
 
 #define DAY_US 86400000000ll
 
-static void setup(void) {
-    snprintf(dir, sizeof dir, "/tmp/floe-unit-table-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    floe_err err;
-    st = store_open(dir, false, &err);
-    cr_assert(st, "%s", err.msg);
-    cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
-    io = fileio_store(st);
-    cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_test_open(&co, &err);
-    cr_assert(cat, "%s", err.msg);
-    cat_as_ice(cat, NULL, &ice);
-}
+static void setup(void) { cat_test_env_open(&E, "table"); }
 
-static void teardown(void) {
-    cat_close(cat);
-    fileio_free(io);
-    store_close(st);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void teardown(void) { cat_test_env_close(&E); }
 
 static void create_trades(arena_t *a, const char *partition, ice_table *t) {
     floe_err err;
@@ -59,10 +36,10 @@ static void create_trades(arena_t *a, const char *partition, ice_table *t) {
     ice_table_meta m;
     cr_assert(ice_table_new_meta(&s, partition, NULL, 0, a, &m, &err), "%s", err.msg);
     bool have;
-    cr_assert(cat_namespace_exists(cat, NULL, "market", &have, &err), "%s", err.msg);
-    if (!have) cr_assert(cat_namespace_create(cat, NULL, "market", NULL, &err), "%s", err.msg);
-    cr_assert(cat_table_create(cat, NULL, "market", "trades", &m, a, NULL, &err), "%s", err.msg);
-    cr_assert(ice_table_load(&ice, "market", "trades", a, t, &err), "%s", err.msg);
+    cr_assert(cat_namespace_exists(E.cat, NULL, "market", &have, &err), "%s", err.msg);
+    if (!have) cr_assert(cat_namespace_create(E.cat, NULL, "market", NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_create(E.cat, NULL, "market", "trades", &m, a, NULL, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", a, t, &err), "%s", err.msg);
 }
 
 /* rows [from, from+n): id = i, ts = day (i % days) + i ms, symbol by i % 3 */
@@ -141,23 +118,23 @@ Test(table, namespaces_must_exist_and_be_empty_to_drop, .init = setup, .fini = t
     ice_table_meta m;
     cr_assert(fmt_schema_parse("id long", &a, &s, &err));
     cr_assert(ice_table_new_meta(&s, NULL, NULL, 0, &a, &m, &err), "%s", err.msg);
-    cr_assert_not(cat_table_create(cat, NULL, "nope", "t", &m, &a, NULL, &err));
+    cr_assert_not(cat_table_create(E.cat, NULL, "nope", "t", &m, &a, NULL, &err));
     cr_assert_eq(err.code, FLOE_ENOENT);
     cr_assert(strstr(err.msg, "namespace create"), "%s", err.msg);
-    cr_assert(cat_namespace_create(cat, NULL, "ns", NULL, &err), "%s", err.msg);
-    cr_assert_not(cat_namespace_create(cat, NULL, "ns", NULL, &err));
+    cr_assert(cat_namespace_create(E.cat, NULL, "ns", NULL, &err), "%s", err.msg);
+    cr_assert_not(cat_namespace_create(E.cat, NULL, "ns", NULL, &err));
     cr_assert_eq(err.code, FLOE_EEXIST);
-    cr_assert(cat_table_create(cat, NULL, "ns", "t", &m, &a, NULL, &err), "%s", err.msg);
-    cr_assert_not(cat_namespace_drop(cat, NULL, "ns", &err));
+    cr_assert(cat_table_create(E.cat, NULL, "ns", "t", &m, &a, NULL, &err), "%s", err.msg);
+    cr_assert_not(cat_namespace_drop(E.cat, NULL, "ns", &err));
     cr_assert_eq(err.code, FLOE_ECONFLICT, "%s", err.msg);
-    cr_assert(cat_table_drop(cat, NULL, "ns", "t", true, &err), "%s", err.msg);
-    cr_assert(cat_namespace_drop(cat, NULL, "ns", &err), "%s", err.msg);
+    cr_assert(cat_table_drop(E.cat, NULL, "ns", "t", true, &err), "%s", err.msg);
+    cr_assert(cat_namespace_drop(E.cat, NULL, "ns", &err), "%s", err.msg);
     const char **names;
     size_t n;
-    cr_assert(cat_namespace_list(cat, NULL, NULL, &a, &names, &n, &err));
+    cr_assert(cat_namespace_list(E.cat, NULL, NULL, &a, &names, &n, &err));
     cr_assert_eq(n, 0);
     cat_commit *log;
-    cr_assert(cat_log(cat, NULL, 0, &a, &log, &n, &err), "%s", err.msg);
+    cr_assert(cat_log(E.cat, NULL, 0, &a, &log, &n, &err), "%s", err.msg);
     cr_assert_eq(n, 4, "create ns, create table, drop table, drop ns: %zu", n);
     cr_assert_str_eq(log[0].message, "drop namespace ns");
     arena_free(&a);
@@ -238,7 +215,7 @@ static void *appender(void *arg) {
     for (int i = 0; i < APPENDS; i++) {
         ice_table t;
         floe_err err;
-        cr_assert(ice_table_load(&ice, "market", "trades", &a, &t, &err), "%s", err.msg);
+        cr_assert(ice_table_load(&E.ice, "market", "trades", &a, &t, &err), "%s", err.msg);
         ice_commit_result r;
         write_rows(&t, ICE_OP_APPEND, NULL, (k * APPENDS + i) * 10, 10, 2, &a, &r);
         arena_free(&a);
@@ -255,12 +232,12 @@ Test(table, concurrent_appends_all_land, .init = setup, .fini = teardown, .timeo
     json_t *ups =
         json_pack("[{s:s, s:{s:s, s:s, s:s}}]", "action", "set-properties", "updates", "commit.retry.num-retries",
                   "100", "commit.retry.min-wait-ms", "1", "commit.retry.max-wait-ms", "20");
-    cr_assert(cat_table_commit(cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_commit(E.cat, NULL, "market", "trades", NULL, ups, &a, NULL, &err), "%s", err.msg);
     json_decref(ups);
     pthread_t th[THREADS];
     for (intptr_t k = 0; k < THREADS; k++) pthread_create(&th[k], NULL, appender, (void *)k);
     for (int k = 0; k < THREADS; k++) pthread_join(th[k], NULL);
-    cr_assert(ice_table_load(&ice, "market", "trades", &a, &t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "market", "trades", &a, &t, &err), "%s", err.msg);
     cr_assert_eq(t.meta.nsnapshots, THREADS * APPENDS);
     cr_assert_eq(t.meta.last_sequence_number, THREADS * APPENDS);
     cr_assert_eq(scan_count(&t, NULL, NULL), THREADS * APPENDS * 10);
@@ -285,7 +262,7 @@ Test(table, data_files_carry_iceberg_schema, .init = setup, .fini = teardown) {
               err.msg);
     cr_assert_eq(n, 3);
     buf_t b = BUF_INIT;
-    cr_assert(fileio_read_all(io, es[0].file.file_path, &b, &err), "%s", err.msg);
+    cr_assert(fileio_read_all(E.io, es[0].file.file_path, &b, &err), "%s", err.msg);
     pq_source src = pq_source_mem(b.data, b.len, es[0].file.file_path);
     pq_reader_t *pr = pq_reader_open(&src, &err);
     cr_assert(pr, "%s", err.msg);

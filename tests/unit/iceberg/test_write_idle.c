@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../catalog/cat_test.h"
 #include "catalog/catalog.h"
 #include "iceberg/iceberg.h"
 #include "store/fileio.h"
@@ -16,34 +17,11 @@
 
 #define DAY_US 86400000000ll
 
-static char dir[256];
-static store_t *st;
-static fileio_t *io;
-static cat_t *cat;
-static ice_catalog ice;
+static cat_test_env E;
 
-static void setup(void) {
-    snprintf(dir, sizeof dir, "/tmp/floe-unit-idle-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    floe_err err;
-    st = store_open(dir, false, &err);
-    cr_assert(st, "%s", err.msg);
-    cr_assert(store_bucket_create(st, "warehouse", false, &err), "%s", err.msg);
-    io = fileio_store(st);
-    cat_opts co = {.dir = dir, .io = io, .warehouse = "s3://warehouse", .fsync = false};
-    cat = cat_open(&co, &err);
-    cr_assert(cat, "%s", err.msg);
-    cat_as_ice(cat, NULL, &ice);
-}
+static void setup(void) { cat_test_env_open(&E, "idle"); }
 
-static void teardown(void) {
-    cat_close(cat);
-    fileio_free(io);
-    store_close(st);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void teardown(void) { cat_test_env_close(&E); }
 
 /* rows [from, to) on day d, in batches of 65536 */
 static void write_day(ice_writer *w, fmt_batch_t *b, int64_t from, int64_t to, int d) {
@@ -67,10 +45,10 @@ Test(write_idle, finished_partitions_close_and_reopen_as_new_files, .init = setu
     ice_table_meta m;
     cr_assert(fmt_schema_parse("id long, ts timestamptz", &a, &s, &err), "%s", err.msg);
     cr_assert(ice_table_new_meta(&s, "day(ts)", NULL, 0, &a, &m, &err), "%s", err.msg);
-    cr_assert(cat_namespace_create(cat, NULL, "ns", NULL, &err), "%s", err.msg);
-    cr_assert(cat_table_create(cat, NULL, "ns", "t", &m, &a, NULL, &err), "%s", err.msg);
+    cr_assert(cat_namespace_create(E.cat, NULL, "ns", NULL, &err), "%s", err.msg);
+    cr_assert(cat_table_create(E.cat, NULL, "ns", "t", &m, &a, NULL, &err), "%s", err.msg);
     ice_table t;
-    cr_assert(ice_table_load(&ice, "ns", "t", &a, &t, &err), "%s", err.msg);
+    cr_assert(ice_table_load(&E.ice, "ns", "t", &a, &t, &err), "%s", err.msg);
 
     ice_writer *w = ice_writer_new(&t, NULL, &a, &err);
     cr_assert(w, "%s", err.msg);
