@@ -33,55 +33,18 @@
 
 /* ============================================================ path set */
 
-/* Open-addressing set of paths (copied into its arena). s3a:// and s3n://
- * count as s3://, as Iceberg's orphan check equates them. */
+/* A set of paths (iceberg.h's), copying what it adds into its arena. */
 typedef struct gc_set {
-    const char **slots;
-    size_t cap, n;
+    ice_path_set set;
     arena_t *a;
 } gc_set;
 
-static const char *norm(const char *p) {
-    if (!strncmp(p, "s3a://", 6) || !strncmp(p, "s3n://", 6)) return p + 6;
-    if (!strncmp(p, "s3://", 5)) return p + 5;
-    return p;
-}
-
-static uint64_t path_hash(const char *p) {
-    uint64_t h = 1469598103934665603ull;
-    for (p = norm(p); *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h ^ (h >> 31);
-}
-
-static bool set_has(const gc_set *s, const char *p) {
-    if (!s->cap || !p) return false;
-    const char *np = norm(p);
-    for (size_t i = path_hash(p) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-        if (!s->slots[i]) return false;
-        if (!strcmp(norm(s->slots[i]), np)) return true;
-    }
-}
+static bool set_has(const gc_set *s, const char *p) { return ice_path_set_has(&s->set, p); }
 
 /* True when p was not in the set yet. */
 static bool set_add(gc_set *s, const char *p) {
-    if (!p || set_has(s, p)) return false;
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 1024;
-        const char **nv = arena_zalloc(s->a, ncap * sizeof *nv);
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slots[i]) continue;
-            size_t j = path_hash(s->slots[i]) & (ncap - 1);
-            while (nv[j]) j = (j + 1) & (ncap - 1);
-            nv[j] = s->slots[i];
-        }
-        s->slots = nv;
-        s->cap = ncap;
-    }
-    size_t i = path_hash(p) & (s->cap - 1);
-    while (s->slots[i]) i = (i + 1) & (s->cap - 1);
-    s->slots[i] = arena_strdup(s->a, p);
-    s->n++;
-    return true;
+    if (!p || ice_path_set_has(&s->set, p)) return false;
+    return ice_path_set_add(&s->set, s->a, arena_strdup(s->a, p));
 }
 
 /* ============================================================== mark */
@@ -265,8 +228,8 @@ typedef struct gc_sweep {
 
 static bool is_protected(const gc_mark *m, const char *uri) {
     for (size_t i = 0; i < m->nprotected; i++) {
-        const char *p = norm(m->protected_prefixes[i]);
-        if (!strncmp(norm(uri), p, strlen(p))) return true;
+        const char *p = ice_path_norm(m->protected_prefixes[i]);
+        if (!strncmp(ice_path_norm(uri), p, strlen(p))) return true;
     }
     return false;
 }
@@ -367,7 +330,7 @@ bool cat_gc(cat_t *c, const cat_gc_opts *o, arena_t *a, cat_gc_result *res, floe
                      "(restore the file, or drop the table on every ref that has it, then run gc again)",
                      why);
     } else {
-        res->live_files = (int64_t)m.files.n;
+        res->live_files = (int64_t)m.files.set.n;
         ok = sweep(c, &m, o, a, res, err);
     }
     arena_free(&marks);

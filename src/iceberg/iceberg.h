@@ -801,6 +801,20 @@ bool ice_table_partitions(const ice_table *t, const ice_snapshot *snap, arena_t 
 
 /* ================================================== maintenance (maint.c) */
 
+/* A set of file paths for reachability (open addressing, slots in an
+ * arena); s3a:// and s3n:// count as s3://, as Java's orphan check equates
+ * the schemes. Zero-initialised is empty. */
+typedef struct ice_path_set {
+    const char **slots;
+    size_t cap, n;
+} ice_path_set;
+
+/* p without its s3://, s3a:// or s3n:// scheme: the form the set compares. */
+const char *ice_path_norm(const char *p);
+bool ice_path_set_has(const ice_path_set *s, const char *p);
+/* Adds p (not copied: it must live as long as the set); true when new. */
+bool ice_path_set_add(ice_path_set *s, arena_t *a, const char *p);
+
 /* Progress of a maintenance step: phase ("rewriting", "deleting", ...),
  * done of total units (total 0: unknown). Called before the commit with
  * phase "committing" too. */

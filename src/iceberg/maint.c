@@ -26,14 +26,9 @@
 
 /* ============================================================ path sets */
 
-/* Open-addressing set of paths, in the arena. s3a:// and s3n:// are
- * treated as s3://, as Java's orphan check equates the schemes. */
-typedef struct pset {
-    const char **slots;
-    size_t cap, n;
-} pset;
+typedef ice_path_set pset;
 
-static const char *path_norm(const char *p) {
+const char *ice_path_norm(const char *p) {
     if (!strncmp(p, "s3a://", 6) || !strncmp(p, "s3n://", 6)) return p + 6;
     if (!strncmp(p, "s3://", 5)) return p + 5;
     return p;
@@ -41,13 +36,13 @@ static const char *path_norm(const char *p) {
 
 static uint64_t path_hash(const char *p) {
     uint64_t h = 1469598103934665603ull;
-    for (p = path_norm(p); *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (p = ice_path_norm(p); *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
     return h ^ (h >> 31);
 }
 
-static bool path_eq(const char *a, const char *b) { return !strcmp(path_norm(a), path_norm(b)); }
+static bool path_eq(const char *a, const char *b) { return !strcmp(ice_path_norm(a), ice_path_norm(b)); }
 
-static bool pset_has(const pset *s, const char *p) {
+bool ice_path_set_has(const ice_path_set *s, const char *p) {
     if (!s->cap || !p) return false;
     for (size_t i = path_hash(p) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
         if (!s->slots[i]) return false;
@@ -55,9 +50,8 @@ static bool pset_has(const pset *s, const char *p) {
     }
 }
 
-/* Adds p (not copied: it must live as long as the set); true when new. */
-static bool pset_add(pset *s, arena_t *a, const char *p) {
-    if (!p || pset_has(s, p)) return false;
+bool ice_path_set_add(ice_path_set *s, arena_t *a, const char *p) {
+    if (!p || ice_path_set_has(s, p)) return false;
     if ((s->n + 1) * 2 > s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 64;
         const char **nv = arena_zalloc(a, ncap * sizeof *nv);
@@ -138,7 +132,8 @@ static bool manifest_paths(const ice_table *t, const ice_manifest_file *mf, bool
     bool ok = ice_read_manifest(t, mf, &tmp, &es, &ne, err);
     for (size_t i = 0; ok && i < ne; i++) {
         if (!all_status && es[i].status == ICE_STATUS_DELETED) continue;
-        if (!pset_has(set, es[i].file.file_path)) pset_add(set, a, arena_strdup(a, es[i].file.file_path));
+        if (!ice_path_set_has(set, es[i].file.file_path))
+            ice_path_set_add(set, a, arena_strdup(a, es[i].file.file_path));
     }
     arena_free(&tmp);
     return ok;
@@ -155,13 +150,13 @@ typedef struct reach {
 
 static bool reach_snapshot(const ice_table *t, const ice_snapshot *s, bool files, bool all_status, arena_t *a, reach *r,
                            floe_err *err) {
-    if (s->manifest_list) pset_add(&r->lists, a, s->manifest_list);
+    if (s->manifest_list) ice_path_set_add(&r->lists, a, s->manifest_list);
     ice_manifest_file *mfs;
     size_t nm;
     if (!ice_read_manifest_list(t, s, a, &mfs, &nm, err))
         return floe_err_wrap(err, "snapshot %lld of %s.%s", (long long)s->snapshot_id, t->ns, t->name);
     for (size_t i = 0; i < nm; i++) {
-        if (!pset_add(&r->manifests, a, mfs[i].manifest_path)) continue;
+        if (!ice_path_set_add(&r->manifests, a, mfs[i].manifest_path)) continue;
         if (r->nmfs == r->cap) {
             r->cap = r->cap ? r->cap * 2 : 64;
             ice_manifest_file *nv = arena_alloc(a, r->cap * sizeof *nv);
@@ -293,7 +288,8 @@ static bool expire_cleanup(const ice_table *t, const ice_table_meta *after, cons
     size_t ncand = 0, ccap = 0;
     for (size_t i = 0; i < nexp; i++) {
         const ice_snapshot *s = &expired[i];
-        if (s->manifest_list && !pset_has(&kept.lists, s->manifest_list)) pset_add(&lists, a, s->manifest_list);
+        if (s->manifest_list && !ice_path_set_has(&kept.lists, s->manifest_list))
+            ice_path_set_add(&lists, a, s->manifest_list);
         ice_manifest_file *mfs;
         size_t nm;
         floe_err e2 = {0};
@@ -304,7 +300,8 @@ static bool expire_cleanup(const ice_table *t, const ice_table_meta *after, cons
             continue;
         }
         for (size_t k = 0; k < nm; k++) {
-            if (pset_has(&kept.manifests, mfs[k].manifest_path) || !pset_add(&manifests, a, mfs[k].manifest_path))
+            if (ice_path_set_has(&kept.manifests, mfs[k].manifest_path) ||
+                !ice_path_set_add(&manifests, a, mfs[k].manifest_path))
                 continue;
             if (ncand == ccap) {
                 ccap = ccap ? ccap * 2 : 32;
@@ -328,8 +325,8 @@ static bool expire_cleanup(const ice_table *t, const ice_table_meta *after, cons
             if (!manifest_paths(kept.owner[i], &kept.mfs[i], false, a, &kept_files, err))
                 return floe_err_wrap(err, "reading the retained manifests, so no file was deleted");
         for (size_t i = 0; i < cand_files.cap; i++)
-            if (cand_files.slots[i] && !pset_has(&kept_files, cand_files.slots[i]))
-                pset_add(&data, a, cand_files.slots[i]);
+            if (cand_files.slots[i] && !ice_path_set_has(&kept_files, cand_files.slots[i]))
+                ice_path_set_add(&data, a, cand_files.slots[i]);
     }
     /* data first, then manifests, then lists: a crash leaves orphans, never
      * a retained reference to a missing file */
@@ -869,7 +866,7 @@ static void reach_statistics(const ice_table_meta *m, arena_t *a, pset *files) {
         json_t *st;
         json_array_foreach(json_object_get(x, keys[k]), i, st) {
             json_t *p = json_object_get(st, "statistics-path");
-            if (json_is_string(p)) pset_add(files, a, arena_strdup(a, json_string_value(p)));
+            if (json_is_string(p)) ice_path_set_add(files, a, arena_strdup(a, json_string_value(p)));
         }
     }
     json_decref(x);
@@ -881,9 +878,9 @@ static bool reach_version(const ice_table *t, const ice_table_meta *m, const cha
                           floe_err *err) {
     ice_table *v = arena_alloc(a, sizeof *v);
     *v = with_meta(t, m);
-    if (metadata_file) pset_add(&r->files, a, metadata_file);
-    for (int32_t i = 0; i < m->nmetadata_log; i++) pset_add(&r->files, a, m->metadata_log[i].metadata_file);
-    pset_add(&r->files, a, arena_sprintf(a, "%s/metadata/version-hint.text", m->location));
+    if (metadata_file) ice_path_set_add(&r->files, a, metadata_file);
+    for (int32_t i = 0; i < m->nmetadata_log; i++) ice_path_set_add(&r->files, a, m->metadata_log[i].metadata_file);
+    ice_path_set_add(&r->files, a, arena_sprintf(a, "%s/metadata/version-hint.text", m->location));
     reach_statistics(m, a, &r->files);
     for (int32_t i = 0; i < m->nsnapshots; i++)
         if (!reach_snapshot(v, &m->snapshots[i], true, true, a, r, err)) return false;
@@ -908,7 +905,8 @@ static bool orphan_visit(const fileio_entry *e, void *arg) {
     if (w->listed % 256 == 0) progress(w->progress, w->progress_arg, "listing", (uint64_t)w->listed, 0);
     if (e->mtime_ms >= w->older_than) return true;
     if (strlen(e->uri) > w->prefix_len && hidden(e->uri + w->prefix_len)) return true;
-    if (pset_has(&w->r->files, e->uri) || pset_has(&w->r->manifests, e->uri) || pset_has(&w->r->lists, e->uri))
+    if (ice_path_set_has(&w->r->files, e->uri) || ice_path_set_has(&w->r->manifests, e->uri) ||
+        ice_path_set_has(&w->r->lists, e->uri))
         return true;
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 64;
