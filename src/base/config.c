@@ -20,7 +20,7 @@
 
 extern char **environ;
 
-typedef enum { T_STR, T_PORT, T_LEVEL, T_FORMAT, T_BOOL, T_SIZE, T_AUTH, T_DB_URL } setting_type;
+typedef enum { T_STR, T_PORT, T_LEVEL, T_FORMAT, T_BOOL, T_SIZE, T_AUTH, T_DB_URL, T_COUNT } setting_type;
 
 typedef struct setting {
     const char *name; /* yaml key; FLOE_<NAME> upper-cased; --name with '-' */
@@ -49,6 +49,14 @@ static const setting settings[] = {
     {"inline_max", T_SIZE, OFF(inline_max),
      "objects up to this size are kept in the index, not a file (default 32K; 0: never)"},
     {"auth", T_AUTH, OFF(auth_none), "token|none: the catalog requires bearer tokens (default token)"},
+    {"pipelines", T_STR, OFF(pipelines_dir), "directory of pipeline specs, *.yaml (default ./pipelines)"},
+    {"queue", T_STR, OFF(queue_url),
+     "job queue: sqlite:PATH or redis://[:PASSWORD@]HOST[:PORT][/DB] (default: queue.db in the data dir)"},
+    {"crawler_config", T_STR, OFF(crawler_config),
+     "crawler endpoints file for the embedded crawler workers (default ./crawler.yaml when it exists)"},
+    {"crawler_workers", T_COUNT, OFF(crawler_workers),
+     "embedded crawler worker threads, 0-64 (default 2 when there is a crawler config; 0: none)"},
+    {"executors", T_COUNT, OFF(executors), "pipeline executor threads, 1-64 (default 16)"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -69,6 +77,9 @@ void config_defaults(floe_config *cfg) {
     cfg->fsync = true;
     cfg->max_object_size = 5ull << 40;
     cfg->inline_max = 32 * 1024;
+    cfg->pipelines_dir = strdup("./pipelines");
+    cfg->crawler_workers = -1; /* unset: 2 when there is a crawler config */
+    cfg->executors = 16;
 }
 
 static bool parse_size(const char *s, uint64_t *out) {
@@ -139,6 +150,13 @@ static bool setting_apply(floe_config *cfg, const setting *st, const char *value
         free(*(char **)field);
         *(char **)field = value[0] ? strdup(value) : NULL;
         return true;
+    case T_COUNT: {
+        int64_t v;
+        if (!str_to_i64_range(value, 0, 64, &v))
+            return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected %s", source, st->name, value, st->help);
+        *(int *)field = (int)v;
+        return true;
+    }
     case T_SIZE:
         if (!parse_size(value, (uint64_t *)field))
             return floe_err_set(err, FLOE_EINVAL, "%s: '%s' is '%s'; expected a byte count like 1048576 or 5G", source,
@@ -406,5 +424,8 @@ void config_free(floe_config *cfg) {
     free(cfg->keys);
     for (size_t i = 0; i < cfg->npublic; i++) free(cfg->public_buckets[i]);
     free(cfg->public_buckets);
+    free(cfg->pipelines_dir);
+    free(cfg->queue_url);
+    free(cfg->crawler_config);
     memset(cfg, 0, sizeof *cfg);
 }

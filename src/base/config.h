@@ -48,6 +48,11 @@ typedef struct floe_config {
     bool auth_none;        /* auth: none; the catalog takes requests without a token */
     char **public_buckets; /* buckets that allow anonymous GET and HEAD */
     size_t npublic;
+    char *pipelines_dir;  /* pipeline specs */
+    char *queue_url;      /* NULL: the embedded queue in data_dir */
+    char *crawler_config; /* NULL: ./crawler.yaml when it exists */
+    int crawler_workers;  /* -1: unset */
+    int executors;
 } floe_config;
 
 /* Fills cfg with defaults, then the file (--config PATH, FLOE_CONFIG, or
