@@ -128,10 +128,9 @@ static const char *gen_args(const char *spec, const char *name) {
     return spec + n + 1;
 }
 
-static bool gen_parse(const pipe_task_ctx *c, const char *col, json_t *v, gen_col *g, floe_err *err) {
-    const char *what = arena_sprintf(c->arena, "generate.columns.%s", col);
-    if (!json_is_string(v)) return targ_bad(c, what, v, GEN_HELP, err);
-    const char *s = json_string_value(v), *a;
+/* One generator's text into g; false when it is none of GEN_HELP. */
+static bool gen_parse(const char *s, gen_col *g) {
+    const char *a;
     long long x, y;
     double dx, dy;
     int used = 0;
@@ -174,7 +173,7 @@ static bool gen_parse(const pipe_task_ctx *c, const char *col, json_t *v, gen_co
             p = e + 1;
         }
     } else {
-        return targ_bad(c, what, v, GEN_HELP, err);
+        return false;
     }
     return true;
 }
@@ -274,7 +273,8 @@ static bool gen_setup(const pipe_task_ctx *c, json_t *spec, const fmt_schema_t *
         if (!g)
             return targ_bad(c, arena_sprintf(c->arena, "generate.columns.%s", key), v, "a column of the table's schema",
                             err);
-        if (!gen_parse(c, key, v, g, err)) return false;
+        if (!json_is_string(v) || !gen_parse(json_string_value(v), g))
+            return targ_bad(c, arena_sprintf(c->arena, "generate.columns.%s", key), v, GEN_HELP, err);
     }
     return true;
 }
@@ -324,8 +324,7 @@ static bool write_parquet(const pipe_task_ctx *c, ice_writer *w, const fmt_schem
         buf_free(&t1);
         buf_free(&t2);
         ids[i] = ff->id;
-        want.root.children[i] = *ff;
-        want.root.children[i].required = tf->required;
+        want.root.children[i] = *ff; /* as the file has it, required or not: its levels depend on it */
     }
     pq_reader_opts o = {.field_ids = ids, .nfields = (uint32_t)n};
     if (ok) ok = pq_reader_scan(r, &o, &want, err);
@@ -403,6 +402,15 @@ static bool write_source(json_t *args, row_source *out, floe_err *err) {
 static bool write_validate(json_t *args, floe_err *err) {
     row_source src;
     if (!write_source(args, &src, err)) return false;
+    json_t *gen = json_object_get(json_object_get(args, "generate"), "columns"), *v;
+    const char *k;
+    json_object_foreach(gen, k, v) {
+        gen_col g = {0};
+        bool ok = tval_is_template(v) || (json_is_string(v) && gen_parse(json_string_value(v), &g));
+        json_decref(g.value);
+        json_decref(g.choices);
+        if (!ok) return floe_err_set(err, FLOE_EINVAL, "generate.columns.%s: expected " GEN_HELP, k);
+    }
     json_t *m = json_object_get(args, "mode");
     if (json_is_string(m) && !tval_is_template(m)) {
         const char *s = json_string_value(m);
@@ -628,6 +636,7 @@ static pipe_task_result signal_run(pipe_task_ctx *c, floe_err *err) {
             json_object_set_new(c->output, "already_published", json_true());
             return PIPE_TASK_SUCCESS;
         }
+        pipe_log(c, "publishing the signal of run %s, endpoint %s to %s", c->run_id, endpoint, table);
         ice_commit_result res;
         floe_err e2 = {0};
         if (signal_append(c, &tt, line, &res, &e2)) {
