@@ -27,6 +27,19 @@ bool task_mode_parse(const pipe_task_ctx *c, const char *text, task_mode def, ta
     return true;
 }
 
+bool task_mode_validate(json_t *args, floe_err *err) {
+    json_t *m = json_object_get(args, "mode"), *f = json_object_get(args, "filter");
+    const char *mode = json_is_string(m) ? json_string_value(m) : NULL;
+    if (tval_is_template(m)) return true;
+    if (mode && strcmp(mode, "append") && strcmp(mode, "overwrite") && strcmp(mode, "overwrite_partitions"))
+        return floe_err_set(err, FLOE_EINVAL, "mode '%s': expected append, overwrite or overwrite_partitions", mode);
+    if (f && !json_is_null(f) && (!mode || strcmp(mode, "overwrite")))
+        return floe_err_set(err, FLOE_EINVAL,
+                            "filter: only mode overwrite takes a filter (the rows it replaces); set mode: overwrite "
+                            "or drop the filter");
+    return true;
+}
+
 const char *task_mode_name(task_mode m) {
     return m == TASK_APPEND ? "append" : m == TASK_OVERWRITE ? "overwrite" : "overwrite_partitions";
 }

@@ -107,6 +107,9 @@ json_t *task_coerce(const fmt_field_t *f, json_t *v);
 
 typedef enum { TASK_APPEND, TASK_OVERWRITE, TASK_OVERWRITE_PARTITIONS } task_mode;
 
+/* Load-time checks of mode and filter: mode is one of the three (or a
+ * template), and only mode overwrite takes a filter. */
+bool task_mode_validate(json_t *args, floe_err *err);
 /* "append", "overwrite" or "overwrite_partitions" (NULL: def). */
 bool task_mode_parse(const pipe_task_ctx *c, const char *text, task_mode def, task_mode *out, floe_err *err);
 const char *task_mode_name(task_mode m);

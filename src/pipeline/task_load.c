@@ -303,20 +303,16 @@ static bool load_pull(void *arg, buf_t *out, bool *eof, floe_err *err) {
 }
 
 static bool load_validate(json_t *args, floe_err *err) {
-    json_t *m = json_object_get(args, "mode");
-    if (json_is_string(m) && !tval_is_template(m)) {
-        const char *s = json_string_value(m);
-        if (strcmp(s, "append") && strcmp(s, "overwrite") && strcmp(s, "overwrite_partitions"))
-            return floe_err_set(err, FLOE_EINVAL, "mode '%s': expected overwrite_partitions, append or overwrite", s);
-    }
+    if (!task_mode_validate(args, err)) return false;
     json_t *cols = json_object_get(args, "columns");
+    if (tval_is_template(cols)) return true;
     if (!json_is_object(cols) || !json_object_size(cols))
         return floe_err_set(err, FLOE_EINVAL, "columns: expected a mapping of column: {path: a.b, type: TYPE}");
     const char *k;
     json_t *v;
     json_object_foreach(cols, k, v) {
         json_t *t = json_is_object(v) ? json_object_get(v, "type") : v;
-        if (!json_is_string(t))
+        if (!json_is_string(t) && !tval_is_template(v))
             return floe_err_set(err, FLOE_EINVAL,
                                 "columns.%s: expected {path: a.b, type: TYPE} with TYPE one of string, int, long, "
                                 "double, boolean, decimal(P,S), date, timestamp, timestamptz",
@@ -334,6 +330,10 @@ static pipe_task_result load_run(pipe_task_ctx *c, floe_err *err) {
         !targ_str(c, "mode", false, &mode_text, err) || !targ_str(c, "filter", false, &filter, err) ||
         !targ_str(c, "ref", false, &ref, err) || !task_mode_parse(c, mode_text, TASK_OVERWRITE_PARTITIONS, &mode, err))
         return PIPE_TASK_FAILED_NOW;
+    if (!task_mode_validate(c->args, err)) {
+        floe_err_wrap(err, "task %s", c->task_id);
+        return PIPE_TASK_FAILED_NOW;
+    }
     load_src s = {.c = c, .uri = source};
     fmt_schema_t schema;
     if (!cols_parse(c, spec, &s.cols, &s.ncols, &schema, err)) return PIPE_TASK_FAILED_NOW;

@@ -411,17 +411,7 @@ static bool write_validate(json_t *args, floe_err *err) {
         json_decref(g.choices);
         if (!ok) return floe_err_set(err, FLOE_EINVAL, "generate.columns.%s: expected " GEN_HELP, k);
     }
-    json_t *m = json_object_get(args, "mode");
-    if (json_is_string(m) && !tval_is_template(m)) {
-        const char *s = json_string_value(m);
-        if (strcmp(s, "append") && strcmp(s, "overwrite") && strcmp(s, "overwrite_partitions"))
-            return floe_err_set(err, FLOE_EINVAL, "mode '%s': expected append, overwrite or overwrite_partitions", s);
-    }
-    json_t *f = json_object_get(args, "filter");
-    if (f && !json_is_null(f) && !tval_is_template(m) &&
-        (!json_is_string(m) || strcmp(json_string_value(m), "overwrite")))
-        return floe_err_set(err, FLOE_EINVAL, "filter: only mode overwrite takes a filter (the rows it replaces)");
-    return true;
+    return task_mode_validate(args, err);
 }
 
 static bool write_rows(pipe_task_ctx *c, row_source src, ice_writer *w, const fmt_schema_t *schema, int64_t *rows,

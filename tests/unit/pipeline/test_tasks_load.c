@@ -231,4 +231,18 @@ Test(tasks_load, mapping_errors) {
     cr_assert_not(pipe_task_load_raw.validate(a, &err));
     cr_assert(strstr(err.msg, "columns.x"), "%s", err.msg);
     json_decref(a);
+    a = json_loads("{\"source\": \"x\", \"table\": \"a.b\", \"columns\": \"{{ params.columns }}\"}", 0, NULL);
+    cr_assert(pipe_task_load_raw.validate(a, &err), "templates are checked after rendering: %s", err.msg);
+    json_decref(a);
+    /* a filter outside mode overwrite would be ignored: it is an error instead */
+    cr_assert_eq(tf_run(&f, &pipe_task_load_raw,
+                        "{\"source\": \"" SRC "\", \"table\": \"m.t\", \"filter\": \"id > 1\","
+                        " \"columns\": {\"id\": \"long\"}}"),
+                 PIPE_TASK_FAILED_NOW);
+    cr_assert(strstr(f.err.msg, "only mode overwrite takes a filter"), "%s", f.err.msg);
+    cr_assert_eq(tf_run(&f, &pipe_task_load_raw,
+                        "{\"source\": \"" SRC "\", \"table\": \"m.t\", \"mode\": \"overwrite\","
+                        " \"filter\": \"id >= 1001\", \"columns\": {\"id\": \"long\"}}"),
+                 PIPE_TASK_SUCCESS, "%s", f.err.msg);
+    cr_assert_eq(tf_count(&f, "m.t", NULL), 3, "1000 kept, 1001 replaced, 1000 added");
 }
