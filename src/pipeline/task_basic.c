@@ -291,7 +291,7 @@ static bool shell_exit_ok(pipe_task_ctx *c, int code, bool *ok, floe_err *err) {
 }
 
 static pipe_task_result shell_run_cmd(pipe_task_ctx *c, floe_err *err) {
-    char **argv, **envp;
+    char **argv = NULL, **envp = NULL;
     const char *cwd;
     int64_t timeout_ms, grace_ms, skip_code;
     bool unused;

@@ -231,10 +231,9 @@ static pipe_task_result wait_run(pipe_task_ctx *c, floe_err *err) {
     }
     int64_t now = time_now_ms(), started = c->started_ms > 0 ? c->started_ms : now;
     if (now - started >= timeout_ms) {
-        char d[32];
-        pipe_duration_format(timeout_ms, d);
-        floe_err_set(err, FLOE_EIO, "task %s: job %s is still %s (try %d of %d) after the sensor's timeout of %s",
-                     c->task_id, job, queue_state_name(st.state), st.tries, st.max_tries, d);
+        floe_err_set(err, FLOE_EIO, "task %s: job %s is still %s (try %d of %d) after the sensor's timeout of %lld s",
+                     c->task_id, job, queue_state_name(st.state), st.tries, st.max_tries,
+                     (long long)(timeout_ms / 1000));
         return PIPE_TASK_FAILED_NOW; /* as Airflow's AirflowSensorTimeout: no retry */
     }
     if (task_stopping(c, err)) return PIPE_TASK_FAILED;

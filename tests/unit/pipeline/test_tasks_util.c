@@ -12,10 +12,10 @@
 #include "format/text.h"
 #include "test_tasks.h"
 
-/* Stand-ins for schedule.c's duration parser and formatter, which another
- * branch writes: weak, so the real ones win once they are linked in. They
- * read what the task tests give: "250ms", "2s", "5m", "1h", "1d" and
- * combinations, and a bare number of seconds. */
+/* A stand-in for schedule.c's duration parser (written on another
+ * branch): weak, so the real one wins once it is linked in. It reads what
+ * the task tests give: "250ms", "2s", "5m", "1h", "1d", combinations, and
+ * a bare number of seconds. */
 __attribute__((weak)) bool pipe_duration_parse(const char *text, int64_t *ms) {
     static const struct {
         const char *unit;
@@ -44,13 +44,6 @@ __attribute__((weak)) bool pipe_duration_parse(const char *text, int64_t *ms) {
     }
     *ms = total;
     return true;
-}
-
-__attribute__((weak)) void pipe_duration_format(int64_t ms, char out[32]) {
-    if (ms % 1000)
-        snprintf(out, 32, "%lldms", (long long)ms);
-    else
-        snprintf(out, 32, "%llds", (long long)(ms / 1000));
 }
 
 static void log_line(void *arg, const char *line) {
