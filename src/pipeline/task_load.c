@@ -258,8 +258,8 @@ static bool load_bad(load_src *s, floe_err *err, const char *fmt, const char *a,
 static bool load_pull(void *arg, buf_t *out, bool *eof, floe_err *err) {
     load_src *s = arg;
     ssize_t n = getline(&s->line, &s->cap, s->raw.f);
+    if (!task_stream_check(&s->raw, err)) return false; /* not the partial line it may have left */
     if (n < 0) {
-        if (!task_stream_check(&s->raw, err)) return false;
         *eof = true;
         return true;
     }

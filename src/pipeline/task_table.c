@@ -530,8 +530,8 @@ static bool signal_find(pipe_task_ctx *c, task_table *tt, const char *endpoint, 
     *path = NULL;
     floe_err_clear(err);
     if (tt->t.meta.current_snapshot_id < 0) return true;
-    const char *filter = arena_sprintf(c->arena, "run_id = %s and endpoint = %s", sql_quote(c->arena, c->run_id),
-                                       sql_quote(c->arena, endpoint));
+    const char *filter = arena_sprintf(c->arena, "run_id = %s and endpoint = %s",
+                                       sql_quote(c->arena, c->run_id ? c->run_id : ""), sql_quote(c->arena, endpoint));
     const char *cols[] = {"s3_path"};
     ice_scan_opts so = {.snapshot_id = -1, .as_of_ms = -1, .filter = filter, .columns = cols, .ncolumns = 1};
     ice_scan *s = ice_scan_new(&tt->t, &so, err);
@@ -619,14 +619,14 @@ static pipe_task_result signal_run(pipe_task_ctx *c, floe_err *err) {
         if (found) {
             if (path && strcmp(path, s3_path))
                 pipe_log(c, "note: the published row has s3_path %s, not %s", path, s3_path);
-            pipe_log(c, "%s already holds the signal of run %s, endpoint %s: nothing to write", table, c->run_id,
-                     endpoint);
+            pipe_log(c, "%s already holds the signal of run %s, endpoint %s: nothing to write", table,
+                     c->run_id ? c->run_id : "", endpoint);
             json_object_set_new(c->output, "table", json_string(table));
             json_object_set_new(c->output, "snapshot_id", json_integer(tt.t.meta.current_snapshot_id));
             json_object_set_new(c->output, "already_published", json_true());
             return PIPE_TASK_SUCCESS;
         }
-        pipe_log(c, "publishing the signal of run %s, endpoint %s to %s", c->run_id, endpoint, table);
+        pipe_log(c, "publishing the signal of run %s, endpoint %s to %s", c->run_id ? c->run_id : "", endpoint, table);
         ice_commit_result res;
         floe_err e2 = {0};
         if (signal_append(c, &tt, line, &res, &e2)) {
