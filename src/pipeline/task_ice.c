@@ -79,12 +79,11 @@ bool task_table_open(const pipe_task_ctx *c, const char *ident, const char *ref,
         return false;
     }
     if (!schema)
-        return floe_err_set(
-            err, FLOE_EINVAL,
-            "task %s: table %s cannot be loaded on catalog ref %s (%s); give `schema:` (like \"id long "
-            "not null, ts timestamptz\") so the task creates it, or create it with `floe table create %s "
-            "--schema ...`",
-            c->task_id, ident, ref ? ref : CAT_MAIN, e2.msg, ident);
+        return floe_err_set(err, FLOE_EINVAL,
+                            "task %s: table %s cannot be loaded on catalog ref %s (%s); create it with `floe table "
+                            "create %s --schema ...`, or give write_table a `schema:` (like \"id long not null, ts "
+                            "timestamptz\") so the task creates it",
+                            c->task_id, ident, ref ? ref : CAT_MAIN, e2.msg, ident);
     ice_table_meta m;
     if (!ice_table_new_meta(schema, partition, NULL, 0, c->arena, &m, err)) {
         err->code = FLOE_EINVAL;
