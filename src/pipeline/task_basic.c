@@ -336,7 +336,9 @@ static pipe_task_result shell_run_cmd(pipe_task_ctx *c, floe_err *err) {
                 if (r.p[i].fd == pf[k].fd) shell_read(&r, &r.p[i]);
         }
         int64_t now = time_now_ms();
-        if (!reaped && waitpid(pid, &status, WNOHANG) == pid) {
+        pid_t w = reaped ? 0 : waitpid(pid, &status, WNOHANG);
+        if (w == pid || (w < 0 && errno == ECHILD)) {
+            if (w < 0) pipe_log(c, "the command's exit status is lost: this process ignores SIGCHLD");
             reaped = true;
             reaped_at = now;
         }
