@@ -269,10 +269,11 @@ static bool cron_field_parse(const char *text, int idx, const char *s, size_t le
     for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         const char *p = item;
         int lo, hi, step = 1;
+        int last = idx == 4 ? 6 : f->hi; /* where * and N/STEP end: Saturday, not the second Sunday */
         bool range = false;
         if (*p == '*') {
             p++;
-            lo = f->lo, hi = f->hi;
+            lo = f->lo, hi = last;
             range = true;
         } else {
             if (!cron_value(f, &p, &lo)) return field_err(text, idx, item, strlen(item), "not a value", err);
@@ -291,7 +292,7 @@ static bool cron_field_parse(const char *text, int idx, const char *s, size_t le
             step = 0;
             while (isdigit((unsigned char)*p) && step <= 1000) step = step * 10 + (*p++ - '0');
             if (step == 0) return field_err(text, idx, item, strlen(item), "a step of 0", err);
-            if (!range) hi = f->hi; /* N/STEP: from N to the end */
+            if (!range) hi = lo > last ? lo : last; /* N/STEP: from N to the end */
         }
         if (*p) return field_err(text, idx, item, strlen(item), "unexpected characters", err);
         if (lo < f->lo || lo > f->hi || hi < f->lo || hi > f->hi) {
