@@ -286,7 +286,7 @@ static json_t *expr_eval(const char *e, size_t n, const pipe_tmpl_ctx *c, floe_e
         json_t *empty = NULL, *params = c->params;
         if (!params) params = empty = json_object();
         json_t *v = walk(params, e, n, seg, len, 1, k, err);
-        if (v) json_incref(v);
+        v = v ? json_deep_copy(v) : NULL; /* the result is the caller's to change */
         json_decref(empty);
         return v;
     }
@@ -302,7 +302,7 @@ static json_t *expr_eval(const char *e, size_t n, const pipe_tmpl_ctx *c, floe_e
             return NULL;
         }
         json_t *v = walk(out, e, n, seg, len, 3, k, err);
-        return v ? json_incref(v) : NULL;
+        return v ? json_deep_copy(v) : NULL; /* the output is borrowed, maybe shared by other tasks */
     }
     json_t *v = fixed_value(seg[0], len[0], c);
     if (!v)
@@ -325,7 +325,7 @@ bool pipe_render(const char *tmpl, const pipe_tmpl_ctx *ctx, buf_t *out, floe_er
     const char *p = tmpl;
     tmpl_piece pc;
     int r;
-    buf_reserve(out, 1);
+    buf_append(out, "", 0); /* NUL-terminated even when empty */
     while ((r = tmpl_next(&p, &pc)) > 0) {
         buf_append(out, pc.lit, pc.nlit);
         if (!pc.expr) continue;
@@ -340,7 +340,7 @@ bool pipe_render(const char *tmpl, const pipe_tmpl_ctx *ctx, buf_t *out, floe_er
 /* A string that is one expression and nothing else takes its value. */
 static json_t *render_string(json_t *v, const pipe_tmpl_ctx *ctx, floe_err *err) {
     const char *s = json_string_value(v);
-    if (!strstr(s, "{{")) return json_incref(v);
+    if (!strstr(s, "{{")) return json_deep_copy(v); /* never shared with the spec, which other threads read */
     const char *p = s;
     tmpl_piece pc, rest;
     if (tmpl_next(&p, &pc) > 0 && pc.nlit == 0 && pc.expr && tmpl_next(&p, &rest) == 0)
