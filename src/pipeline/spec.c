@@ -432,9 +432,15 @@ static bool load_args(loader *l, json_t *task, const char *id, pipe_task_spec *t
                         hint, t->name, have);
         }
         if (json_is_null(v) && f->kind != PIPE_FIELD_ANY) continue; /* an empty value: as if absent */
-        if (!field_kind_ok(v, f->kind))
+        if (!field_kind_ok(v, f->kind)) {
+            char got[96];
+            if (json_is_string(v))
+                snprintf(got, sizeof got, "\"%.60s\"", json_string_value(v));
+            else
+                snprintf(got, sizeof got, "%s", kind_of(v));
             return fail(l, line_of(l, task, key), path, "expected %s%s%s%s, got %s", field_kind_help(f->kind),
-                        f->help ? " (" : "", f->help ? f->help : "", f->help ? ")" : "", kind_of(v));
+                        f->help ? " (" : "", f->help ? f->help : "", f->help ? ")" : "", got);
+        }
         json_object_set_new(ts->args, key, json_deep_copy(v));
     }
     for (size_t i = 0; i < t->nfields; i++) {
