@@ -13,11 +13,6 @@
 #include "base/time.h"
 #include "pipeline/task_int.h"
 
-/* schedule.c parses durations. Referenced weakly, as tasks.c references the
- * types, so a build of part of the layer still links; durations are then
- * refused with a message saying why. */
-#pragma weak pipe_duration_parse
-
 bool targ_bad(const pipe_task_ctx *c, const char *what, json_t *v, const char *expected, floe_err *err) {
     char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     char shown[80];
@@ -82,9 +77,6 @@ bool tval_duration(const pipe_task_ctx *c, const char *what, json_t *v, int64_t 
         *out = json_integer_value(v) * 1000;
         return true;
     }
-    if (json_is_string(v) && !pipe_duration_parse)
-        return floe_err_set(err, FLOE_EINTERNAL, "task %s: %s: this build has no duration parser (schedule.c)",
-                            c->task_id, what);
     if (!json_is_string(v) || !pipe_duration_parse(json_string_value(v), out) || *out < 0)
         return targ_bad(c, what, v, expected, err);
     return true;

@@ -12,40 +12,6 @@
 #include "format/text.h"
 #include "test_tasks.h"
 
-/* A stand-in for schedule.c's duration parser (written on another
- * branch): weak, so the real one wins once it is linked in. It reads what
- * the task tests give: "250ms", "2s", "5m", "1h", "1d", combinations, and
- * a bare number of seconds. */
-__attribute__((weak)) bool pipe_duration_parse(const char *text, int64_t *ms) {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-    const char *p = text;
-    int64_t total = 0;
-    if (!*p) return false;
-    char *end;
-    long long n = strtoll(p, &end, 10);
-    if (end != p && !*end) {
-        *ms = n * 1000;
-        return n >= 0;
-    }
-    while (*p) {
-        n = strtoll(p, &end, 10);
-        if (end == p || n < 0) return false;
-        p = end;
-        size_t k = 0;
-        while (k < sizeof units / sizeof units[0] && !(!strncmp(p, units[k].unit, strlen(units[k].unit)) &&
-                                                       (strlen(units[k].unit) == 2 || p[1] < 'a' || p[1] > 'z')))
-            k++;
-        if (k == sizeof units / sizeof units[0]) return false;
-        total += n * units[k].ms;
-        p += strlen(units[k].unit);
-    }
-    *ms = total;
-    return true;
-}
-
 static void log_line(void *arg, const char *line) {
     task_fixture *f = arg;
     pthread_mutex_lock(&f->log_mu);
