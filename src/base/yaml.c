@@ -9,6 +9,8 @@
  */
 #include "base/yaml.h"
 
+#include "base/str.h"
+
 #include <errno.h>
 #include <libfyaml.h>
 #include <math.h>
@@ -282,7 +284,27 @@ static struct fy_diag *quiet_diag(void) {
     return diag;
 }
 
+/* YAML is UTF-8 text without NUL bytes, and libfyaml 0.7.12 can loop
+ * forever on a directive line ("%...") holding a NUL or a byte that is not
+ * UTF-8: both are refused before it sees them. */
+static bool check_text(const char *text, size_t len, const char *name, floe_err *err) {
+    const char *nul = memchr(text, 0, len);
+    if (nul)
+        return floe_err_set(err, FLOE_EINVAL, "%s: a NUL byte at offset %zu; YAML is UTF-8 text", name,
+                            (size_t)(nul - text));
+    if (str_utf8_valid(text, len)) return true;
+    int line = 1;
+    for (const char *p = text, *end = text + len; p < end; line++) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (!str_utf8_valid(p, n)) break;
+        p += n + 1;
+    }
+    return floe_err_set(err, FLOE_EINVAL, "%s:%d: not valid UTF-8; save the file as UTF-8 text", name, line);
+}
+
 yaml_doc *yaml_load_str(const char *text, size_t len, const char *name, floe_err *err) {
+    if (!check_text(text, len, name, err)) return NULL;
     struct fy_diag *diag = quiet_diag();
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = diag};
     struct fy_document *fyd = fy_document_build_from_string(&pcfg, text, len);

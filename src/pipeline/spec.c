@@ -725,25 +725,6 @@ void pipe_spec_free(pipe_spec *s) {
     free(s);
 }
 
-/* YAML is UTF-8 text without NUL bytes, and libfyaml 0.7.12 can loop
- * forever on a directive line ("%...") holding a NUL or a byte that is not
- * UTF-8: both are refused before it sees them. */
-static bool check_text(const char *text, size_t len, const char *file, floe_err *err) {
-    const char *nul = memchr(text, 0, len);
-    if (nul)
-        return floe_err_set(err, FLOE_EINVAL, "%s: a NUL byte at offset %zu; a spec is UTF-8 text", file,
-                            (size_t)(nul - text));
-    if (str_utf8_valid(text, len)) return true;
-    int line = 1;
-    for (const char *p = text, *end = text + len; p < end; line++) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
-        if (!str_utf8_valid(p, n)) break;
-        p += n + 1;
-    }
-    return floe_err_set(err, FLOE_EINVAL, "%s:%d: not valid UTF-8; save the spec as UTF-8 text", file, line);
-}
-
 pipe_spec *pipe_spec_load_str(const char *text, size_t len, const char *file, floe_err *err) {
     pipe_spec *s = calloc(1, sizeof *s);
     if (!s) {
@@ -766,7 +747,6 @@ pipe_spec *pipe_spec_load_str(const char *text, size_t len, const char *file, fl
     loader l = {.file = file, .err = err};
     yaml_doc *doc = NULL;
     if (!name_from_file(s, file, err)) goto fail;
-    if (!check_text(text, len, file, err)) goto fail;
     doc = yaml_load_str(text, len, file, err);
     if (!doc) goto fail;
     l.doc = doc;
