@@ -181,9 +181,14 @@ bool pipe_render(const char *tmpl, const pipe_tmpl_ctx *ctx, buf_t *out, floe_er
  * value. A string that is exactly one "{{ expr }}" whose value is not a
  * string takes that value's JSON type ("{{ params.limit }}" → 100). */
 json_t *pipe_render_json(json_t *v, const pipe_tmpl_ctx *ctx, floe_err *err);
-/* The names a template refers to under tasks.: appends each upstream id
- * used (so the spec loader can check they are upstream). */
+/* The names a template refers to under tasks.: calls fn with each task id
+ * used (so the spec loader can check they are upstream). False when a
+ * "{{" is never closed. */
 bool pipe_template_task_refs(const char *tmpl, void (*fn)(const char *task_id, size_t n, void *arg), void *arg);
+/* Checks a template without a context: every "{{" closed, every
+ * expression one of the names above (params.KEY and tasks.ID.output.KEY
+ * by form only). The error names the expression and lists the names. */
+bool pipe_template_check(const char *tmpl, floe_err *err);
 
 /* ================================================================ task types
  * (tasks.c registry; task_basic.c log/shell, task_queue.c crawl/wait_job,
