@@ -699,11 +699,12 @@ static void pump(pipe_sched *s, sched_pipe *p, int64_t now) {
 /* Lets the consequences of this wake-up's events play out. */
 static void settle(pipe_sched *s, int64_t now) {
     for (;;) {
-        if (s->neval) {
-            sched_ti *ti = s->eval[--s->neval];
+        if (s->eval_head < s->neval) { /* in the order pushed: tasks start in declaration order */
+            sched_ti *ti = s->eval[s->eval_head++];
             ti_eval(s, ti, now);
             continue;
         }
+        s->neval = s->eval_head = 0;
         if (s->pump_list) {
             sched_pipe *p = s->pump_list;
             s->pump_list = p->pump_next;

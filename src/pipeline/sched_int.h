@@ -266,7 +266,7 @@ struct pipe_sched {
     sched_op *ops, *ops_tail;        /* waiting operations */
     sched_op *ops_done;              /* processed, waiting for the commit */
     sched_ti **eval;                 /* task instances to evaluate (trigger rules) */
-    size_t neval, capeval;
+    size_t neval, capeval, eval_head;
     int running; /* tries on executors (for the heartbeat) */
 
     pthread_t loop_thread;
