@@ -513,8 +513,8 @@ bool pdb_load_active_runs(pipe_sched *s, const char *pipeline, pdb_run_row **row
     *n = 0;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT " RUN_COLS " FROM runs WHERE pipeline=?1 AND state IN ('queued','running') "
-                           "ORDER BY logical, id",
+                           "SELECT " RUN_COLS " FROM runs WHERE (?1 IS NULL OR pipeline=?1) AND state IN "
+                           "('queued','running') ORDER BY logical, id",
                            -1, &st, NULL) != SQLITE_OK)
         return pdb_fail(s->db, "read runs", err);
     bind_text(st, 1, pipeline);

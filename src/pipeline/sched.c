@@ -141,40 +141,35 @@ static bool rq_before(const sched_run *a, const sched_run *b) {
 }
 
 void sched_rq_insert(run_queue *q, sched_run *r) {
-    if (q->n == q->cap) {
-        q->cap = q->cap ? q->cap * 2 : 8;
-        q->v = realloc(q->v, q->cap * sizeof *q->v);
+    if (q->head + q->n == q->cap) {
+        if (q->head) { /* room at the front: close the gap */
+            memmove(q->v, q->v + q->head, q->n * sizeof *q->v);
+            q->head = 0;
+        } else {
+            q->cap = q->cap ? q->cap * 2 : 8;
+            q->v = realloc(q->v, q->cap * sizeof *q->v);
+        }
     }
+    sched_run **v = q->v + q->head;
     size_t lo = 0, hi = q->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (rq_before(r, q->v[mid]))
+        if (rq_before(r, v[mid]))
             hi = mid;
         else
             lo = mid + 1;
     }
-    memmove(q->v + lo + 1, q->v + lo, (q->n - lo) * sizeof *q->v);
-    q->v[lo] = r;
+    memmove(v + lo + 1, v + lo, (q->n - lo) * sizeof *v);
+    v[lo] = r;
     q->n++;
     r->queued = true;
 }
 
 static sched_run *rq_pop(run_queue *q) {
-    sched_run *r = q->v[0];
-    memmove(q->v, q->v + 1, (q->n - 1) * sizeof *q->v);
-    q->n--;
+    sched_run *r = q->v[q->head++];
+    if (--q->n == 0) q->head = 0;
     r->queued = false;
     return r;
-}
-
-void sched_rq_remove(run_queue *q, sched_run *r) {
-    for (size_t i = 0; i < q->n; i++)
-        if (q->v[i] == r) {
-            memmove(q->v + i, q->v + i + 1, (q->n - i - 1) * sizeof *q->v);
-            q->n--;
-            r->queued = false;
-            return;
-        }
 }
 
 /* Puts a QUEUED run in line for a slot: its backfill's, or its pipeline's. */
@@ -331,9 +326,11 @@ static void ti_dispatch(pipe_sched *s, sched_ti *ti) {
     ti->run->pipe->active_tasks++;
     sched_mark_ti(s, ti);
     ti->exec_next = NULL;
-    sched_ti **tail = &s->dispatch;
-    while (*tail) tail = &(*tail)->exec_next;
-    *tail = ti;
+    if (s->dispatch)
+        s->dispatch_tail->exec_next = ti;
+    else
+        s->dispatch = ti;
+    s->dispatch_tail = ti;
 }
 
 static bool list_remove(sched_ti **head, sched_ti *ti) {
@@ -349,7 +346,10 @@ static bool list_remove(sched_ti **head, sched_ti *ti) {
  * executor took it; false when one already has it. */
 static bool ti_unqueue(pipe_sched *s, sched_ti *ti) {
     if (ti->state != PIPE_TI_QUEUED) return false;
-    if (!list_remove(&s->dispatch, ti)) {
+    if (list_remove(&s->dispatch, ti)) {
+        s->dispatch_tail = NULL;
+        for (sched_ti *t = s->dispatch; t; t = t->exec_next) s->dispatch_tail = t;
+    } else {
         if (!list_remove(&s->exec_head, ti)) return false;
         s->exec_tail = NULL;
         for (sched_ti *t = s->exec_head; t; t = t->exec_next) s->exec_tail = t;
@@ -885,7 +885,7 @@ static void iterate(pipe_sched *s) {
             }
             if (list == &s->exec_head) break;
         }
-        s->exec_tail = NULL;
+        s->exec_tail = s->dispatch_tail = NULL;
     }
 
     floe_err err = {0};
@@ -901,6 +901,7 @@ static void iterate(pipe_sched *s) {
             s->dispatch = ti->exec_next;
             sched_exec_push(s, ti);
         }
+        s->dispatch_tail = NULL;
     } else {
         log_error("pipeline", "%s; retrying in 1 s", err.msg);
         sched_heap_arm(&s->heap, &s->dbretry, time_now_ms() + 1000);
@@ -1100,11 +1101,7 @@ pipe_sched *pipe_sched_start(const pipe_sched_opts *o, floe_err *err) {
 
     /* Now runs resume: each pipeline with a spec loads its active runs. */
     pthread_mutex_lock(&s->mu);
-    s->recovered = true;
-    for (size_t i = 0; i < s->pipes.cap; i++) {
-        sched_pipe *p = s->pipes.ents[i].key ? s->pipes.ents[i].val : NULL;
-        if (p && p->cur) sched_spec_installed(s, p);
-    }
+    sched_resume_all(s);
     pthread_mutex_unlock(&s->mu);
 
     if (!sched_exec_start(s, err)) goto fail;

@@ -151,8 +151,8 @@ struct sched_run {
 
 /* A sorted queue of runs waiting for a slot (QUEUED), oldest logical date first. */
 typedef struct run_queue {
-    sched_run **v;
-    size_t n, cap;
+    sched_run **v; /* v[head .. head+n) */
+    size_t head, n, cap;
 } run_queue;
 
 typedef struct sched_pipe {
@@ -260,12 +260,12 @@ struct pipe_sched {
     sched_run *dirty_runs, *fin_runs;
     sched_ti *dirty_tis;
     sched_backfill *dirty_bfs;
-    sched_ti *exec_head, *exec_tail; /* QUEUED, waiting for an executor */
-    sched_ti *dispatch;              /* QUEUED this iteration; to executors after commit */
-    sched_ti *done;                  /* finished tries to process */
-    sched_op *ops, *ops_tail;        /* waiting operations */
-    sched_op *ops_done;              /* processed, waiting for the commit */
-    sched_ti **eval;                 /* task instances to evaluate (trigger rules) */
+    sched_ti *exec_head, *exec_tail;    /* QUEUED, waiting for an executor */
+    sched_ti *dispatch, *dispatch_tail; /* QUEUED this iteration; to executors after commit */
+    sched_ti *done;                     /* finished tries to process */
+    sched_op *ops, *ops_tail;           /* waiting operations */
+    sched_op *ops_done;                 /* processed, waiting for the commit */
+    sched_ti **eval;                    /* task instances to evaluate (trigger rules) */
     size_t neval, capeval, eval_head;
     int running; /* tries on executors (for the heartbeat) */
 
@@ -331,7 +331,7 @@ void pdb_run_row_free(pdb_run_row *r);
 
 /* Each pipelines row: fn(name, paused (-1 unset), last_end). */
 bool pdb_load_pipes(pipe_sched *s, void (*fn)(pipe_sched *, const char *, int, int64_t), floe_err *err);
-/* Runs of the pipeline in state queued or running. */
+/* Runs of the pipeline (NULL: of every pipeline) in state queued or running. */
 bool pdb_load_active_runs(pipe_sched *s, const char *pipeline, pdb_run_row **rows, size_t *n, floe_err *err);
 /* One run; false with FLOE_ENOENT when there is none. */
 bool pdb_load_run(pipe_sched *s, const char *run_id, pdb_run_row *row, floe_err *err);
@@ -374,7 +374,6 @@ const pipe_task_spec *sched_ti_task(const sched_ti *ti);
 void sched_att_close(sched_ti *ti, pipe_ti_state st, const char *error, json_t *output, int64_t now);
 void sched_ti_clear(pipe_sched *s, sched_ti *ti, int64_t now);
 void sched_rq_insert(run_queue *q, sched_run *r);
-void sched_rq_remove(run_queue *q, sched_run *r);
 void sched_run_enqueue(pipe_sched *s, sched_run *r);
 bool sched_run_materialize(pipe_sched *s, sched_run *r, bool fresh, floe_err *err);
 void sched_run_free(sched_run *r);
@@ -391,6 +390,8 @@ bool sched_op_exec(pipe_sched *s, sched_op *op, int64_t now);
 void sched_create_scheduled(pipe_sched *s, sched_pipe *p, int64_t iv_start, int64_t iv_end, int64_t now);
 /* A spec appeared or changed: load its active runs (once), check its schedule. */
 void sched_spec_installed(pipe_sched *s, sched_pipe *p);
+/* At start, after recovery: every pipeline with a spec resumes its runs. */
+void sched_resume_all(pipe_sched *s);
 /* Retry delay for try_number (1 for the first retry's wait), with jitter. */
 int64_t sched_retry_delay(const pipe_retry_policy *rp, int try_number);
 

@@ -118,8 +118,31 @@ void sched_create_scheduled(pipe_sched *s, sched_pipe *p, int64_t iv_start, int6
     sched_run_enqueue(s, r);
 }
 
-/* Reads the pipeline's queued and running runs (once, when its spec first
- * loads): running ones resume at once, queued ones wait for a slot. */
+/* Takes back runs read from the db: running ones resume at once, queued
+ * ones wait for a slot. Rows of pipelines without a spec are skipped
+ * (they resume when one loads). */
+static void resume_rows(pipe_sched *s, pdb_run_row *rows, size_t n, int64_t now) {
+    floe_err err = {0};
+    for (size_t i = 0; i < n; i++) {
+        sched_pipe *p = sched_map_get(&s->pipes, rows[i].pipeline);
+        if (!p || !p->cur || sched_map_get(&s->runs, rows[i].run_id)) continue;
+        sched_run *r = run_from_row(s, p, &rows[i]);
+        if (r->state != PIPE_RUN_RUNNING) {
+            sched_run_enqueue(s, r);
+            continue;
+        }
+        if (!sched_run_materialize(s, r, false, &err)) {
+            log_error("pipeline", "%s: cannot read its task instances: %s", r->run_id, err.msg);
+            run_unload(s, r);
+            p->runs_loaded = false;
+            continue;
+        }
+        sched_run_activate(s, r, now);
+    }
+    for (size_t i = 0; i < n; i++) pdb_run_row_free(&rows[i]);
+    free(rows);
+}
+
 static void load_active_runs(pipe_sched *s, sched_pipe *p, int64_t now) {
     pdb_run_row *rows;
     size_t n;
@@ -129,23 +152,28 @@ static void load_active_runs(pipe_sched *s, sched_pipe *p, int64_t now) {
         return;
     }
     p->runs_loaded = true;
-    for (size_t i = 0; i < n; i++) {
-        if (sched_map_get(&s->runs, rows[i].run_id)) continue;
-        sched_run *r = run_from_row(s, p, &rows[i]);
-        if (r->state == PIPE_RUN_RUNNING) {
-            if (!sched_run_materialize(s, r, false, &err)) {
-                log_error("pipeline", "%s: cannot read its task instances: %s", r->run_id, err.msg);
-                run_unload(s, r);
-                p->runs_loaded = false;
-                continue;
-            }
-            sched_run_activate(s, r, now);
-        } else {
-            sched_run_enqueue(s, r);
+    resume_rows(s, rows, n, now);
+}
+
+void sched_resume_all(pipe_sched *s) {
+    int64_t now = time_now_ms();
+    pdb_run_row *rows;
+    size_t n;
+    floe_err err = {0};
+    s->recovered = true;
+    if (pdb_load_active_runs(s, NULL, &rows, &n, &err)) {
+        for (size_t i = 0; i < s->pipes.cap; i++) {
+            sched_pipe *p = s->pipes.ents[i].key ? s->pipes.ents[i].val : NULL;
+            if (p && p->cur) p->runs_loaded = true;
         }
+        resume_rows(s, rows, n, now);
+    } else {
+        log_error("pipeline", "cannot read the runs to resume: %s", err.msg);
     }
-    for (size_t i = 0; i < n; i++) pdb_run_row_free(&rows[i]);
-    free(rows);
+    for (size_t i = 0; i < s->pipes.cap; i++) {
+        sched_pipe *p = s->pipes.ents[i].key ? s->pipes.ents[i].val : NULL;
+        if (p && p->cur) sched_spec_installed(s, p);
+    }
 }
 
 void sched_spec_installed(pipe_sched *s, sched_pipe *p) {

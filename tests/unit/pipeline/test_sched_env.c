@@ -149,8 +149,8 @@ static pipe_task_result block_run(pipe_task_ctx *ctx, floe_err *err) {
     const char *key = json_string_value(json_object_get(ctx->args, "key"));
     const char *rec = json_string_value(json_object_get(ctx->args, "record"));
     json_int_t linger = json_integer_value(json_object_get(ctx->args, "linger_ms"));
+    record(rec, "start", key, ctx->try_number); /* before it counts as started */
     key_enter(key);
-    record(rec, "start", key, ctx->try_number);
     pipe_log(ctx, "blocking on %s", key);
     pthread_mutex_lock(&g_mu);
     while (!g_release && !*ctx->cancel) {
