@@ -755,12 +755,25 @@ static void on_timer(pipe_sched *s, sched_timer *t, int64_t now) {
     }
     case TM_TIMEOUT: {
         sched_ti *ti = t->owner;
-        if (ti->in_exec && ti->state == PIPE_TI_RUNNING && ti->cancel_reason == CANCEL_NONE) {
+        if (!ti->in_exec || ti->state != PIPE_TI_RUNNING) break;
+        char d[32];
+        if (ti->cancel_reason == CANCEL_NONE) {
             ti->cancel_reason = CANCEL_TIMEOUT;
             ti->cancel = 1;
-            log_warn("pipeline", "%s %s try %d: execution_timeout passed; cancelling it", ti->run->run_id,
-                     sched_ti_task(ti)->id, ti->try_number);
+            pipe_duration_format(sched_ti_task(ti)->retry.execution_timeout_ms, d);
+            log_warn("pipeline", "%s %s try %d: execution_timeout (%s) passed; cancelling it", ti->run->run_id,
+                     sched_ti_task(ti)->id, ti->try_number, d);
+        } else {
+            /* It ignores its cancel flag. Its retry cannot start while it
+             * runs (a task never runs twice at once), so all there is to
+             * do is say so, every zombie_ms. */
+            pipe_duration_format(now - ti->poke_started_ms, d);
+            log_error("pipeline",
+                      "%s %s try %d has run %s and does not stop though cancelled; its executor thread is stuck "
+                      "(the task type must check ctx->cancel)",
+                      ti->run->run_id, sched_ti_task(ti)->id, ti->try_number, d);
         }
+        sched_heap_arm(&s->heap, &ti->timeout, now + s->o.zombie_ms);
         break;
     }
     case TM_HEARTBEAT: heartbeat(s, now); break;

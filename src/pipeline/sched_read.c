@@ -92,15 +92,27 @@ static json_t *pipe_obj(const sched_pipe *p) {
     return o;
 }
 
-static bool add_last_run(sqlite3 *db, json_t *o, floe_err *err) {
-    sqlite3_stmt *st;
-    if (!prep(db, "SELECT " RUN_COLS " FROM runs WHERE pipeline=?1 ORDER BY logical DESC, id DESC LIMIT 1", &st, err))
-        return false;
+#define LAST_RUN_SQL "SELECT " RUN_COLS " FROM runs WHERE pipeline=?1 ORDER BY logical DESC, id DESC LIMIT 1"
+
+/* Sets o's last_run with st, a prepared LAST_RUN_SQL. */
+static bool add_last_run(sqlite3 *db, sqlite3_stmt *st, json_t *o, floe_err *err) {
+    sqlite3_reset(st);
     sqlite3_bind_text(st, 1, json_string_value(json_object_get(o, "name")), -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     json_object_set_new(o, "last_run", rc == SQLITE_ROW ? run_json(st) : json_null());
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE || pdb_fail(db, "read runs", err);
+}
+
+static bool add_last_runs(pipe_sched *s, json_t *list, floe_err *err) {
+    sqlite3 *db = pdb_read_get(s, err);
+    if (!db) return false;
+    sqlite3_stmt *st = NULL;
+    bool ok = prep(db, LAST_RUN_SQL, &st, err);
+    for (size_t i = 0; ok && i < json_array_size(list); i++) ok = add_last_run(db, st, json_array_get(list, i), err);
+    sqlite3_finalize(st);
+    pdb_read_put(s, db);
+    return ok;
 }
 
 json_t *pipe_list_json(pipe_sched *s, floe_err *err) {
@@ -116,13 +128,7 @@ json_t *pipe_list_json(pipe_sched *s, floe_err *err) {
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, pipe_obj(v[i]));
     pthread_mutex_unlock(&s->mu);
     free(v);
-    sqlite3 *db = pdb_read_get(s, err);
-    if (!db) goto fail;
-    bool ok = true;
-    for (size_t i = 0; ok && i < json_array_size(arr); i++) ok = add_last_run(db, json_array_get(arr, i), err);
-    pdb_read_put(s, db);
-    if (ok) return arr;
-fail:
+    if (add_last_runs(s, arr, err)) return arr;
     json_decref(arr);
     return NULL;
 }
@@ -136,9 +142,9 @@ json_t *pipe_get_json(pipe_sched *s, const char *pipeline, floe_err *err) {
         floe_err_set(err, FLOE_ENOENT, "no pipeline '%s' in %s", pipeline, s->pipelines_dir);
         return NULL;
     }
-    sqlite3 *db = pdb_read_get(s, err);
-    bool ok = db && add_last_run(db, o, err);
-    if (db) pdb_read_put(s, db);
+    json_t *one = json_pack("[O]", o);
+    bool ok = add_last_runs(s, one, err);
+    json_decref(one);
     if (ok) return o;
     json_decref(o);
     return NULL;
