@@ -19,6 +19,7 @@
 
 #include "base/fs.h"
 #include "base/hash.h"
+#include "base/str.h"
 #include "base/yaml.h"
 #include "pipeline/pipeline.h"
 
@@ -431,9 +432,15 @@ static bool load_args(loader *l, json_t *task, const char *id, pipe_task_spec *t
                         hint, t->name, have);
         }
         if (json_is_null(v) && f->kind != PIPE_FIELD_ANY) continue; /* an empty value: as if absent */
-        if (!field_kind_ok(v, f->kind))
+        if (!field_kind_ok(v, f->kind)) {
+            char got[96];
+            if (json_is_string(v))
+                snprintf(got, sizeof got, "\"%.60s\"", json_string_value(v));
+            else
+                snprintf(got, sizeof got, "%s", kind_of(v));
             return fail(l, line_of(l, task, key), path, "expected %s%s%s%s, got %s", field_kind_help(f->kind),
-                        f->help ? " (" : "", f->help ? f->help : "", f->help ? ")" : "", kind_of(v));
+                        f->help ? " (" : "", f->help ? f->help : "", f->help ? ")" : "", got);
+        }
         json_object_set_new(ts->args, key, json_deep_copy(v));
     }
     for (size_t i = 0; i < t->nfields; i++) {
@@ -718,6 +725,25 @@ void pipe_spec_free(pipe_spec *s) {
     free(s);
 }
 
+/* YAML is UTF-8 text without NUL bytes, and libfyaml 0.7.12 can loop
+ * forever on a directive line ("%...") holding a NUL or a byte that is not
+ * UTF-8: both are refused before it sees them. */
+static bool check_text(const char *text, size_t len, const char *file, floe_err *err) {
+    const char *nul = memchr(text, 0, len);
+    if (nul)
+        return floe_err_set(err, FLOE_EINVAL, "%s: a NUL byte at offset %zu; a spec is UTF-8 text", file,
+                            (size_t)(nul - text));
+    if (str_utf8_valid(text, len)) return true;
+    int line = 1;
+    for (const char *p = text, *end = text + len; p < end; line++) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (!str_utf8_valid(p, n)) break;
+        p += n + 1;
+    }
+    return floe_err_set(err, FLOE_EINVAL, "%s:%d: not valid UTF-8; save the spec as UTF-8 text", file, line);
+}
+
 pipe_spec *pipe_spec_load_str(const char *text, size_t len, const char *file, floe_err *err) {
     pipe_spec *s = calloc(1, sizeof *s);
     if (!s) {
@@ -740,6 +766,7 @@ pipe_spec *pipe_spec_load_str(const char *text, size_t len, const char *file, fl
     loader l = {.file = file, .err = err};
     yaml_doc *doc = NULL;
     if (!name_from_file(s, file, err)) goto fail;
+    if (!check_text(text, len, file, err)) goto fail;
     doc = yaml_load_str(text, len, file, err);
     if (!doc) goto fail;
     l.doc = doc;
