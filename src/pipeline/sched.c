@@ -792,34 +792,40 @@ static bool has_events(const pipe_sched *s) {
 
 /* Writes every changed row in the wake-up's transaction and commits it,
  * with mu released for the commit. */
+/* Detaches a dirty list into the batch being written: the batch links
+ * through flush_next, so an item marked again while the commit runs (its
+ * dirty_next then joins the next batch) does not break this one. */
+#define DETACH(head, type)                                                                                             \
+    ({                                                                                                                 \
+        type *first_ = (head);                                                                                         \
+        for (type *x_ = first_; x_; x_ = x_->dirty_next) {                                                             \
+            x_->flush_next = x_->dirty_next;                                                                           \
+            x_->dirty = false;                                                                                         \
+        }                                                                                                              \
+        (head) = NULL;                                                                                                 \
+        first_;                                                                                                        \
+    })
+
 static bool flush_and_commit(pipe_sched *s, bool durable, floe_err *err) {
-    sched_pipe *pipes = s->dirty_pipes;
-    sched_run *runs = s->dirty_runs;
-    sched_ti *tis = s->dirty_tis;
-    sched_backfill *bfs = s->dirty_bfs;
-    s->dirty_pipes = NULL;
-    s->dirty_runs = NULL;
-    s->dirty_tis = NULL;
-    s->dirty_bfs = NULL;
+    sched_pipe *pipes = DETACH(s->dirty_pipes, sched_pipe);
+    sched_run *runs = DETACH(s->dirty_runs, sched_run);
+    sched_ti *tis = DETACH(s->dirty_tis, sched_ti);
+    sched_backfill *bfs = DETACH(s->dirty_bfs, sched_backfill);
     uint64_t batch = ++s->write_gen;
     bool any = pipes || runs || tis || bfs || s->in_tx;
     bool ok = true;
     if (any) {
         if (!s->in_tx) s->tx_durable = durable;
         ok = pdb_tx(s, err);
-        for (sched_pipe *p = pipes; ok && p; p = p->dirty_next) ok = pdb_put_pipe(s, p, err);
-        for (sched_backfill *b = bfs; ok && b; b = b->dirty_next) ok = pdb_put_backfill(s, b, err);
-        for (sched_run *r = runs; ok && r; r = r->dirty_next) ok = pdb_put_run(s, r, err);
-        for (sched_ti *ti = tis; ok && ti; ti = ti->dirty_next) {
+        for (sched_pipe *p = pipes; ok && p; p = p->flush_next) ok = pdb_put_pipe(s, p, err);
+        for (sched_backfill *b = bfs; ok && b; b = b->flush_next) ok = pdb_put_backfill(s, b, err);
+        for (sched_run *r = runs; ok && r; r = r->flush_next) ok = pdb_put_run(s, r, err);
+        for (sched_ti *ti = tis; ok && ti; ti = ti->flush_next) {
             ok = pdb_put_ti(s, ti, err);
             if (ok && ti->att_dirty && ti->att_try > 0) ok = pdb_put_attempt(s, ti, err);
         }
     }
-    /* Written: the items may change again and be marked anew meanwhile. */
-    for (sched_pipe *p = pipes; p; p = p->dirty_next) p->dirty = false;
-    for (sched_backfill *b = bfs; b; b = b->dirty_next) b->dirty = false;
-    for (sched_run *r = runs; r; r = r->dirty_next) r->dirty = false;
-    for (sched_ti *ti = tis; ti; ti = ti->dirty_next) ti->dirty = ti->att_dirty = false;
+    for (sched_ti *ti = tis; ti; ti = ti->flush_next) ti->att_dirty = false;
     if (ok && any) {
         pthread_mutex_unlock(&s->mu);
         ok = pdb_commit(s, err);
@@ -833,20 +839,10 @@ static bool flush_and_commit(pipe_sched *s, bool durable, floe_err *err) {
     pdb_rollback(s);
     s->tx_failed = true;
     /* Everything goes again at the retry. */
-    for (sched_pipe *p = pipes, *n; p; p = n) {
-        n = p->dirty_next;
-        sched_mark_pipe(s, p);
-    }
-    for (sched_backfill *b = bfs, *n; b; b = n) {
-        n = b->dirty_next;
-        sched_mark_bf(s, b);
-    }
-    for (sched_run *r = runs, *n; r; r = n) {
-        n = r->dirty_next;
-        sched_mark_run(s, r);
-    }
-    for (sched_ti *ti = tis, *n; ti; ti = n) {
-        n = ti->dirty_next;
+    for (sched_pipe *p = pipes; p; p = p->flush_next) sched_mark_pipe(s, p);
+    for (sched_backfill *b = bfs; b; b = b->flush_next) sched_mark_bf(s, b);
+    for (sched_run *r = runs; r; r = r->flush_next) sched_mark_run(s, r);
+    for (sched_ti *ti = tis; ti; ti = ti->flush_next) {
         if (ti->att_try > 0) ti->att_dirty = true;
         sched_mark_ti(s, ti);
     }

@@ -119,7 +119,7 @@ typedef struct sched_ti {
     volatile int cancel; /* the task's ctx->cancel */
     sched_cancel_reason cancel_reason;
     bool dirty;
-    struct sched_ti *dirty_next, *exec_next, *done_next;
+    struct sched_ti *dirty_next, *flush_next, *exec_next, *done_next;
 
     /* Set by the executor when the try returns. */
     pipe_task_result result;
@@ -146,7 +146,7 @@ struct sched_run {
     bool queued;    /* in a run queue */
     bool counted;   /* counted in its pipeline's or backfill's active runs */
     bool dirty, finished;
-    sched_run *dirty_next, *fin_next;
+    sched_run *dirty_next, *flush_next, *fin_next;
 };
 
 /* A sorted queue of runs waiting for a slot (QUEUED), oldest logical date first. */
@@ -175,7 +175,7 @@ typedef struct sched_pipe {
     size_t nbfs, capbfs;
     bool dirty;
     bool in_pump;
-    struct sched_pipe *dirty_next, *pump_next;
+    struct sched_pipe *dirty_next, *flush_next, *pump_next;
 } sched_pipe;
 
 struct sched_backfill {
@@ -190,7 +190,7 @@ struct sched_backfill {
     const char *state; /* "running", "success", "failed" (static strings) */
     run_queue queue;
     bool dirty;
-    sched_backfill *dirty_next;
+    sched_backfill *dirty_next, *flush_next;
 };
 
 /* ---------------------------------------------------------------- operations */
