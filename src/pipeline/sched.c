@@ -1123,8 +1123,8 @@ pipe_sched *pipe_sched_start(const pipe_sched_opts *o, floe_err *err) {
         pipe_sched_stop(s);
         return NULL;
     }
-    log_info("pipeline", "scheduler started: %d pipelines from %s, %d executors, %d zombies recovered",
-             s->stats.pipelines, s->pipelines_dir, s->o.executors, zombies);
+    log_info("pipeline", "scheduler started: %d pipelines from %s (%d with errors), %d executors, %d zombies recovered",
+             s->stats.pipelines, s->pipelines_dir, s->stats.specs_with_errors, s->o.executors, zombies);
     return s;
 fail_exec:
     pthread_mutex_lock(&s->mu);

@@ -182,8 +182,10 @@ void sched_specs_install(pipe_sched *s, spec_found *f, size_t n, bool full) {
             e->spec = NULL;
             free(p->error);
             p->error = NULL;
-            log_info("pipeline", "%s: loaded %s (%zu tasks, schedule %s)", p->name, p->file, p->cur->spec->ntasks,
-                     p->cur->spec->schedule.text[0] ? p->cur->spec->schedule.text : "none");
+            /* at start, one line for all (pipe_sched_start); later, one per change */
+            log_msg(s->recovered ? LOG_INFO : LOG_DEBUG, "pipeline", "%s: loaded %s (%zu tasks, schedule %s)", p->name,
+                    p->file, p->cur->spec->ntasks,
+                    p->cur->spec->schedule.text[0] ? p->cur->spec->schedule.text : "none");
             sched_spec_installed(s, p);
         } else {
             free(p->error);
