@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -1090,6 +1091,10 @@ pipe_sched *pipe_sched_start(const pipe_sched_opts *o, floe_err *err) {
     pthread_cond_init(&s->exec_cv, NULL);
     pthread_cond_init(&s->commit_cv, NULL);
 
+    if (!fs_exists(s->pipelines_dir)) { /* a fresh data dir: start with no pipelines rather than fail */
+        if (!fs_mkdir_p(s->pipelines_dir, err)) goto fail;
+        log_info("pipeline", "created the pipelines directory %s; put NAME.yaml files in it", s->pipelines_dir);
+    }
     if (!pdb_open(s, err)) goto fail;
     if (!pdb_load_pipes(s, load_pipe_row, err)) goto fail;
 
