@@ -117,7 +117,10 @@ bool pdb_fail(sqlite3 *db, const char *what, floe_err *err) {
     floe_code fc = code == SQLITE_BUSY || code == SQLITE_LOCKED ? FLOE_ECONFLICT
                    : code == SQLITE_FULL                        ? FLOE_ENOSPC
                                                                 : FLOE_EIO;
-    return floe_err_set(err, fc, "pipelines.db: %s: %s", what, sqlite3_errmsg(db));
+    return floe_err_set(err, fc, "pipelines.db: %s: %s%s", what, sqlite3_errmsg(db),
+                        fc == FLOE_ECONFLICT ? " (another process holds its write lock: close it)"
+                        : fc == FLOE_ENOSPC  ? " (free some disk space)"
+                                             : "");
 }
 
 static bool exec_sql(sqlite3 *db, const char *sql, floe_err *err) {

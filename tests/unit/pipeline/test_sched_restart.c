@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,4 +261,38 @@ Test(pipe_sched_restart, waiting_states_survive) {
     json_t *run = pipe_run_json(env.s, id, &err);
     cr_expect_str_eq(json_string_value(json_object_get(run, "state")), "running");
     json_decref(run);
+}
+
+/* pipelines.db refuses writes for a while (another process holds its
+ * write lock past the busy timeout): the operation says its change is not
+ * saved yet, the loop retries every second, and once the lock is gone the
+ * run is written and completes. */
+Test(pipe_sched_restart, commit_failure_is_retried, .timeout = 180) {
+    sched_test_spec(&env, "blocked",
+                    "tasks:\n"
+                    "  a: {type: t_noop}\n"
+                    "  b: {type: t_noop, upstream: a}\n");
+    sched_test_start(&env, 2, false);
+    sqlite3 *other = NULL;
+    cr_assert_eq(sqlite3_open(env.db, &other), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    floe_err err = {0};
+    char id[256];
+    cr_expect(!pipe_trigger(env.s, "blocked", NULL, -1, id, sizeof id, &err), "the trigger could not be saved");
+    cr_expect(strstr(err.msg, "not yet saved"), "%s", err.msg);
+    json_t *runs = pipe_runs_json(env.s, "blocked", 10, &err);
+    cr_expect_eq(json_array_size(runs), 0, "nothing was committed");
+    json_decref(runs);
+    cr_assert_eq(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    int64_t end = time_now_ms() + WAIT_MS;
+    for (;;) {
+        runs = pipe_runs_json(env.s, "blocked", 10, &err);
+        json_t *r = json_array_get(runs, 0);
+        bool done = r && !strcmp(json_string_value(json_object_get(r, "state")), "success");
+        json_decref(runs);
+        if (done) break;
+        cr_assert(time_now_ms() < end, "the run never completed after the lock went");
+        usleep(5000);
+    }
 }
