@@ -253,7 +253,7 @@ static json_t *ti_none_json(const char *run_id, const pipe_task_spec *t) {
     return o;
 }
 
-/* Under mu: the task ids of the run's spec in declaration order (the run's
+/* Under mu: the spec whose task order a run's tasks are listed in (the run's
  * own version while it is in memory, else the pipeline's). */
 static sched_spec *spec_of_run(pipe_sched *s, const char *run_id, const char *pipeline) {
     sched_run *r = sched_map_get(&s->runs, run_id);
@@ -266,7 +266,7 @@ json_t *pipe_tasks_json(pipe_sched *s, const char *run_id, floe_err *err) {
     sqlite3 *db = pdb_read_get(s, err);
     if (!db) return NULL;
     json_t *arr = NULL, *run = run_by_id(db, run_id, err);
-    json_t *attempts = json_object(), *byid = json_object(), *order = json_array();
+    json_t *attempts = json_object(), *byid = json_object();
     sqlite3_stmt *st = NULL;
     if (!run) goto out;
     if (!prep(db,
@@ -320,7 +320,6 @@ out:
     json_decref(run);
     json_decref(attempts);
     json_decref(byid);
-    json_decref(order);
     pdb_read_put(s, db);
     return arr;
 }
