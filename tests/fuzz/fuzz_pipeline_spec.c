@@ -3,8 +3,8 @@
  * durations, dates and templates (src/pipeline/spec.c, schedule.c,
  * template.c).
  *
- * The whole input is loaded as a spec file (with two fake task types
- * registered, since the built-in ones are not the point); a spec that
+ * The whole input is loaded as a spec file (with two fake task types,
+ * t_echo and t_kinds, registered, since the built-in ones are not the point); a spec that
  * loads must keep its promises (types resolved, upstreams naming other
  * tasks, retry settings merged) and every task's arguments are rendered.
  * The input's first line is also read as a schedule, a duration and a
@@ -26,12 +26,15 @@ static const pipe_field echo_fields[] = {
 };
 static const pipe_task_type t_echo = {.name = "t_echo", .fields = echo_fields, .nfields = 2};
 
-static const pipe_field any_fields[] = {
-    {"v", PIPE_FIELD_ANY, false, NULL},   {"o", PIPE_FIELD_OBJECT, false, NULL},
-    {"a", PIPE_FIELD_ARRAY, false, NULL}, {"d", PIPE_FIELD_DURATION, false, NULL},
-    {"b", PIPE_FIELD_BOOL, false, NULL},
+static const pipe_field kinds_fields[] = {
+    {"s", PIPE_FIELD_STRING, false, NULL}, {"i", PIPE_FIELD_INT, false, NULL},
+    {"b", PIPE_FIELD_BOOL, false, NULL},   {"d", PIPE_FIELD_DURATION, false, NULL},
+    {"o", PIPE_FIELD_OBJECT, false, NULL}, {"a", PIPE_FIELD_ARRAY, false, NULL},
+    {"any", PIPE_FIELD_ANY, false, NULL},
 };
-static const pipe_task_type t_any = {.name = "t_any", .fields = any_fields, .nfields = 5};
+/* the same two types as tests/unit/pipeline/test_spec.c, so its spec_cases
+ * serve as seeds */
+static const pipe_task_type t_kinds = {.name = "t_kinds", .fields = kinds_fields, .nfields = 7};
 
 static json_t *params, *output;
 
@@ -44,7 +47,7 @@ const char *__lsan_default_suppressions(void) { return "leak:libfyaml.so\n"; }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     pipe_task_type_register(&t_echo);
-    pipe_task_type_register(&t_any);
+    pipe_task_type_register(&t_kinds);
     params = json_pack("{s:s, s:i, s:{s:[i,s]}}", "symbol", "BTCUSDT", "limit", 100, "nested", "a", 1, "{{ ds }}");
     output = json_pack("{s:s, s:i}", "s3_path", "s3://warehouse/raw/x", "records", 42);
     return 0;
