@@ -42,9 +42,9 @@ static void add_locked(const pipe_task_type *t) {
 static void builtins_locked(void) {
     if (builtins_added) return;
     builtins_added = true;
-    const pipe_task_type *b[] = {&pipe_task_log,        &pipe_task_shell,          &pipe_task_crawl,
-                                 &pipe_task_wait_job,   &pipe_task_write_table,    &pipe_task_publish_signal,
-                                 &pipe_task_load_raw,   &pipe_task_maintenance};
+    const pipe_task_type *b[] = {&pipe_task_log,      &pipe_task_shell,       &pipe_task_crawl,
+                                 &pipe_task_wait_job, &pipe_task_write_table, &pipe_task_publish_signal,
+                                 &pipe_task_load_raw, &pipe_task_maintenance};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) add_locked(b[i]);
 }
 
