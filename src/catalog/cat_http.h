@@ -45,24 +45,7 @@ bool rest_metrics_put(cat_t *c, const char *ref, const char *ns, const char *nam
 /* ---- nessie.c: Nessie v2, paths under /api/v2 ---- */
 void cat_nessie_handle(http_req_t *req, cat_http_ctx *ctx, const char *body, size_t len);
 
-/* ---- auth.c ---- */
-/* Bearer tokens: stateless, HMAC-signed under the root secret. */
-typedef struct cat_token_claims {
-    char principal[201]; /* the access key that asked for it */
-    bool write;          /* false: GET and HEAD only */
-    int64_t expires_s;
-} cat_token_claims;
-
-#define CAT_TOKEN_TTL_S 3600
-#define CAT_TOKEN_MAX 700
-
-bool cat_token_issue(const char *root_secret, const char *principal, bool write, int64_t expires_s, char *out,
-                     size_t cap, floe_err *err);
-/* FLOE_EAUTH says why not: malformed, altered, expired. */
-bool cat_token_verify(const char *root_secret, const char *token, int64_t now_s, cat_token_claims *out, floe_err *err);
-/* Whether id/secret is the root pair or a configured key; *write its scope. */
-bool cat_client_check(const floe_config *cfg, const char *id, const char *secret, bool *write);
-
+/* ---- auth.c (tokens: catalog.h) ---- */
 /* True when the request may go on (a valid bearer token, or auth: none);
  * otherwise it has responded 401 itself, in the API's error form. */
 bool cat_auth_check(http_req_t *req, cat_http_ctx *ctx, bool nessie);

@@ -365,6 +365,24 @@ cat_server_t *cat_server_start(const cat_server_opts *opts, floe_err *err);
 int cat_server_port(cat_server_t *s);
 void cat_server_stop(cat_server_t *s);
 
+/* ---- bearer tokens (auth.c): stateless, HMAC-signed under the root
+ * secret; the catalog port and the console API both take them ---- */
+typedef struct cat_token_claims {
+    char principal[201]; /* the access key that asked for it */
+    bool write;          /* false: GET and HEAD only */
+    int64_t expires_s;
+} cat_token_claims;
+
+#define CAT_TOKEN_TTL_S 3600
+#define CAT_TOKEN_MAX 700
+
+bool cat_token_issue(const char *root_secret, const char *principal, bool write, int64_t expires_s, char *out,
+                     size_t cap, floe_err *err);
+/* FLOE_EAUTH says why not: malformed, altered, expired. */
+bool cat_token_verify(const char *root_secret, const char *token, int64_t now_s, cat_token_claims *out, floe_err *err);
+/* Whether id/secret is the root pair or a configured key; *write its scope. */
+bool cat_client_check(const floe_config *cfg, const char *id, const char *secret, bool *write);
+
 /* ---- gc (gc.c): garbage collection of the warehouse ----
  *
  * Marks every file reachable from the head of every ref (branch or tag):

@@ -23,6 +23,8 @@ int cli_transplant(int argc, char **argv);
 int cli_reflog(int argc, char **argv);
 /* sample_api.c: the local Binance-like API that demos and tests crawl */
 int cli_sample_api(int argc, char **argv);
+/* pipeline.c: the pipeline API client */
+int cli_pipeline(int argc, char **argv);
 /* hidden: manifests for the end-to-end tests (tests/e2e/test_iceberg_manifest.sh) */
 int cli_iceberg_debug(int argc, char **argv);
 /* hidden: drives the job queue for the end-to-end tests (tests/e2e/test_queue_*.sh) */

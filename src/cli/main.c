@@ -23,6 +23,7 @@ static void usage(FILE *f) {
                "  merge      merge a branch into another (three-way, with conflicts listed)\n"
                "  transplant apply given commits onto a branch\n"
                "  reflog     every movement of the catalog's refs\n"
+               "  pipeline   list, trigger, inspect, clear, pause and backfill pipelines (via floe serve)\n"
                "  sample-api a local Binance-like market API to crawl (deterministic, rate-limited)\n"
                "  version    print the version\n\n"
                "Run 'floe <command> --help' for the command's flags.\n");
@@ -47,6 +48,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "merge")) return cli_merge(argc - 2, argv + 2);
     if (!strcmp(cmd, "transplant")) return cli_transplant(argc - 2, argv + 2);
     if (!strcmp(cmd, "reflog")) return cli_reflog(argc - 2, argv + 2);
+    if (!strcmp(cmd, "pipeline")) return cli_pipeline(argc - 2, argv + 2);
     if (!strcmp(cmd, "sample-api")) return cli_sample_api(argc - 2, argv + 2);
     if (!strcmp(cmd, "iceberg-debug")) return cli_iceberg_debug(argc - 2, argv + 2);
     if (!strcmp(cmd, "queue-debug")) return cli_queue_debug(argc - 2, argv + 2);

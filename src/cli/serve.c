@@ -1,8 +1,8 @@
 /*
- * serve.c: `floe serve`: loads settings, opens the store, starts the S3 API
- * the catalog port (Iceberg REST and Nessie) and the console port (health
- * only until it lands), and runs
- * until SIGINT or SIGTERM.
+ * serve.c: `floe serve`: loads settings, opens the store, the catalog and the
+ * job queue, starts the S3 API, the catalog port (Iceberg REST and Nessie),
+ * the pipeline scheduler with its console port (the pipeline API), and the
+ * embedded crawler workers, and runs until SIGINT or SIGTERM.
  */
 #include <malloc.h>
 #include <signal.h>
@@ -17,6 +17,8 @@
 #include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "net/http.h"
+#include "pipeline/pipeline.h"
+#include "queue/queue.h"
 #include "store/fileio.h"
 #include "store/s3/s3.h"
 #include "store/store.h"
@@ -25,11 +27,6 @@ static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig) { stop_requested = sig; }
 
-static http_server_t *start_health_port(const char *name, const floe_config *cfg, int port, floe_err *err) {
-    http_route r = {.prefix = "/health", .exact = true, .handler = http_health_handler};
-    http_server_opts o = {.name = name, .bind = cfg->bind, .port = port, .routes = &r, .nroutes = 1};
-    return http_server_start(&o, err);
-}
 
 int cli_serve(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
@@ -64,6 +61,10 @@ int cli_serve(int argc, char **argv) {
     cat_server_t *catalog = NULL;
     cat_t *cat = NULL;
     fileio_t *io = NULL;
+    queue_t *queue = NULL;
+    pipe_sched *sched = NULL;
+    pipe_api *api = NULL;
+    char *db_path = NULL, *log_dir = NULL;
     if (!fs_mkdir_p(cfg.data_dir, &err)) goto fail;
     store = store_open(cfg.data_dir, cfg.fsync, &err);
     if (!store) goto fail;
@@ -89,15 +90,46 @@ int cli_serve(int argc, char **argv) {
         .cat = cat, .cfg = &cfg, .port = cfg.catalog_port, .s3_endpoint = s3_endpoint, .store = store};
     catalog = cat_server_start(&cso, &err);
     if (!catalog) goto fail;
-    console = start_health_port("console", &cfg, cfg.console_port, &err);
+    floe_err be;
+    if (!store_bucket_create(store, "warehouse", false, &be) && be.code != FLOE_EEXIST) {
+        err = be;
+        goto fail;
+    }
+    queue_opts qo = {.data_dir = cfg.data_dir, .no_fsync = !cfg.fsync};
+    queue = queue_open(cfg.queue_url, &qo, &err);
+    if (!queue) goto fail;
+    pipe_env penv = {.data_dir = cfg.data_dir,
+                     .cat = cat,
+                     .io = io,
+                     .queue = queue,
+                     .crawl_queue = "crawl",
+                     .warehouse = "s3://warehouse"};
+    if (asprintf(&db_path, "%s/pipelines.db", cfg.data_dir) < 0 || asprintf(&log_dir, "%s/logs", cfg.data_dir) < 0) {
+        floe_err_set(&err, FLOE_ENOMEM, "out of memory");
+        goto fail;
+    }
+    pipe_sched_opts so = {.pipelines_dir = cfg.pipelines_dir,
+                          .db_path = db_path,
+                          .log_dir = log_dir,
+                          .env = &penv,
+                          .executors = cfg.executors,
+                          .no_fsync = !cfg.fsync};
+    sched = pipe_sched_start(&so, &err);
+    if (!sched) goto fail;
+    api = pipe_api_new(sched, &cfg, NULL, NULL);
+    size_t nroutes;
+    const http_route *routes = pipe_api_routes(api, &nroutes);
+    http_server_opts cons = {
+        .name = "console", .bind = cfg.bind, .port = cfg.console_port, .routes = routes, .nroutes = nroutes};
+    console = http_server_start(&cons, &err);
     if (!console) goto fail;
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    log_info("serve", "ready in %.1f ms: S3 on http://%s:%d, catalog :%d, console :%d, data in %s",
+    log_info("serve", "ready in %.1f ms: S3 on http://%s:%d, catalog :%d, console :%d, queue %s, pipelines in %s, data in %s",
              (double)(time_mono_ns() - t0) / 1e6, cfg.bind, s3_server_port(s3), cat_server_port(catalog),
-             http_server_port(console), cfg.data_dir);
+             http_server_port(console), queue_backend(queue), cfg.pipelines_dir, cfg.data_dir);
     while (!stop_requested) pause();
     log_info("serve", "signal %d: shutting down", (int)stop_requested);
     rc = 0;
@@ -106,9 +138,14 @@ fail:
     fprintf(stderr, "floe: %s\n", err.msg);
 done:
     http_server_stop(console);
+    pipe_api_free(api);
+    pipe_sched_stop(sched);
     cat_server_stop(catalog);
     s3_server_stop(s3);
     cat_close(cat);
+    if (queue) queue_close(queue);
+    free(db_path);
+    free(log_dir);
     if (io) fileio_free(io);
     store_close(store);
     config_free(&cfg);

@@ -378,9 +378,15 @@ void pipe_sched_stats_get(pipe_sched *s, pipe_sched_stats *out);
 
 struct http_route;
 struct floe_config;
-/* The routes under /api/v1 for the console port's server, with the same
- * bearer auth as the catalog (tokens from POST /api/v1/oauth/tokens, or
- * the catalog's). n gets the count. The scheduler must outlive the server. */
-const struct http_route *pipe_api_routes(pipe_sched *s, const struct floe_config *cfg, size_t *n);
+typedef struct pipe_api pipe_api;
+/* The console port's routes: /api/v1/... (JSON; docs/pipelines-api.md) and
+ * /metrics (Prometheus text), with the same bearer auth as the catalog
+ * (tokens from POST /api/v1/oauth/tokens, or the catalog's: they are the
+ * same). metrics_extra, when set, appends more Prometheus text (the
+ * embedded crawler's). The scheduler and cfg must outlive the api. */
+pipe_api *pipe_api_new(pipe_sched *s, const struct floe_config *cfg, void (*metrics_extra)(void *arg, buf_t *out),
+                       void *metrics_arg);
+const struct http_route *pipe_api_routes(pipe_api *api, size_t *n);
+void pipe_api_free(pipe_api *api);
 
 #endif
