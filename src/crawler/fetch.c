@@ -163,10 +163,13 @@ static crawl_status fetch_loop(crawl_t *c, const crawl_endpoint *ep, crawl_host 
             return CRAWL_RETRY;
         }
         int64_t delay = ra >= 0 ? ra : crawl_backoff_ms(attempt + 1, ep->backoff_ms, ep->backoff_max_ms, jitter_unit());
-        char what[64];
-        snprintf(what, sizeof what, "HTTP %ld", status);
-        log_info("crawler", "%s %s: %s; retry %d of %d in %lld ms%s", ep->method, url, ok ? what : e.msg, attempt + 1,
-                 ep->retries, (long long)delay, ra >= 0 ? " (Retry-After)" : "");
+        char what[600];
+        if (ok)
+            snprintf(what, sizeof what, "%s %s: HTTP %ld", ep->method, url, status);
+        else
+            snprintf(what, sizeof what, "%s", e.msg);
+        log_info("crawler", "%s; retry %d of %d in %lld ms%s", what, attempt + 1, ep->retries, (long long)delay,
+                 ra >= 0 ? " (Retry-After)" : "");
         if (!crawl_sleep(delay, cancel)) {
             floe_err_set(err, FLOE_EINTERNAL, "%s %s: stopped while waiting to retry (the worker is shutting down)",
                          ep->method, url);
