@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
+
 typedef struct line_ent {
     const json_t *container;
     char *key; /* NULL for a sequence item */
@@ -283,6 +285,15 @@ static struct fy_diag *quiet_diag(void) {
 }
 
 yaml_doc *yaml_load_str(const char *text, size_t len, const char *name, floe_err *err) {
+    /* YAML is UTF-8 here; libfyaml 0.8 loops for ever on some invalid
+     * sequences (in a directive: "%f\x94"), so they never reach it. */
+    if (!str_utf8_valid(text, len)) {
+        size_t line = 1;
+        for (size_t i = 0; i < len && (unsigned char)text[i] < 0x80; i++) line += text[i] == '\n';
+        floe_err_set(err, FLOE_EINVAL, "%s:%zu: not valid YAML: the text is not UTF-8; save the file as UTF-8", name,
+                     line);
+        return NULL;
+    }
     struct fy_diag *diag = quiet_diag();
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = diag};
     struct fy_document *fyd = fy_document_build_from_string(&pcfg, text, len);

@@ -215,7 +215,7 @@ static bool load_hosts(cfg_ctx *x, const sect *root) {
     const char *k;
     json_t *v;
     json_object_foreach(hs.obj, k, v) {
-        char key[sizeof((crawl_host *)0)->key];
+        char key[CRAWL_HOST_KEY_MAX];
         if (!host_key_ok(k, key, sizeof key))
             return fail_key(x, &hs, k,
                             "'%s' is not host:port; write the host and port of the base URL, such as "
@@ -506,7 +506,7 @@ static bool load_endpoint(cfg_ctx *x, const sect *eps, const char *name, const e
                  &records) ||
         !check_path(x, &s, "records", records))
         return false;
-    char hostkey[300];
+    char hostkey[CRAWL_HOST_KEY_MAX];
     if (!crawl_url_host(base, hostkey, sizeof hostkey) || strpbrk(base, "?#"))
         return fail_key(x, &s, "base_url", "'%s' is not an http:// or https:// URL with a host (and no query)", base);
     if (path[0] != '/' || strpbrk(path, "?# "))

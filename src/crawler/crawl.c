@@ -139,7 +139,7 @@ static bool parse_payload(crawl_t *c, const char *payload, arena_t *a, crawl_job
     j->host = j->ep->host;
     json_t *bu = json_object_get(root, "base_url"), *rid = json_object_get(root, "run_id");
     if (bu && !json_is_null(bu)) {
-        char key[300];
+        char key[CRAWL_HOST_KEY_MAX];
         const char *b = json_string_value(bu);
         if (!b || !crawl_url_host(b, key, sizeof key) || strpbrk(b, "?#")) {
             floe_err_set(err, FLOE_EINVAL, "the job's base_url '%.200s' is not an http:// or https:// URL with a host",
@@ -177,7 +177,7 @@ static bool build_request(const crawl_job *j, const crawl_pager *p, buf_t *url, 
     buf_reset(url);
     buf_reset(body);
     if (p->next_url) {
-        char key[300];
+        char key[CRAWL_HOST_KEY_MAX];
         if (!crawl_url_host(p->next_url, key, sizeof key) || strcmp(key, j->host->key))
             return floe_err_set(err, FLOE_EINVAL,
                                 "the Link header's next page %.200s is not on %s, the host the crawl started on; the "

@@ -17,6 +17,7 @@
 #define CRAWL_MAX_PAGE_BYTES (64u << 20) /* a larger response body fails the page */
 #define CRAWL_JSON_MAX_DEPTH 256
 #define CRAWL_DEFAULT_CONCURRENCY 4 /* per host not listed under hosts: */
+#define CRAWL_HOST_KEY_MAX 300      /* "host:port" and its NUL */
 
 /* ---------------------------------------------------------------- limits */
 
@@ -36,7 +37,7 @@ uint64_t crawl_bucket_reserve(crawl_bucket *b, uint64_t now_ns);
 /* One host:port: an optional bucket, a concurrency cap, and a pause that
  * a 429 with Retry-After puts on every thread. */
 typedef struct crawl_host {
-    char key[280]; /* "host:port", lower case */
+    char key[CRAWL_HOST_KEY_MAX]; /* "host:port", lower case */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool limited;
