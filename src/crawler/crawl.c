@@ -87,6 +87,12 @@ static bool merge_params(crawl_job *j, json_t *params, arena_t *a, floe_err *err
                                 "endpoint's value), not an object or array",
                                 k);
         if (str_eq(k, ep->pg.param)) { /* where the pagination starts */
+            int64_t n;
+            bool numeric = ep->pg.type == CRAWL_PAGE_OFFSET || ep->pg.type == CRAWL_PAGE_PAGE;
+            if (numeric && (!text || !str_to_i64_range(text, 0, INT64_MAX / 4, &n)))
+                return floe_err_set(err, FLOE_EINVAL,
+                                    "job params.%s: the first %s of endpoint %s must be a whole number >= 0", k,
+                                    ep->pg.type == CRAWL_PAGE_PAGE ? "page" : "offset", ep->name);
             j->start = text;
             continue;
         }

@@ -390,6 +390,9 @@ Test(crawl_run, permanent_failures) {
     expect_fail("nosuch", NULL, CRAWL_PERMANENT, "endpoint 'nosuch', which the crawler config test.yaml does not");
     expect_fail("items", "\"params\":{\"limit\":5}", CRAWL_PERMANENT, "params.limit: the page size is endpoint");
     expect_fail("items", "\"params\":[1]", CRAWL_PERMANENT, "params is not an object");
+    expect_fail("offset", "\"params\":{\"offset\":\"ten\"}", CRAWL_PERMANENT,
+                "params.offset: the first offset of endpoint offset must be a whole number");
+    expect_fail("items", "\"params\":{\"x\":{}}", CRAWL_PERMANENT, "params.x: expected a string, number");
     expect_fail("items", "\"base_url\":\"ftp://x\"", CRAWL_PERMANENT, "base_url 'ftp://x' is not");
     buf_t result = BUF_INIT;
     floe_err err = {0};
