@@ -13,7 +13,7 @@ DEBS=(
   libzstd-dev libsnappy-dev zlib1g-dev libxxhash-dev liblz4-dev libbrotli-dev
   libcriterion-dev python3-avro python3-snappy python3-zstandard
   awscli python3-boto3 rclone s3cmd nginx redis-server postgresql
-  curl hyperfine procps
+  curl hyperfine procps zstd
 )
 # Node.js (with npm) may come from the image; install Debian's only if absent.
 command -v npm >/dev/null 2>&1 || DEBS+=(nodejs npm)

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
+
 typedef struct line_ent {
     const json_t *container;
     char *key; /* NULL for a sequence item */

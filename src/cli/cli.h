@@ -29,5 +29,7 @@ int cli_pipeline(int argc, char **argv);
 int cli_iceberg_debug(int argc, char **argv);
 /* hidden: drives the job queue for the end-to-end tests (tests/e2e/test_queue_*.sh) */
 int cli_queue_debug(int argc, char **argv);
+/* worker.c: the crawler worker (src/crawler) fed from a queue */
+int cli_worker(int argc, char **argv);
 
 #endif

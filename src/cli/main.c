@@ -25,6 +25,7 @@ static void usage(FILE *f) {
                "  reflog     every movement of the catalog's refs\n"
                "  pipeline   list, trigger, inspect, clear, pause and backfill pipelines (via floe serve)\n"
                "  sample-api a local Binance-like market API to crawl (deterministic, rate-limited)\n"
+               "  worker     crawl jobs from a queue (embedded or redis://) into the warehouse\n"
                "  version    print the version\n\n"
                "Run 'floe <command> --help' for the command's flags.\n");
 }
@@ -52,6 +53,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "sample-api")) return cli_sample_api(argc - 2, argv + 2);
     if (!strcmp(cmd, "iceberg-debug")) return cli_iceberg_debug(argc - 2, argv + 2);
     if (!strcmp(cmd, "queue-debug")) return cli_queue_debug(argc - 2, argv + 2);
+    if (!strcmp(cmd, "worker")) return cli_worker(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("floe %s\n", FLOE_VERSION);
         return 0;

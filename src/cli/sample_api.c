@@ -199,14 +199,28 @@ static int64_t page_len(sa_server *s, int64_t first, int64_t limit) {
 /* ---- endpoints ---- */
 
 /* /api/v3/trades and /api/v3/historicalTrades: the newest `limit` trades,
- * or `limit` from fromId on. */
+ * or `limit` from fromId on. startTime starts at the first trade at or
+ * after it (the later of that and fromId); endTime (exclusive, unlike
+ * Binance's inclusive one) stops before the first trade at or after it, and
+ * alone picks the newest `limit` trades before it. Times are epoch ms. */
 static void ep_trades(http_req_t *req, sa_call *c) {
     const sample_symbol *sym = param_symbol(req, c);
-    int64_t limit, from;
-    if (!sym || !param_limit(req, c, "limit", &limit) || !param_int(req, c, "fromId", -1, 0, INT64_MAX, &from)) return;
-    if (from < 0) from = c->s->data.count > limit ? c->s->data.count - limit : 0;
+    int64_t limit, from, start, end;
+    if (!sym || !param_limit(req, c, "limit", &limit) || !param_int(req, c, "fromId", -1, 0, INT64_MAX, &from) ||
+        !param_int(req, c, "startTime", -1, 0, INT64_MAX, &start) ||
+        !param_int(req, c, "endTime", -1, 0, INT64_MAX, &end))
+        return;
+    const sample_data *d = &c->s->data;
+    int64_t stop = end >= 0 ? sample_first_at(d, end) : d->count;
+    if (start >= 0) {
+        int64_t first = sample_first_at(d, start);
+        from = from > first ? from : first;
+    }
+    if (from < 0) from = stop > limit ? stop - limit : 0;
+    int64_t n = page_len(c->s, from, limit);
+    if (from + n > stop) n = stop > from ? stop - from : 0;
     buf_t b = BUF_INIT;
-    put_trades(&b, req, c->s, sym, from, page_len(c->s, from, limit));
+    put_trades(&b, req, c->s, sym, from, n);
     answer(req, c->s, c->ep, 200, &b, c->used, false);
 }
 

@@ -97,6 +97,19 @@ void sample_trades(const sample_data *d, const sample_symbol *s, int64_t first, 
     }
 }
 
+/* Times never decrease with the id: a binary search. */
+int64_t sample_first_at(const sample_data *d, int64_t time_ms) {
+    int64_t lo = 0, hi = d->count;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (d->start_ms + (int64_t)((__int128)mid * d->span_ms / d->count) >= time_ms)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 static int64_t pow10_i64(int e) {
     int64_t v = 1;
     while (e-- > 0) v *= 10;

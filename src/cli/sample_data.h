@@ -52,6 +52,8 @@ void sample_data_free(sample_data *d);
 const sample_symbol *sample_symbol_find(const sample_data *d, const char *name);
 /* Fills out[0..n) with trades first .. first+n-1 (all must be < count). */
 void sample_trades(const sample_data *d, const sample_symbol *s, int64_t first, int64_t n, sample_trade *out);
+/* The id of the first trade whose time is >= time_ms (count when none). */
+int64_t sample_first_at(const sample_data *d, int64_t time_ms);
 /* Appends one trade in Binance's shape (historicalTrades). */
 void sample_trade_json(buf_t *b, const sample_symbol *s, const sample_trade *t);
 

@@ -164,6 +164,11 @@ bool queue_nack(queue_t *q, const queue_job *job, const char *error, int64_t ret
     return q->ops->nack(q, job, error ? error : "", retry_delay_ms, err);
 }
 
+bool queue_release(queue_t *q, const queue_job *job, floe_err *err) {
+    if (!check_job(job, err)) return false;
+    return q->ops->release(q, job, err);
+}
+
 bool queue_status_get(queue_t *q, const char *job_id, arena_t *a, queue_status *out, floe_err *err) {
     if (!job_id || !*job_id || strlen(job_id) >= QUEUE_ID_MAX)
         return floe_err_set(err, FLOE_EINVAL, "job id '%s' is not a job id (expected the id queue_enqueue returned)",

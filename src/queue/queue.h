@@ -91,6 +91,11 @@ bool queue_ack(queue_t *q, const queue_job *job, const char *result, floe_err *e
 /* Gives the job back with an error: it is leasable again after
  * retry_delay_ms, or dead-lettered when it has had max_tries tries. */
 bool queue_nack(queue_t *q, const queue_job *job, const char *error, int64_t retry_delay_ms, floe_err *err);
+/* Gives the job back unfinished without counting this try: a worker that
+ * is shutting down (SIGTERM) in the middle of a job. The job is leasable
+ * again at once, and its next lease is try number job->tries again, so a
+ * job released by every deploy is never dead-lettered for it. */
+bool queue_release(queue_t *q, const queue_job *job, floe_err *err);
 
 typedef enum {
     QUEUE_QUEUED,

@@ -21,6 +21,7 @@ typedef struct queue_backend_ops {
     bool (*heartbeat)(queue_t *q, queue_job *job, int64_t extend_ms, floe_err *err);
     bool (*ack)(queue_t *q, const queue_job *job, const char *result, floe_err *err);
     bool (*nack)(queue_t *q, const queue_job *job, const char *error, int64_t retry_delay_ms, floe_err *err);
+    bool (*release)(queue_t *q, const queue_job *job, floe_err *err);
     bool (*status)(queue_t *q, const char *id, arena_t *a, queue_status *out, floe_err *err);
 } queue_backend_ops;
 

@@ -12,7 +12,8 @@
  * Tries are the entry's delivery count (which XAUTOCLAIM raises) plus the
  * tries of earlier entries of the same job: a nack acks the entry and adds
  * a new one, straight away or through the sorted set floe:queue:NAME:delayed
- * when the retry has a delay. A heartbeat resets the entry's idle time
+ * when the retry has a delay. A release (a worker shutting down mid-job)
+ * does the same at once with base one lower, giving the try back. A heartbeat resets the entry's idle time
  * (XCLAIM to the same consumer, JUSTID, which does not count a delivery).
  * The lease token is (entry id, worker, delivery count); ack, nack and
  * heartbeat check it against the PEL inside one Lua script, so a worker
@@ -189,6 +190,20 @@ static const char lua_nack[] = LUA_COMMON LUA_OWNED
     "  redis.call('XADD', KEYS[1], '*', 'job', f.job, 'payload', f.payload, 'max', f.max, 'base', tostring(tries))\n"
     "end\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
+    "return 1\n";
+
+/* A release: the entry goes away and a new one takes its place at once
+ * with base = tries - 1, so the next delivery is this try again.
+ * KEYS: stream, job hash. ARGV: entry, worker, count, ttl_s, tries, queue name. */
+static const char lua_release[] = LUA_COMMON LUA_OWNED
+    "local f = fields(redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])[1][2])\n"
+    "local tries = tonumber(ARGV[5])\n"
+    "hist(KEYS[2], {try = tries, worker = ARGV[2], event = 'released', at = now})\n"
+    "redis.call('XACK', KEYS[1], 'floe', ARGV[1]) redis.call('XDEL', KEYS[1], ARGV[1])\n"
+    "redis.call('HDEL', KEYS[2], 'deadline')\n"
+    "redis.call('HSET', KEYS[2], 'state', 'queued', 'tries', tries - 1, 'updated', now)\n"
+    "redis.call('XADD', KEYS[1], '*', 'job', f.job, 'payload', f.payload, 'max', f.max, 'base', tostring(tries - 1))\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
     "return 1\n";
 
 /* ------------------------------------------------------------ connections */
@@ -623,6 +638,15 @@ static bool rd_nack(queue_t *q, const queue_job *job, const char *error, int64_t
     return owned_call(q, job, "nack", lua_nack, true, &x, err);
 }
 
+static bool rd_release(queue_t *q, const queue_job *job, floe_err *err) {
+    rd_queue *r = q->impl;
+    rd_args x = {0};
+    arg_i64(&x, r->ttl_s);
+    arg_i64(&x, job->tries);
+    arg(&x, job->queue);
+    return owned_call(q, job, "release", lua_release, false, &x, err);
+}
+
 static bool rd_status(queue_t *q, const char *id, arena_t *a, queue_status *out, floe_err *err) {
     rd_queue *r = q->impl;
     redisContext *c = conn_get(r, err);
@@ -682,5 +706,6 @@ const queue_backend_ops queue_redis_ops = {
     .heartbeat = rd_heartbeat,
     .ack = rd_ack,
     .nack = rd_nack,
+    .release = rd_release,
     .status = rd_status,
 };

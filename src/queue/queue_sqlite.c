@@ -437,6 +437,18 @@ static bool sq_nack(queue_t *q, const queue_job *job, const char *error, int64_t
     return ok;
 }
 
+/* The try is given back: tries goes down by one, so the next lease is
+ * this try again; the job is due at once. SET reads the old row, so the
+ * history names the try and worker that released it. */
+static bool sq_release(queue_t *q, const queue_job *job, floe_err *err) {
+    bool ok = leased_update(q, job, "release",
+                            "UPDATE jobs SET state='queued', tries=tries-1, due=?4, updated=?4, " HISTORY_ADD(
+                                "released", "NULL", "?4") LEASE_MATCH,
+                            NULL, NULL, err);
+    if (ok) wake_waiters(q->impl);
+    return ok;
+}
+
 static const char *col_str(sqlite3_stmt *st, int i, arena_t *a) {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? arena_strdup(a, (const char *)t) : NULL;
@@ -487,5 +499,6 @@ const queue_backend_ops queue_sqlite_ops = {
     .heartbeat = sq_heartbeat,
     .ack = sq_ack,
     .nack = sq_nack,
+    .release = sq_release,
     .status = sq_status,
 };

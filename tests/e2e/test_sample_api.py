@@ -7,7 +7,9 @@ byte. Then: the Binance shape field by field, each pagination style walked
 to the end of a 2,500-trade range, limit bounds and Binance's error bodies,
 /stats against what the test sent, the token bucket's 429 + Retry-After and
 recovery (global and per client address), the seeded 503s and slow answers
-request by request, flag validation, and a clean exit on SIGTERM.
+request by request, flag validation, and a clean exit on SIGTERM. And
+startTime/endTime (endTime exclusive) on the trades endpoints, alone, with
+fromId, and crawling one interval in pages.
 """
 
 import atexit
@@ -268,6 +270,50 @@ while url and n < 20:
 t.eq(3, n, "link style: 3 pages, the last without a Link header")
 t.eq(want["ETHUSDT"], got, "link style: every trade once")
 
+print("# startTime and endTime (epoch ms; endTime exclusive)")
+# trade i is at START_MS + i * SPAN_MS // COUNT: 1440 ms apart here
+T = [START_MS + i * SPAN_MS // COUNT for i in range(COUNT)]
+
+
+def first_at(ms):
+    return next((i for i, x in enumerate(T) if x >= ms), COUNT)
+
+
+def ids(path):
+    st, _, b = get(path)
+    t.eq(200, st, path)
+    return [x["id"] for x in json.loads(b)] if st == 200 else []
+
+
+s_ms, e_ms = T[500], T[1800]
+t.eq(list(range(500, 1000)), ids("/api/v3/trades?symbol=BTCUSDT&limit=500&startTime=%d&endTime=%d" % (s_ms, e_ms)),
+     "startTime picks the first trade at or after it")
+t.eq(list(range(1700, 1800)), ids("/api/v3/trades?symbol=BTCUSDT&limit=500&fromId=1700&startTime=%d&endTime=%d"
+                                  % (s_ms, e_ms)), "endTime stops before the first trade at or after it")
+t.eq(list(range(1000, 1500)), ids("/api/v3/trades?symbol=BTCUSDT&limit=500&fromId=1000&startTime=%d" % s_ms),
+     "fromId later than startTime: fromId wins")
+t.eq(list(range(500, 510)), ids("/api/v3/trades?symbol=BTCUSDT&limit=10&fromId=3&startTime=%d" % s_ms),
+     "startTime later than fromId: startTime wins")
+t.eq(list(range(501, 511)), ids("/api/v3/historicalTrades?symbol=BTCUSDT&limit=10&startTime=%d" % (s_ms + 1)),
+     "a startTime between two trades starts at the next (historicalTrades too)")
+t.eq(list(range(1790, 1800)), ids("/api/v3/trades?symbol=BTCUSDT&limit=10&endTime=%d" % e_ms),
+     "endTime alone: the newest trades before it")
+t.eq([], ids("/api/v3/trades?symbol=BTCUSDT&startTime=%d&endTime=%d" % (e_ms, s_ms)), "endTime before startTime: []")
+t.eq([], ids("/api/v3/trades?symbol=BTCUSDT&startTime=%d" % (T[-1] + 1)), "startTime after the last trade: []")
+t.eq(list(range(0, 5)), ids("/api/v3/trades?symbol=BTCUSDT&limit=5&startTime=0"), "startTime 0: from the first")
+# a crawl of one interval [start, end) in pages of 300: every trade in it once, none outside
+got, frm = [], None
+while True:
+    q = "/api/v3/trades?symbol=ETHUSDT&limit=300&startTime=%d&endTime=%d" % (T[100], T[1234])
+    page = ids(q + ("&fromId=%d" % frm if frm is not None else ""))
+    got += page
+    if len(page) < 300:
+        break
+    frm = page[-1] + 1
+t.eq(list(range(100, 1234)), got, "an interval crawled in pages: each of its trades once")
+st, _, b = get("/api/v3/trades?symbol=ETHUSDT&limit=3&startTime=%d" % T[7])
+t.eq(arr(want["ETHUSDT"][7:10]), b, "the page equals the prediction byte for byte")
+
 print("# limits and errors")
 
 
@@ -289,6 +335,8 @@ err("/api/v3/trades?symbol=BTCUSDT&limit=1001", 400, -1130, "limit=1001 is out o
 err("/api/v3/trades?symbol=BTCUSDT&limit=ten", 400, -1100, "limit=ten is not a number")
 err("/api/v3/trades?symbol=BTCUSDT&fromId=-1", 400, -1100, "fromId=-1 is not a number")
 err("/api/v1/trades_cursor?symbol=BTCUSDT&cursor=zz", 400, -1100, "a made-up cursor")
+err("/api/v3/trades?symbol=BTCUSDT&startTime=yesterday", 400, -1100, "startTime=yesterday is not a number")
+err("/api/v3/trades?symbol=BTCUSDT&endTime=-5", 400, -1100, "endTime=-5 is not a number")
 err("/api/v3/nothing", 404, -1, "an unknown path is 404")
 t.eq(1000, len(json.loads(get("/api/v3/trades?symbol=BTCUSDT&limit=1000&fromId=0")[2])), "limit=1000 is allowed")
 t.eq(1, len(json.loads(get("/api/v3/trades?symbol=BTCUSDT&limit=1&fromId=0")[2])), "limit=1 is allowed")

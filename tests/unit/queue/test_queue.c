@@ -215,6 +215,38 @@ QCASE(nack_retries_after_delay) {
     cr_assert_eq(st.tries, 3);
 }
 
+/* A release gives the try back: a job with max_tries 1 released twice is
+ * still leasable, each time as try 1, and a late ack of the released lease
+ * is refused. */
+QCASE(release_gives_the_try_back) {
+    char id[QUEUE_ID_MAX];
+    enqueue(q, "long crawl", 1, id);
+    queue_job a, b, c;
+    floe_err err = {0};
+    lease_ok(q, "w1", 30000, 0, &a);
+    cr_assert_eq(a.tries, 1);
+    cr_assert(queue_release(q, &a, &err), "%s", err.msg);
+    queue_status st = status(q, id);
+    cr_assert_eq(st.state, QUEUE_QUEUED);
+    cr_assert_eq(st.tries, 0);
+    cr_assert(strstr(st.history, "\"released\""), "%s", st.history);
+    cr_assert_not(queue_ack(q, &a, NULL, &err), "the released lease is over");
+    cr_assert_eq(err.code, FLOE_ECONFLICT, "%s", err.msg);
+    lease_ok(q, "w2", 30000, 0, &b);
+    cr_assert_str_eq(b.id, id);
+    cr_assert_eq(b.tries, 1);
+    cr_assert_str_eq(b.payload, "long crawl");
+    cr_assert(queue_release(q, &b, &err), "%s", err.msg);
+    cr_assert_not(queue_release(q, &b, &err), "a second release of the same lease");
+    cr_assert_eq(err.code, FLOE_ECONFLICT, "%s", err.msg);
+    lease_ok(q, "w3", 30000, 0, &c);
+    cr_assert_eq(c.tries, 1);
+    cr_assert(queue_ack(q, &c, "{}", &err), "%s", err.msg);
+    st = status(q, id);
+    cr_assert_eq(st.state, QUEUE_DONE);
+    cr_assert_eq(st.tries, 1);
+}
+
 QCASE(dead_letter_after_max_tries) {
     char id[QUEUE_ID_MAX];
     enqueue(q, "poison", 2, id);
