@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/str.h"
 
 typedef struct line_ent {
     const json_t *container;

@@ -94,7 +94,7 @@ static char *crawl_payload(pipe_task_ctx *c, const char *endpoint, json_t *param
     return out;
 }
 
-static pipe_task_result crawl_run(pipe_task_ctx *c, floe_err *err) {
+static pipe_task_result crawl_task_run(pipe_task_ctx *c, floe_err *err) {
     const char *endpoint, *base_url, *target, *qname;
     json_t *params;
     int64_t max_tries;
@@ -155,7 +155,7 @@ static pipe_task_result crawl_run(pipe_task_ctx *c, floe_err *err) {
     return PIPE_TASK_SUCCESS;
 }
 
-static bool crawl_validate(json_t *args, floe_err *err) {
+static bool crawl_task_validate(json_t *args, floe_err *err) {
     json_t *e = json_object_get(args, "endpoint");
     if (json_is_string(e) && !tval_is_template(e) && !endpoint_ok(json_string_value(e)))
         return floe_err_set(err, FLOE_EINVAL,
@@ -168,8 +168,8 @@ const pipe_task_type pipe_task_crawl = {
     .name = "crawl",
     .fields = crawl_fields,
     .nfields = sizeof crawl_fields / sizeof crawl_fields[0],
-    .validate = crawl_validate,
-    .run = crawl_run,
+    .validate = crawl_task_validate,
+    .run = crawl_task_run,
 };
 
 /* ============================================================= wait_job */
