@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "catalog/catalog.h"
+#include "crawler/crawler.h"
 #include "cli/cli.h"
 #include "net/http.h"
 #include "pipeline/pipeline.h"
@@ -24,6 +25,8 @@
 #include "store/store.h"
 
 static volatile sig_atomic_t stop_requested;
+
+static void serve_crawler_metrics(void *arg, buf_t *out) { crawl_worker_metrics(arg, out); }
 
 static void on_signal(int sig) { stop_requested = sig; }
 
@@ -64,6 +67,8 @@ int cli_serve(int argc, char **argv) {
     queue_t *queue = NULL;
     pipe_sched *sched = NULL;
     pipe_api *api = NULL;
+    crawl_t *crawl = NULL;
+    crawl_worker *crawler = NULL;
     char *db_path = NULL, *log_dir = NULL;
     if (!fs_mkdir_p(cfg.data_dir, &err)) goto fail;
     store = store_open(cfg.data_dir, cfg.fsync, &err);
@@ -116,7 +121,30 @@ int cli_serve(int argc, char **argv) {
                           .no_fsync = !cfg.fsync};
     sched = pipe_sched_start(&so, &err);
     if (!sched) goto fail;
-    api = pipe_api_new(sched, &cfg, NULL, NULL);
+    /* the embedded crawler: crawler_config, or ./crawler.yaml when it
+     * exists; crawler_workers threads (default 2; 0: none, for a setup
+     * with external `floe worker`s only) */
+    const char *crawler_config = cfg.crawler_config;
+    if (!crawler_config && cfg.crawler_workers != 0 && access("crawler.yaml", R_OK) == 0)
+        crawler_config = "crawler.yaml";
+    if (crawler_config && cfg.crawler_workers != 0) {
+        crawl = crawl_load(crawler_config, &err);
+        if (!crawl) goto fail;
+        crawl_worker_opts cwo = {.queue = queue,
+                                 .queue_name = "crawl",
+                                 .crawl = crawl,
+                                 .io = io,
+                                 .threads = cfg.crawler_workers > 0 ? cfg.crawler_workers : 2};
+        crawler = crawl_worker_start(&cwo, &err);
+        if (!crawler) goto fail;
+    } else if (cfg.crawler_workers > 0) {
+        floe_err_set(&err, FLOE_EINVAL,
+                     "crawler_workers is %d but there is no crawler config: set crawler_config (or put a "
+                     "crawler.yaml in the working directory)",
+                     cfg.crawler_workers);
+        goto fail;
+    }
+    api = pipe_api_new(sched, &cfg, crawler ? serve_crawler_metrics : NULL, crawler);
     size_t nroutes;
     const http_route *routes = pipe_api_routes(api, &nroutes);
     http_server_opts cons = {
@@ -127,9 +155,12 @@ int cli_serve(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    log_info("serve", "ready in %.1f ms: S3 on http://%s:%d, catalog :%d, console :%d, queue %s, pipelines in %s, data in %s",
+    log_info("serve",
+             "ready in %.1f ms: S3 on http://%s:%d, catalog :%d, console :%d, queue %s, pipelines in %s, "
+             "%d crawler workers, data in %s",
              (double)(time_mono_ns() - t0) / 1e6, cfg.bind, s3_server_port(s3), cat_server_port(catalog),
-             http_server_port(console), queue_backend(queue), cfg.pipelines_dir, cfg.data_dir);
+             http_server_port(console), queue_backend(queue), cfg.pipelines_dir,
+             crawler ? (cfg.crawler_workers > 0 ? cfg.crawler_workers : 2) : 0, cfg.data_dir);
     while (!stop_requested) pause();
     log_info("serve", "signal %d: shutting down", (int)stop_requested);
     rc = 0;
@@ -139,10 +170,12 @@ fail:
 done:
     http_server_stop(console);
     pipe_api_free(api);
+    crawl_worker_stop(crawler);
     pipe_sched_stop(sched);
     cat_server_stop(catalog);
     s3_server_stop(s3);
     cat_close(cat);
+    crawl_free(crawl);
     if (queue) queue_close(queue);
     free(db_path);
     free(log_dir);

@@ -31,7 +31,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: floe worker --queue URL --config crawler.yaml [flags]\n\n"
                "Crawls jobs from a queue into the warehouse (docs/crawler.md).\n\n"
                "  --queue URL          sqlite:PATH (a floe serve's is sqlite:DATA/queue.db) or redis://HOST:PORT/DB\n"
-               "  --config FILE        the crawler's endpoints (pipelines/examples/crawler.yaml is one)\n"
+               "  --config FILE        the crawler's endpoints (crawler.yaml is one)\n"
                "  --s3-endpoint URL    where the warehouse is (default http://127.0.0.1:9000); credentials from\n"
                "                       FLOE_ACCESS_KEY and FLOE_SECRET_KEY\n"
                "  --region R           S3 region (default us-east-1)\n"
