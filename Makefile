@@ -2,6 +2,7 @@
 #
 #   make            release build: build/floe
 #   make test       deps, sanitizer build (ASan+UBSan), unit, e2e and short fuzz runs
+#   make demo       deps, build, and the ingestion demo (scripts/demo.sh)
 #   make run        deps, build, `floe serve` on ./data
 #   make fuzz       long fuzz runs (FUZZ_SECONDS each, default 300)
 #   make bench      benchmarks against their peers (bench/)
@@ -150,6 +151,15 @@ pq-page-seeds: $(BUILD)/gen_pq_page_seeds
 
 run: deps $(BUILD)/floe
 	$(BUILD)/floe serve --data ./data
+
+# The main job: the whole ingestion stack on the seed's four pipelines
+# (scripts/demo.sh). demo-redis does the same on a Debian redis-server.
+demo: deps $(BUILD)/floe
+	BUILD=$(BUILD) scripts/demo.sh
+
+demo-redis: deps $(BUILD)/floe
+	BUILD=$(BUILD) DEMO_QUEUE=redis scripts/demo.sh
+.PHONY: demo demo-redis
 
 fmt:
 	clang-format -i $$(find src tests bench -name '*.c' -o -name '*.h' | grep -v node_modules)

@@ -9,6 +9,7 @@
 #
 # Environment:
 #   BUILD=dir          build directory (default build); runs $BUILD/floe
+#   DEMO_FLOE=path     another floe binary (the tests run the sanitizer build)
 #   DEMO_DIR=dir       where the data goes (default ./demo-data, emptied first)
 #   DEMO_QUEUE=redis   use a Debian redis-server (started here, appendonly)
 #                      instead of the embedded SQLite queue
@@ -20,7 +21,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BUILD=${BUILD:-build}
-FLOE=$ROOT/$BUILD/floe
+FLOE=${DEMO_FLOE:-$ROOT/$BUILD/floe}
 [ -x "$FLOE" ] || { echo "demo: $FLOE is missing; run 'make' first" >&2; exit 1; }
 DEMO_DIR=${DEMO_DIR:-$ROOT/demo-data}
 case $DEMO_DIR in /*) ;; *) DEMO_DIR=$ROOT/$DEMO_DIR ;; esac
@@ -110,7 +111,7 @@ wait_http "http://127.0.0.1:$MET_PORT/metrics" "floe worker"
 echo "up in $(elapsed) ms: S3 :$S3_PORT, catalog :$CAT_PORT, console :$CON_PORT, sample API :$API_PORT"
 
 P=("$FLOE" pipeline --server "http://127.0.0.1:$CON_PORT")
-T=("$FLOE" table --data "$DEMO_DIR")
+tbl() { "$FLOE" table "$@" --data "$DEMO_DIR"; }
 "${P[@]}" list
 
 step "hello: a manual run"
@@ -125,20 +126,20 @@ echo "first data landed and loaded $(elapsed) ms after the start"
 step "static_write: two runs, each overwrites the table"
 "${P[@]}" trigger static_write --wait >/dev/null
 "${P[@]}" trigger static_write --wait >/dev/null
-"${T[@]}" scan demo.static_rows
+tbl scan demo.static_rows
 
 step "partitioned_write: backfill four 15-minute intervals, then rerun one"
 "${P[@]}" backfill partitioned_write --from 2024-01-01T00:00:00Z --to 2024-01-01T00:59:59Z --max-active-runs 4 --wait
 "${P[@]}" backfill partitioned_write --from 2024-01-01T00:15:00Z --to 2024-01-01T00:29:59Z --reprocess completed --wait
-"${T[@]}" partitions demo.readings
+tbl partitions demo.readings
 
 step "scraper: rerun 2024-01-02; its partition is replaced, not duplicated"
 "${P[@]}" backfill scraper --from 2024-01-02 --to 2024-01-02 --reprocess completed --wait
 
 step "the signal table scraper.signals"
-"${T[@]}" scan scraper.signals --columns run_id,endpoint,ds,s3_path
+tbl scan scraper.signals --columns run_id,endpoint,ds,s3_path
 step "rows per partition of market.trades"
-"${T[@]}" partitions market.trades
+tbl partitions market.trades
 step "the sample API's request counts"
 curl -s "http://127.0.0.1:$API_PORT/stats"
 echo
