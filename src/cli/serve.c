@@ -120,7 +120,19 @@ int cli_serve(int argc, char **argv) {
                           .executors = cfg.executors,
                           .no_fsync = !cfg.fsync};
     sched = pipe_sched_start(&so, &err);
-    if (!sched) goto fail;
+    char standby[600] = "";
+    if (!sched && err.code == FLOE_EEXIST) {
+        /* another floe serve on this data dir (a second catalog node, say)
+         * runs the pipelines; this one serves S3, the catalog and crawls */
+        log_warn("serve", "no pipeline scheduler here: %s", err.msg);
+        snprintf(standby, sizeof standby,
+                 "the pipeline scheduler of this data directory runs in another floe serve (%s); use that server's "
+                 "console port",
+                 err.msg);
+        memset(&err, 0, sizeof err);
+    } else if (!sched) {
+        goto fail;
+    }
     /* the embedded crawler: crawler_config, or ./crawler.yaml when it
      * exists; crawler_workers threads (default 2; 0: none, for a setup
      * with external `floe worker`s only) */
@@ -145,6 +157,7 @@ int cli_serve(int argc, char **argv) {
         goto fail;
     }
     api = pipe_api_new(sched, &cfg, crawler ? serve_crawler_metrics : NULL, crawler);
+    if (!sched) pipe_api_standby(api, standby);
     size_t nroutes;
     const http_route *routes = pipe_api_routes(api, &nroutes);
     http_server_opts cons = {

@@ -43,6 +43,7 @@ struct pipe_api {
     const floe_config *cfg;
     void (*metrics_extra)(void *arg, buf_t *out);
     void *metrics_arg;
+    char standby[600]; /* non-empty: no scheduler here, say why */
     http_route routes[3];
 };
 
@@ -330,7 +331,15 @@ static void api_run(http_req_t *req, void *arg) {
     size_t len = r->body.len;
     if (!strcmp(req->path, "/metrics")) {
         if (!auth_check(api, req)) return;
-        metrics(api, req);
+        if (api->sched) {
+            metrics(api, req);
+        } else {
+            buf_t b = {0};
+            buf_puts(&b, "# no pipeline scheduler in this process\n");
+            if (api->metrics_extra) api->metrics_extra(api->metrics_arg, &b);
+            size_t n = b.len;
+            http_respond_owned(req, 200, "text/plain; version=0.0.4", buf_steal(&b), n);
+        }
         return;
     }
     if (!strcmp(req->path, "/api/v1/oauth/tokens")) {
@@ -339,6 +348,10 @@ static void api_run(http_req_t *req, void *arg) {
         return;
     }
     if (!auth_check(api, req)) return;
+    if (!api->sched) {
+        reply_error(req, 503, "ServiceUnavailable", api->standby[0] ? api->standby : "no pipeline scheduler here");
+        return;
+    }
     char *s[8];
     size_t n = split_path(req, s, 8);
     bool get = http_req_is(req, "GET"), post = http_req_is(req, "POST");
@@ -516,6 +529,10 @@ pipe_api *pipe_api_new(pipe_sched *s, const floe_config *cfg, void (*metrics_ext
 const http_route *pipe_api_routes(pipe_api *api, size_t *n) {
     *n = sizeof api->routes / sizeof api->routes[0];
     return api->routes;
+}
+
+void pipe_api_standby(pipe_api *api, const char *reason) {
+    snprintf(api->standby, sizeof api->standby, "%s", reason ? reason : "");
 }
 
 void pipe_api_free(pipe_api *api) { free(api); }

@@ -387,6 +387,10 @@ typedef struct pipe_api pipe_api;
 pipe_api *pipe_api_new(pipe_sched *s, const struct floe_config *cfg, void (*metrics_extra)(void *arg, buf_t *out),
                        void *metrics_arg);
 const struct http_route *pipe_api_routes(pipe_api *api, size_t *n);
+/* A server whose data dir's scheduler runs in another process (s NULL in
+ * pipe_api_new): every /api/v1 call but the token endpoint answers 503
+ * with reason. */
+void pipe_api_standby(pipe_api *api, const char *reason);
 void pipe_api_free(pipe_api *api);
 
 #endif

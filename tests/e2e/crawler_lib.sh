@@ -65,7 +65,10 @@ warehouse_create() {
 import sys, boto3
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
                   region_name="us-east-1")
-s3.create_bucket(Bucket="warehouse")
+try:
+    s3.create_bucket(Bucket="warehouse")
+except s3.exceptions.BucketAlreadyOwnedByYou:
+    pass  # floe serve makes the warehouse bucket at start
 EOF
 }
 
