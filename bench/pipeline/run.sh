@@ -239,15 +239,15 @@ def load(name):
 def runs(prefix):
     return [load(f"{prefix}.{r}") for r in range(1, reps + 1)]
 med = statistics.median
-def rng(v, fmt):
-    return fmt.format(med(v)) + (f" ({fmt.format(min(v))}-{fmt.format(max(v))})" if len(v) > 1 else "")
+def rng(v, fmt, unit=""):
+    return fmt.format(med(v)) + unit + (f" ({fmt.format(min(v))}-{fmt.format(max(v))})" if len(v) > 1 else "")
 
 raw = {}
 def lat_cell(via, fs):
     rs = runs(f"lat.{via}.{fs}")
     raw[f"latency_{via}_fsync_{fs}"] = rs
     p50 = [r["start_ms"]["p50"] for r in rs]
-    return (f"p50 {rng(p50, '{:.2f}')} ms, p90 {med([r['start_ms']['p90'] for r in rs]):.2f}, "
+    return (f"p50 {rng(p50, '{:.2f}', ' ms')}, p90 {med([r['start_ms']['p90'] for r in rs]):.2f}, "
             f"p99 {med([r['start_ms']['p99'] for r in rs]):.2f}"), med(p50)
 def ret_cell(via, fs):
     rs = runs(f"lat.{via}.{fs}")
@@ -256,7 +256,7 @@ def tp_cell(kind, fs):
     rs = runs(f"tp.{kind}.{fs}")
     raw[f"throughput_{kind}_fsync_{fs}"] = rs
     v = [r["per_sec"] for r in rs]
-    return f"{rng(v, '{:,.0f}')}/s", med(v)
+    return rng(v, '{:,.0f}', '/s'), med(v)
 
 print(f"bench/pipeline: floe {tree}; {reps} interleaved runs, median (range); "
       f"load average {load_before} before, {load_after} after")
@@ -291,17 +291,17 @@ if os.path.exists(os.path.join(work, "lat.inproc.on.1.json")):  # not with BENCH
     ff = runs("fsfloor")
     raw["fsfloor"] = ff
     print(f"| (context) this disk: a try's log directory and file (mkdir + create), per task | "
-          f"{rng([r['us_per_task'] for r in ff], '{:.0f}')} us | - | - | - | - | |")
+          f"{rng([r['us_per_task'] for r in ff], '{:.0f}', ' us')} | - | - | - | - | |")
     sc = runs("sched")
     raw["schedules"] = sc
     mix = sc[0]["mix"]
     first = [r["first_median_ms"] for r in sc]
     print(f"| evaluating {npipes:,} schedules: pipe_next_interval, first look (no run yet) "
-          f"({mix['cron']} cron, {mix['preset']} presets, {mix['interval']} intervals) | {rng(first, '{:.2f}')} ms | - "
+          f"({mix['cron']} cron, {mix['preset']} presets, {mix['interval']} intervals) | {rng(first, '{:.2f}', ' ms')} | - "
           f"| < 100 ms | - | - | {'yes' if med(first) < 100 else 'no'} |")
     print(f"| the same, steady state (the latest interval already run) | "
-          f"{rng([r['steady_median_ms'] for r in sc], '{:.2f}')} ms | - | - | - | - | |")
-    print(f"| (context) parsing the {npipes:,} schedules | {rng([r['parse_ms'] for r in sc], '{:.2f}')} ms | - | - | - | - | |")
+          f"{rng([r['steady_median_ms'] for r in sc], '{:.2f}', ' ms')} | - | - | - | - | |")
+    print(f"| (context) parsing the {npipes:,} schedules | {rng([r['parse_ms'] for r in sc], '{:.2f}', ' ms')} | - | - | - | - | |")
     st = load("startup")
     raw["startup"] = st
     print(f"| scheduler start-up, {npipes:,} spec files, new pipelines.db (load + first evaluation) "
