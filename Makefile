@@ -132,6 +132,21 @@ bench-catalog-run: $(BUILD)/floe $(BUILD)/bench/catbench
 	BUILD=$(BUILD) bench/catalog/run.sh
 .PHONY: bench-catalog bench-catalog-run
 
+# Pipeline benchmark (bench/pipeline): trigger-to-start latency, no-op
+# tasks per second, schedule evaluation and start-up over 10,000
+# pipelines, in-process; peak RSS of scripts/demo.sh's processes.
+$(BUILD)/bench/pipebench: bench/pipeline/pipebench.c $(REL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+bench-pipeline: deps $(BUILD)/floe $(BUILD)/bench/pipebench
+	BUILD=$(BUILD) bench/pipeline/run.sh
+
+bench: bench-pipeline-run
+bench-pipeline-run: $(BUILD)/floe $(BUILD)/bench/pipebench
+	BUILD=$(BUILD) bench/pipeline/run.sh
+.PHONY: bench-pipeline bench-pipeline-run
+
 # Parquet encoding micro-benchmark (not part of make test or make bench):
 # values/s for the RLE, delta and byte-array decoders and encoders.
 $(BUILD)/bench/encoding_bench: bench/parquet/encoding_bench.c $(REL_LIB)

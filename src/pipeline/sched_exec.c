@@ -210,6 +210,37 @@ static void try_start(pipe_sched *s, sched_ti *ti, int64_t now) {
     if (timeout > 0) sched_heap_arm(&s->heap, &ti->timeout, now + timeout);
 }
 
+/* Under mu: the outputs the try's templates may read, those of the tasks
+ * upstream of it, directly or not (the spec loader refuses a template that
+ * reads any other task's). Walking only those, rather than every task of
+ * the run, keeps each start of a wide run from copying the outputs of all
+ * the tasks that finished before it. */
+static void job_outputs(sched_run *r, int idx, exec_job *job) {
+    const sched_spec *ss = r->spec;
+    if (ss->up_off[idx] == ss->up_off[idx + 1]) return;
+    uint8_t *seen = calloc(r->nti, 1);
+    int *stack = malloc(r->nti * sizeof *stack), *found = malloc(r->nti * sizeof *found);
+    size_t n = 0, nfound = 0;
+    stack[n++] = idx;
+    while (n) {
+        int t = stack[--n];
+        for (int e = ss->up_off[t]; e < ss->up_off[t + 1]; e++) {
+            int u = ss->up[e];
+            if (seen[u]) continue;
+            seen[u] = 1;
+            stack[n++] = u;
+            if (r->tis[u].state == PIPE_TI_SUCCESS && r->tis[u].output) found[nfound++] = u;
+        }
+    }
+    job->outputs = calloc(nfound ? nfound : 1, sizeof *job->outputs);
+    for (size_t i = 0; i < nfound; i++)
+        job->outputs[job->noutputs++] =
+            (exec_output){sched_ti_task(&r->tis[found[i]])->id, json_incref(r->tis[found[i]].output)};
+    free(seen);
+    free(stack);
+    free(found);
+}
+
 /* Under mu: what the try needs once the lock is released. */
 static void job_fill(pipe_sched *s, sched_ti *ti, exec_job *job) {
     sched_run *r = ti->run;
@@ -230,10 +261,7 @@ static void job_fill(pipe_sched *s, sched_ti *ti, exec_job *job) {
     job->started_ms = ti->att_started_ms;
     int64_t timeout = t->retry.execution_timeout_ms;
     job->deadline_ms = timeout > 0 ? ti->poke_started_ms + timeout : 0;
-    job->outputs = calloc(r->nti ? r->nti : 1, sizeof *job->outputs);
-    for (size_t i = 0; i < r->nti; i++)
-        if (r->tis[i].state == PIPE_TI_SUCCESS && r->tis[i].output)
-            job->outputs[job->noutputs++] = (exec_output){sched_ti_task(&r->tis[i])->id, json_incref(r->tis[i].output)};
+    job_outputs(r, ti->idx, job);
     sched_exec_log_path(s, job->pipeline, job->run_id, job->task_id, job->try_number, job->log_path,
                         sizeof job->log_path);
 }

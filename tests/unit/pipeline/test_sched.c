@@ -422,6 +422,30 @@ static bool id_safe(const char *id) {
     return true;
 }
 
+/* A try gets the outputs of the tasks upstream of it, direct or not (the
+ * executor walks the DAG rather than copying every output of the run). */
+Test(pipe_sched, templates_read_indirect_upstream_outputs) {
+    sched_test_spec(&env, "anc",
+                    "tasks:\n"
+                    "  a: {type: t_noop, out: A}\n"
+                    "  b: {type: t_noop, upstream: a, out: B}\n"
+                    "  side: {type: t_noop, out: S}\n"
+                    "  other: {type: t_noop, out: O}\n"
+                    "  c: {type: t_noop, upstream: [b, side], out: \"{{ tasks.a.output.v }}{{ tasks.b.output.v }}"
+                    "{{ tasks.side.output.v }}\"}\n"
+                    "  d: {type: t_noop, upstream: c, out: \"{{ tasks.a.output.v }}-{{ tasks.c.output.v }}\"}\n");
+    sched_test_start(&env, 2, false);
+    char id[256];
+    sched_test_trigger(&env, "anc", NULL, id);
+    json_decref(sched_test_wait_run(&env, id, "success", WAIT_MS));
+    json_t *c = sched_test_ti(&env, id, "c");
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(c, "output"), "v")), "ABS");
+    json_decref(c);
+    json_t *d = sched_test_ti(&env, id, "d");
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(d, "output"), "v")), "A-ABS");
+    json_decref(d);
+}
+
 Test(pipe_sched, manual_conf_reaches_templates) {
     sched_test_spec(&env, "conf",
                     "params: {a: 1, b: x, n: 5}\n"
