@@ -15,6 +15,8 @@
 #   pl_crawler_config FILE PORT   ./crawler.yaml for the sample API at PORT
 #   pl_serve DIR PIPES [FLAGS...] floe_start with --pipelines PIPES, no fsync;
 #                              sets CON_URL (the console port) and PIPES_DIR
+#   pl_serve_again             the same server again after floe_kill9: same
+#                              data dir, ports and flags
 #   api METHOD PATH [BODY]     a call to the pipeline API with a root token;
 #                              sets API_STATUS and API_BODY (no subshell!)
 #   pcli ARGS...               `floe pipeline --server $CON_URL ARGS...`
@@ -86,11 +88,48 @@ pl_crawler_config() {
     sed "s#127.0.0.1:8800#127.0.0.1:$2#g" "$E2E_ROOT/crawler.yaml" >"$1"
 }
 
+PL_SERVE_ARGS=()
 pl_serve() {
     local dir=$1 pipes=$2
     shift 2
     PIPES_DIR=$pipes
-    floe_start "$dir" --pipelines "$pipes" --fsync false "$@" || return 1
+    PL_SERVE_ARGS=(--pipelines "$pipes" --fsync false "$@")
+    floe_start "$dir" "${PL_SERVE_ARGS[@]}" || return 1
+    pl_serve_ready
+}
+
+# pl_serve_again: after floe_kill9 or floe_stop, the same server again: the
+# same data dir, ports and flags (a worker and the specs keep its address).
+pl_serve_again() {
+    local attempt i
+    for attempt in $(seq 1 50); do
+        FLOE_LOG=$E2E_TMP/floe.$((${#E2E_LOGS[@]} + 1)).log
+        E2E_LOGS+=("$FLOE_LOG")
+        (e2e_exec_floe "$FLOE_BIN" serve --data "$FLOE_DATA" --s3-port "$S3_PORT" --catalog-port "$CATALOG_PORT" \
+            --console-port "$CONSOLE_PORT" --bind 127.0.0.1 "${PL_SERVE_ARGS[@]}") >"$FLOE_LOG" 2>&1 </dev/null &
+        FLOE_PID=$!
+        E2E_PIDS+=("$FLOE_PID")
+        for i in $(seq 1 200); do
+            kill -0 "$FLOE_PID" 2>/dev/null || break
+            if [ "$(http_code "$S3_URL/_floe/health" --max-time 1)" = 200 ] &&
+                [ "$(http_code "http://127.0.0.1:$CONSOLE_PORT/health" --max-time 1)" = 200 ]; then
+                pl_serve_ready
+                return
+            fi
+            sleep 0.1
+        done
+        if kill -0 "$FLOE_PID" 2>/dev/null; then break; fi
+        wait "$FLOE_PID" 2>/dev/null
+        # the old server's ports may take a moment to be free again
+        grep -qi 'in use' "$FLOE_LOG" || break
+        sleep 0.2
+    done
+    fail "the server did not start again on its ports; log $FLOE_LOG:"
+    tail -20 "$FLOE_LOG" | sed 's/^/       /'
+    return 1
+}
+
+pl_serve_ready() {
     CON_URL=http://127.0.0.1:$CONSOLE_PORT
     local i
     for i in $(seq 1 100); do
@@ -179,7 +218,7 @@ pl_ti_wait() {
 # The run's task instances, one "task state try" line each, for messages.
 pl_tasks_summary() {
     api GET "/api/v1/runs/$1/tasks"
-    printf '%s' "$API_BODY" | jq -r '(.tasks // .)[] | "\(.task_id) \(.state) try \(.try_number) \(.error // "")"' 2>/dev/null
+    printf '%s' "$API_BODY" | jq -r '.[] | "\(.task_id) \(.state) try \(.try_number) \(.error // "")"' 2>/dev/null
 }
 
 tscan() {
