@@ -7,7 +7,9 @@
 #     written into the pipelines dir of a running server: each shows in GET
 #     /api/v1/pipelines and `floe pipeline list` as FILE:LINE: KEY ...; a
 #     trigger of it is refused (412) with that error; fixing the file
-#     reloads it (inotify) without a restart, and it runs
+#     reloads it (inotify) without a restart, and it runs; a pipeline that
+#     loaded and then breaks shows the error and keeps running its last
+#     good version
 #   - auth: 401 without a token or with a bad one, in the documented error
 #     shape; a read-only key (floe.yaml keys:) may GET but gets 403 on POST,
 #     from the API and from the CLI; a token from the catalog port's
@@ -154,6 +156,24 @@ if wait_error broken ""; then ok "fixed: the error is gone without a restart"; e
 fi
 assert_ok "the fixed pipeline runs" pcli trigger broken --wait
 assert_contains "its tasks ran" "$OUT" "success"
+
+# a pipeline that loaded and then breaks keeps its last good version
+cp "$P/echo.yaml" "$E2E_TMP/echo.good"
+printf 'description: logs a param\nparams:\n  x: the-default\ntasks:\n  say:\n    type: log\n    mesage: oops\n' \
+    >"$P/echo.yaml"
+if wait_error echo "echo.yaml:7: tasks.say.mesage: unknown key"; then
+    ok "a loaded pipeline whose file breaks shows the error: $(pipe_error echo | cut -c1-120)..."
+else
+    fail "the broken echo.yaml is not reported; the error is [$(pipe_error echo)]"
+fi
+erun=$(pl_trigger echo)
+if [ -n "$erun" ] && pl_run_wait "$erun" 30; then
+    assert_eq "and still runs its last good version" success "$RUN_STATE"
+fi
+assert_ok "the last good version's log" pcli logs "$erun" say
+assert_contains "is the good spec's message" "$OUT" "x is the-default"
+cp "$E2E_TMP/echo.good" "$P/echo.yaml"
+wait_error echo "" || fail "echo.yaml restored, but the error stays: [$(pipe_error echo)]"
 
 section "auth"
 code=$(curl -s -o "$E2E_TMP/noauth" -w '%{http_code}' --max-time 10 "$CON_URL/api/v1/pipelines")
