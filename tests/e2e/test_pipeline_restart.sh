@@ -96,7 +96,8 @@ assert_eq "killed, not finished: no END of try 1" 0 "$(grep -c '^END 1' "$MARKS"
 
 section "floe serve again, same data dir"
 pl_serve_again || e2e_finish
-assert_contains "the scheduler recovered the zombie" "$(cat "$FLOE_LOG")" "1 zombies recovered"
+assert_contains "the new scheduler found the killed try a zombie" "$(cat "$FLOE_LOG")" \
+    "$MRUN work try 1: zombie (its scheduler died while it ran); now up_for_retry"
 if pl_run_wait "$MRUN" 60; then assert_eq "marks: the run succeeded" success "$RUN_STATE"; else
     fail "marks did not end: $(pl_tasks_summary "$MRUN")"
 fi

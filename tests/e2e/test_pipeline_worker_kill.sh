@@ -4,7 +4,7 @@
 #
 # `floe serve` runs the example scraper pipeline over 2024-01-02 with no
 # embedded crawler (--crawler-workers 0); an external `floe worker` with a
-# 3 s visibility timeout crawls a slow sample API (300 ms an answer, 11
+# 4 s visibility timeout crawls a slow sample API (300 ms an answer, 11
 # answers for the day).
 #
 #   - the worker is killed with kill -9 in the middle of the crawl
@@ -40,7 +40,7 @@ scenario() {
     [ -n "$queue" ] && qflag=(--queue "$queue")
     pl_serve "$dir/data" "$dir/pipes" --crawler-workers 0 "${qflag[@]}" || return 1
     [ -n "$queue" ] || queue=sqlite:$FLOE_DATA/queue.db
-    worker_start "$dir/worker-a.log" --queue "$queue" --config "$dir/crawler.yaml" --visibility 3s \
+    worker_start "$dir/worker-a.log" --queue "$queue" --config "$dir/crawler.yaml" --visibility 4s \
         --worker-id worker-a
     local wa=$W_PID
 
@@ -67,7 +67,7 @@ scenario() {
     assert_eq "wait is still waiting" false "$(pl_ti "$RUN" wait '.state == "success"')"
 
     section "$name: worker B gets the job after the visibility timeout"
-    worker_start "$dir/worker-b.log" --queue "$queue" --config "$dir/crawler.yaml" --visibility 3s \
+    worker_start "$dir/worker-b.log" --queue "$queue" --config "$dir/crawler.yaml" --visibility 4s \
         --worker-id worker-b
     local wb=$W_PID
     if pl_run_wait "$RUN" 90; then
