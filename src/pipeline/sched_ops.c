@@ -62,7 +62,12 @@ static sched_run *run_from_row(pipe_sched *s, sched_pipe *p, pdb_run_row *row) {
     r->ended_ms = row->ended_ms;
     r->backfill_id = row->backfill_id;
     row->backfill_id = NULL;
-    r->bf = r->backfill_id ? sched_map_get(&s->backfills, r->backfill_id) : NULL;
+    /* Only a backfill still running takes the run back: one that ended is
+     * out of its pipeline's list and nothing would start its queue again.
+     * A cleared run of it runs on the pipeline's slots, as after a restart
+     * (which loads only running backfills). */
+    sched_backfill *b = r->backfill_id ? sched_map_get(&s->backfills, r->backfill_id) : NULL;
+    r->bf = b && !strcmp(b->state, "running") ? b : NULL;
     return r;
 }
 

@@ -9,6 +9,11 @@
  *          then SIGKILL after a grace period, so nothing it started lives
  *          on. Exit codes map to success (ok_exit_codes), skipped
  *          (skip_exit_code, Airflow's skip_on_exit_code) or failed.
+ *          The command's parent is a small supervisor process, the leader
+ *          of the group, that the kernel signals when the thread that
+ *          started it dies (PR_SET_PDEATHSIG): if the server is killed
+ *          (kill -9), it kills the whole group, so no part of a try lives
+ *          on to run beside the retry a restarted scheduler starts.
  *
  * docs/pipeline-tasks.md is the reference for their keys and outputs.
  */
@@ -18,6 +23,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,24 +189,74 @@ static void child_fail(const char *what, const char *arg) {
     _exit(127);
 }
 
-/* Between fork and exec: only async-signal-safe calls. */
-static void child_exec(char **argv, char **envp, const char *cwd, int out_fd, int err_fd) {
+/* The supervisor's SIGHUP: the server's thread that started it died. The
+ * whole group goes, the supervisor with it. */
+static void supervisor_orphaned(int sig) {
+    (void)sig;
+    kill(0, SIGKILL);
+    _exit(128 + SIGKILL);
+}
+
+/* After fork, in the supervisor and then the command: only
+ * async-signal-safe calls. The supervisor leads a process group of its own,
+ * gets SIGHUP when the thread that forked it exits (the whole server on
+ * kill -9: the executor threads live as long as the process), ignores the
+ * SIGTERM the task sends the group (it is for the command; the supervisor
+ * follows the command's end), runs the command as its child and exits as
+ * the command did: with its exit code, or killed by the same signal. */
+static void child_exec(char **argv, char **envp, const char *cwd, int out_fd, int err_fd, pid_t server) {
     setpgid(0, 0);
-    sigset_t none;
+    sigset_t all, none;
+    sigfillset(&all);
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    int sigs[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGQUIT};
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    struct sigaction dfl = {.sa_handler = SIG_DFL}, ign = {.sa_handler = SIG_IGN},
+                     hup = {.sa_handler = supervisor_orphaned};
+    int sigs[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &dfl, NULL);
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(127);
     close_range(3, ~0u, 0);
-    if (cwd && chdir(cwd) < 0) child_fail("change to directory", cwd);
-    if (argv[0][0] == '/')
-        execve(argv[0], argv, envp);
-    else
-        execvpe(argv[0], argv, envp);
-    child_fail("run", argv[0]);
+    sigaction(SIGHUP, &hup, NULL);
+    sigaction(SIGTERM, &ign, NULL);
+    sigaction(SIGINT, &ign, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGHUP) < 0 || getppid() != server) _exit(127); /* the server is already gone */
+    pid_t cmd = fork();
+    if (cmd < 0) child_fail("start", argv[0]);
+    if (cmd == 0) {
+        sigaction(SIGHUP, &dfl, NULL);
+        sigaction(SIGTERM, &dfl, NULL);
+        sigaction(SIGINT, &dfl, NULL);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (cwd && chdir(cwd) < 0) child_fail("change to directory", cwd);
+        if (argv[0][0] == '/')
+            execve(argv[0], argv, envp);
+        else
+            execvpe(argv[0], argv, envp);
+        child_fail("run", argv[0]);
+    }
+    /* the command's output ends when the command and what it started
+     * close it, not this process */
+    close(0);
+    close(1);
+    close(2);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int status;
+    while (waitpid(cmd, &status, 0) < 0)
+        if (errno != EINTR) _exit(127);
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    /* killed by a signal: die of the same one (without a core file), so
+     * the task sees what the command saw */
+    int sig = WTERMSIG(status);
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    sigset_t only;
+    sigfillset(&only);
+    sigdelset(&only, sig);
+    sigaction(sig, &dfl, NULL);
+    sigprocmask(SIG_SETMASK, &only, NULL);
+    kill(getpid(), sig);
+    _exit(128 + sig);
 }
 
 typedef struct shell_pipe {
@@ -307,12 +364,13 @@ static pipe_task_result shell_run_cmd(pipe_task_ctx *c, floe_err *err) {
         goto fail_pipes;
     }
     int64_t start = time_now_ms();
+    pid_t server = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         floe_err_errno(err, errno, "task %s: fork", c->task_id);
         goto fail_pipes;
     }
-    if (pid == 0) child_exec(argv, envp, cwd, out[1], errp[1]);
+    if (pid == 0) child_exec(argv, envp, cwd, out[1], errp[1], server);
     setpgid(pid, pid); /* the child does too; whichever runs first wins the race harmlessly */
     close(out[1]);
     close(errp[1]);

@@ -222,6 +222,34 @@ Test(pipe_sched_time, backfill_reprocess_modes) {
               err.code == FLOE_ENOENT);
 }
 
+/* A run of a backfill that has ended, cleared: it runs again (on the
+ * pipeline's run slots, as it would after a restart), rather than waiting
+ * in the queue of a backfill nothing pumps any more. */
+Test(pipe_sched_time, clear_a_run_of_an_ended_backfill) {
+    sched_test_spec(&env, "again",
+                    "schedule: every 1h\n"
+                    "start_date: 2026-01-01\n"
+                    "end_date: 2026-01-02\n"
+                    "tasks:\n"
+                    "  a: {type: t_noop}\n"
+                    "  b: {type: t_noop, upstream: a}\n");
+    sched_test_start(&env, 2, false);
+    json_t *b = backfill("again", "2026-01-01T00:00Z", "2026-01-01T02:00Z", PIPE_REPROCESS_NONE, 1);
+    cr_expect_str_eq(json_string_value(json_object_get(b, "state")), "success");
+    json_decref(b);
+    const char *id = "again__backfill__20260101T010000Z";
+    floe_err err = {0};
+    cr_assert(pipe_clear(env.s, id, "b", false, &err), "%s", err.msg);
+    int64_t end = time_now_ms() + WAIT_MS;
+    while (try_of(id, "b") != 2) {
+        cr_assert(time_now_ms() < end, "b never ran again");
+        usleep(1000);
+    }
+    json_decref(sched_test_wait_run(&env, id, "success", WAIT_MS));
+    cr_expect_eq(try_of(id, "a"), 1, "a was not cleared");
+    cr_expect_eq(try_of(id, "b"), 2);
+}
+
 Test(pipe_sched_time, backfill_needs_a_schedule) {
     sched_test_spec(&env, "manual", "tasks:\n  a: {type: t_noop}\n");
     sched_test_start(&env, 1, false);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -234,4 +235,32 @@ Test(tasks_basic, shell_leftover_processes_do_not_hang_the_task) {
                  PIPE_TASK_SUCCESS, "%s", f.err.msg);
     cr_assert(strstr(tf_log(&f), "still hold its output"), "%s", tf_log(&f));
     wait_dead(read_pid(pidfile));
+}
+
+/* The server dies with kill -9 while a command runs (here: a process that
+ * runs the task and is then killed): the shell, the child it waits for
+ * and one it left in the background all die with it, so a restarted
+ * scheduler's retry never runs beside what is left of the killed try. */
+Test(tasks_basic, shell_command_dies_with_the_server) {
+    char sh[300], fg[300], bg[300];
+    snprintf(sh, sizeof sh, "%s/sh.pid", f.e.dir);
+    snprintf(fg, sizeof fg, "%s/fg.pid", f.e.dir);
+    snprintf(bg, sizeof bg, "%s/bg.pid", f.e.dir);
+    pid_t server = fork();
+    cr_assert_geq(server, 0);
+    if (server == 0) {
+        tf_run(&f, &pipe_task_shell,
+               "{\"command\": \"trap '' TERM HUP; (trap '' TERM HUP; sleep 60) & echo $! > %s.tmp; mv %s.tmp %s;"
+               " sleep 60 & echo $! > %s.tmp; mv %s.tmp %s; echo $$ > %s.tmp; mv %s.tmp %s; wait\"}",
+               bg, bg, bg, fg, fg, fg, sh, sh, sh);
+        _exit(0);
+    }
+    for (int i = 0; i < 1000 && !fs_exists(sh); i++) usleep(10000);
+    cr_assert(fs_exists(sh), "the command did not start");
+    pid_t pids[3] = {read_pid(sh), read_pid(fg), read_pid(bg)};
+    for (int i = 0; i < 3; i++) cr_assert_not(pid_dead(pids[i]), "process %d runs before the kill", (int)pids[i]);
+    kill(server, SIGKILL);
+    int st;
+    cr_assert_eq(waitpid(server, &st, 0), server);
+    for (int i = 0; i < 3; i++) wait_dead(pids[i]);
 }
