@@ -28,14 +28,15 @@
 
 SA_START_MS=1704067200000
 SA_TRADES=2500
+SA_SPAN=1h
 
 sample_api_start() {
     local log attempt i
     for attempt in 1 2 3; do
         SA_PORT=$(free_ports 1)
         log=$E2E_TMP/sample-api.$SA_PORT.log
-        (e2e_exec_floe "$FLOE_BIN" sample-api --port "$SA_PORT" --trades $SA_TRADES \
-            --start 2024-01-01T00:00:00Z --span 1h "$@") >"$log" 2>&1 </dev/null &
+        (e2e_exec_floe "$FLOE_BIN" sample-api --port "$SA_PORT" --trades "$SA_TRADES" \
+            --start 2024-01-01T00:00:00Z --span "$SA_SPAN" "$@") >"$log" 2>&1 </dev/null &
         SA_PID=$!
         E2E_PIDS+=("$SA_PID")
         E2E_LOGS+=("$log")
