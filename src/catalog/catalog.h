@@ -341,6 +341,12 @@ bool cat_table_stage(cat_t *c, const char *ref, const char *ns, const char *name
  * overwrite). */
 bool cat_table_register(cat_t *c, const char *ref, const char *ns, const char *name, const char *metadata_location,
                         bool overwrite, arena_t *a, cat_table *out, floe_err *err);
+/* The other versions of a table that maintenance on ref must not delete
+ * from: its metadata on every other branch and tag of the catalog, one
+ * entry per distinct metadata file other than metadata_location (the one
+ * being maintained). A ref without the table is skipped. Allocated in a. */
+bool cat_table_other_versions(cat_t *c, const char *ref, const char *ns, const char *name,
+                              const char *metadata_location, arena_t *a, ice_maint_keep *keep, floe_err *err);
 /* Moves a table to another name or namespace in one commit; its files stay
  * where they are. FLOE_ENOENT, FLOE_EEXIST. */
 bool cat_table_rename(cat_t *c, const char *ref, const char *ns, const char *name, const char *to_ns,

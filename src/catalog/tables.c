@@ -843,3 +843,32 @@ void cat_as_ice(cat_t *c, const char *ref, ice_catalog *out) {
     out->commit = ice_commit;
     out->commit_on = ice_commit_on;
 }
+
+bool cat_table_other_versions(cat_t *c, const char *ref, const char *ns, const char *name,
+                              const char *metadata_location, arena_t *a, ice_maint_keep *keep, floe_err *err) {
+    memset(keep, 0, sizeof *keep);
+    cat_ref *refs;
+    size_t n;
+    if (!cat_ref_list(c, a, &refs, &n, err)) return false;
+    ice_table_meta *metas = arena_zalloc(a, (n + 1) * sizeof *metas);
+    const char **files = arena_zalloc(a, (n + 1) * sizeof *files);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(refs[i].name, ref ? ref : CAT_MAIN)) continue;
+        cat_table ct;
+        floe_err e2 = {0};
+        if (!cat_table_load(c, refs[i].name, ns, name, a, &ct, &e2)) {
+            if (e2.code == FLOE_ENOENT) continue;
+            *err = e2;
+            return floe_err_wrap(err, "loading %s.%s on catalog ref %s", ns, name, refs[i].name);
+        }
+        if (!strcmp(ct.metadata_location, metadata_location)) continue;
+        bool seen = false;
+        for (size_t k = 0; k < keep->n && !seen; k++) seen = !strcmp(files[k], ct.metadata_location);
+        if (seen) continue;
+        metas[keep->n] = ct.meta;
+        files[keep->n++] = ct.metadata_location;
+    }
+    keep->metas = metas;
+    keep->metadata_files = files;
+    return true;
+}

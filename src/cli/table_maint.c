@@ -23,31 +23,7 @@ static void on_progress(void *arg, const char *phase, uint64_t done, uint64_t to
 /* The same table on the catalog's other branches and tags: maintenance on
  * main must not delete what they can still read. */
 static bool other_versions(env *e, const ice_table *t, arena_t *a, ice_maint_keep *keep, floe_err *err) {
-    memset(keep, 0, sizeof *keep);
-    cat_ref *refs;
-    size_t n;
-    if (!cat_ref_list(e->cat, a, &refs, &n, err)) return false;
-    ice_table_meta *metas = arena_zalloc(a, (n + 1) * sizeof *metas);
-    const char **files = arena_zalloc(a, (n + 1) * sizeof *files);
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(refs[i].name, e->cat_ref ? e->cat_ref : "main")) continue;
-        cat_table ct;
-        floe_err e2 = {0};
-        if (!cat_table_load(e->cat, refs[i].name, t->ns, t->name, a, &ct, &e2)) {
-            if (e2.code == FLOE_ENOENT) continue;
-            *err = e2;
-            return floe_err_wrap(err, "loading %s.%s on catalog ref %s", t->ns, t->name, refs[i].name);
-        }
-        if (!strcmp(ct.metadata_location, t->metadata_location)) continue;
-        bool seen = false;
-        for (size_t k = 0; k < keep->n && !seen; k++) seen = !strcmp(files[k], ct.metadata_location);
-        if (seen) continue;
-        metas[keep->n] = ct.meta;
-        files[keep->n++] = ct.metadata_location;
-    }
-    keep->metas = metas;
-    keep->metadata_files = files;
-    return true;
+    return cat_table_other_versions(e->cat, e->cat_ref, t->ns, t->name, t->metadata_location, a, keep, err);
 }
 
 static char *num(arena_t *a, int64_t v) { return arena_sprintf(a, "%lld", (long long)v); }

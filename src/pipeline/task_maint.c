@@ -86,31 +86,8 @@ static bool size_value(const pipe_task_ctx *c, json_t *v, int64_t *out, floe_err
 /* The same table on the catalog's other branches and tags: maintenance on
  * this ref must not delete what they can still read. */
 static bool other_versions(const pipe_task_ctx *c, const task_table *tt, ice_maint_keep *keep, floe_err *err) {
-    memset(keep, 0, sizeof *keep);
-    cat_ref *refs;
-    size_t n;
-    if (!cat_ref_list(c->env->cat, c->arena, &refs, &n, err)) return false;
-    ice_table_meta *metas = arena_zalloc(c->arena, (n + 1) * sizeof *metas);
-    const char **files = arena_zalloc(c->arena, (n + 1) * sizeof *files);
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(refs[i].name, tt->ref ? tt->ref : CAT_MAIN)) continue;
-        cat_table ct;
-        floe_err e2 = {0};
-        if (!cat_table_load(c->env->cat, refs[i].name, tt->t.ns, tt->t.name, c->arena, &ct, &e2)) {
-            if (e2.code == FLOE_ENOENT) continue;
-            *err = e2;
-            return floe_err_wrap(err, "loading %s.%s on catalog ref %s", tt->t.ns, tt->t.name, refs[i].name);
-        }
-        if (!strcmp(ct.metadata_location, tt->t.metadata_location)) continue;
-        bool seen = false;
-        for (size_t k = 0; k < keep->n && !seen; k++) seen = !strcmp(files[k], ct.metadata_location);
-        if (seen) continue;
-        metas[keep->n] = ct.meta;
-        files[keep->n++] = ct.metadata_location;
-    }
-    keep->metas = metas;
-    keep->metadata_files = files;
-    return true;
+    return cat_table_other_versions(c->env->cat, tt->ref, tt->t.ns, tt->t.name, tt->t.metadata_location, c->arena,
+                                    keep, err);
 }
 
 static bool reload(const pipe_task_ctx *c, task_table *tt, floe_err *err) {
