@@ -17,14 +17,9 @@
 struct cat_server {
     http_server_t *http;
     cat_http_ctx ctx;
+    http_collect collect; /* the API handler's settings */
     char *s3_endpoint;
 };
-
-typedef struct api_req {
-    buf_t body;
-    bool too_big;
-    bool nessie;
-} api_req;
 
 void cat_json_respond(http_req_t *req, int status, json_t *body) {
     if (!body) {
@@ -36,52 +31,22 @@ void cat_json_respond(http_req_t *req, int status, json_t *body) {
     http_respond_owned(req, status, "application/json", text, strlen(text));
 }
 
-static void api_begin(http_req_t *req, void *arg) {
-    (void)arg;
-    api_req *r = arena_zalloc(&req->arena, sizeof *r);
-    req->user = r;
-    if (req->has_length && req->content_length > CAT_MAX_BODY) r->too_big = true;
-}
-
-static void api_body(http_req_t *req, const char *data, size_t len, void *arg) {
-    (void)arg;
-    api_req *r = req->user;
-    if (r->too_big || r->body.len + len > CAT_MAX_BODY) {
-        r->too_big = true;
-        return;
-    }
-    buf_append(&r->body, data, len);
-}
-
-static void api_run(http_req_t *req, void *arg) {
+/* On a worker thread, with the body collected: check the token, answer. */
+static void api_run(http_req_t *req, const char *body, size_t len, void *arg) {
     cat_http_ctx *ctx = arg;
-    api_req *r = req->user;
-    if (!cat_auth_check(req, ctx, r->nessie)) return;
-    buf_putc(&r->body, 0);
-    size_t len = r->body.len - 1;
-    if (r->nessie)
-        cat_nessie_handle(req, ctx, r->body.data, len);
+    bool nessie = !strncmp(req->path, "/api/", 5);
+    if (!cat_auth_check(req, ctx, nessie)) return;
+    if (nessie)
+        cat_nessie_handle(req, ctx, body, len);
     else
-        cat_rest_handle(req, ctx, r->body.data, len);
+        cat_rest_handle(req, ctx, body, len);
 }
 
-static void api_end(http_req_t *req, void *arg) {
-    api_req *r = req->user;
-    if (r->too_big) {
-        json_t *e = json_pack("{s:{s:s,s:s,s:i}}", "error", "message", "request body larger than 64 MiB", "type",
-                              "BadRequestException", "code", 413);
-        cat_json_respond(req, 413, e);
-        return;
-    }
-    r->nessie = !strncmp(req->path, "/api/", 5);
-    http_req_defer(req, api_run, arg);
-}
-
-static void api_done(http_req_t *req, bool completed, void *arg) {
-    (void)completed;
+static void api_too_big(http_req_t *req, void *arg) {
     (void)arg;
-    api_req *r = req->user;
-    if (r) buf_free(&r->body);
+    json_t *e = json_pack("{s:{s:s,s:s,s:i}}", "error", "message", "request body larger than 64 MiB", "type",
+                          "BadRequestException", "code", 413);
+    cat_json_respond(req, 413, e);
 }
 
 cat_server_t *cat_server_start(const cat_server_opts *o, floe_err *err) {
@@ -91,7 +56,8 @@ cat_server_t *cat_server_start(const cat_server_opts *o, floe_err *err) {
     s->ctx.store = o->store;
     s->s3_endpoint = strdup(o->s3_endpoint ? o->s3_endpoint : "http://127.0.0.1:9000");
     s->ctx.s3_endpoint = s->s3_endpoint;
-    http_handler api = {.begin = api_begin, .body = api_body, .end = api_end, .done = api_done, .ctx = &s->ctx};
+    s->collect = (http_collect){.max = CAT_MAX_BODY, .run = api_run, .too_big = api_too_big, .arg = &s->ctx};
+    http_handler api = http_collect_handler(&s->collect);
     http_route routes[] = {
         {.prefix = "/health", .exact = true, .handler = http_health_handler},
         {.prefix = "/iceberg/", .handler = api},

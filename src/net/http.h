@@ -129,6 +129,20 @@ http_server_t *http_server_start(const http_server_opts *opts, floe_err *err);
 int http_server_port(http_server_t *srv);
 void http_server_stop(http_server_t *srv);
 
+/* A handler for JSON APIs: collects the request body (up to max bytes),
+ * then runs run(req, body, len, arg) on a worker thread (http_req_defer),
+ * with body NUL-terminated. A body over max gets too_big(req, arg)
+ * instead, on the event thread. Make it with http_collect_handler; c must
+ * outlive the server. */
+typedef struct http_collect {
+    size_t max;
+    void (*run)(http_req_t *req, const char *body, size_t len, void *arg);
+    void (*too_big)(http_req_t *req, void *arg);
+    void *arg;
+} http_collect;
+
+http_handler http_collect_handler(const http_collect *c);
+
 /* Convenience handler answering "ok" (200) to anything: health checks. */
 extern const http_handler http_health_handler;
 

@@ -437,6 +437,59 @@ void http_server_stop(http_server_t *srv) {
     free(srv);
 }
 
+/* ---- http_collect_handler ---- */
+
+typedef struct collect_req {
+    buf_t body;
+    bool too_big;
+} collect_req;
+
+static void collect_begin(http_req_t *req, void *ctx) {
+    const http_collect *c = ctx;
+    collect_req *r = arena_zalloc(&req->arena, sizeof *r);
+    req->user = r;
+    if (req->has_length && req->content_length > c->max) r->too_big = true;
+}
+
+static void collect_body(http_req_t *req, const char *data, size_t len, void *ctx) {
+    const http_collect *c = ctx;
+    collect_req *r = req->user;
+    if (r->too_big || r->body.len + len > c->max) {
+        r->too_big = true;
+        return;
+    }
+    buf_append(&r->body, data, len);
+}
+
+static void collect_run(http_req_t *req, void *ctx) {
+    const http_collect *c = ctx;
+    collect_req *r = req->user;
+    buf_putc(&r->body, 0);
+    c->run(req, r->body.data, r->body.len - 1, c->arg);
+}
+
+static void collect_end(http_req_t *req, void *ctx) {
+    const http_collect *c = ctx;
+    collect_req *r = req->user;
+    if (r->too_big) {
+        c->too_big(req, c->arg);
+        return;
+    }
+    http_req_defer(req, collect_run, ctx);
+}
+
+static void collect_done(http_req_t *req, bool completed, void *ctx) {
+    (void)completed;
+    (void)ctx;
+    collect_req *r = req->user;
+    if (r) buf_free(&r->body);
+}
+
+http_handler http_collect_handler(const http_collect *c) {
+    return (http_handler){
+        .begin = collect_begin, .body = collect_body, .end = collect_end, .done = collect_done, .ctx = (void *)c};
+}
+
 static void health_end(http_req_t *req, void *ctx) { http_respond(req, 200, "text/plain", "ok\n", 3); }
 
 const http_handler http_health_handler = {.end = health_end};

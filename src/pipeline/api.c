@@ -44,13 +44,9 @@ struct pipe_api {
     void (*metrics_extra)(void *arg, buf_t *out);
     void *metrics_arg;
     char standby[600]; /* non-empty: no scheduler here, say why */
+    http_collect collect;
     http_route routes[3];
 };
-
-typedef struct api_req {
-    buf_t body;
-    bool too_big;
-} api_req;
 
 /* ---------------------------------------------------------------- replies */
 
@@ -68,24 +64,13 @@ static void reply_err(http_req_t *req, const floe_err *err) {
     int status = 500;
     const char *type = "InternalError";
     switch (err->code) {
-    case FLOE_EINVAL:
-        status = 400, type = "BadRequest";
-        break;
-    case FLOE_ENOENT:
-        status = 404, type = "NotFound";
-        break;
+    case FLOE_EINVAL: status = 400, type = "BadRequest"; break;
+    case FLOE_ENOENT: status = 404, type = "NotFound"; break;
     case FLOE_EEXIST:
-    case FLOE_ECONFLICT:
-        status = 409, type = "Conflict";
-        break;
-    case FLOE_EAUTH:
-        status = 401, type = "Unauthorized";
-        break;
-    case FLOE_EPRECOND:
-        status = 412, type = "PreconditionFailed";
-        break;
-    default:
-        break;
+    case FLOE_ECONFLICT: status = 409, type = "Conflict"; break;
+    case FLOE_EAUTH: status = 401, type = "Unauthorized"; break;
+    case FLOE_EPRECOND: status = 412, type = "PreconditionFailed"; break;
+    default: break;
     }
     reply_error(req, status, type, err->msg[0] ? err->msg : "failed");
 }
@@ -118,8 +103,7 @@ static bool auth_check(pipe_api *api, http_req_t *req) {
     }
     if (!cl.write && !http_req_is(req, "GET") && !http_req_is(req, "HEAD")) {
         char msg[400];
-        snprintf(msg, sizeof msg, "access key '%s' is read-only; %s needs a read-write key", cl.principal,
-                 req->method);
+        snprintf(msg, sizeof msg, "access key '%s' is read-only; %s needs a read-write key", cl.principal, req->method);
         reply_error(req, 403, "Forbidden", msg);
         return false;
     }
@@ -324,11 +308,8 @@ static void method_not_allowed(http_req_t *req, const char *allowed) {
     reply_error(req, 405, "MethodNotAllowed", msg);
 }
 
-static void api_run(http_req_t *req, void *arg) {
+static void api_run(http_req_t *req, const char *body, size_t len, void *arg) {
     pipe_api *api = arg;
-    api_req *r = req->user;
-    const char *body = r->body.data ? r->body.data : "";
-    size_t len = r->body.len;
     if (!strcmp(req->path, "/metrics")) {
         if (!auth_check(api, req)) return;
         if (api->sched) {
@@ -443,8 +424,7 @@ static void api_run(http_req_t *req, void *arg) {
                 buf_t out = {0};
                 if (pipe_log_read(api->sched, s[1], s[3], (int)try_no, &out, &err)) {
                     size_t ol = out.len;
-                    http_respond_owned(req, 200, "text/plain; charset=utf-8", ol ? buf_steal(&out) : strdup(""),
-                                       ol);
+                    http_respond_owned(req, 200, "text/plain; charset=utf-8", ol ? buf_steal(&out) : strdup(""), ol);
                 } else {
                     buf_free(&out);
                     reply_err(req, &err);
@@ -478,37 +458,9 @@ not_found:
     reply_error(req, 404, "NotFound", msg);
 }
 
-static void api_begin(http_req_t *req, void *arg) {
+static void api_too_big(http_req_t *req, void *arg) {
     (void)arg;
-    api_req *r = arena_zalloc(&req->arena, sizeof *r);
-    req->user = r;
-    if (req->has_length && req->content_length > API_MAX_BODY) r->too_big = true;
-}
-
-static void api_body(http_req_t *req, const char *data, size_t len, void *arg) {
-    (void)arg;
-    api_req *r = req->user;
-    if (r->too_big || r->body.len + len > API_MAX_BODY) {
-        r->too_big = true;
-        return;
-    }
-    buf_append(&r->body, data, len);
-}
-
-static void api_end(http_req_t *req, void *arg) {
-    api_req *r = req->user;
-    if (r->too_big) {
-        reply_error(req, 413, "TooLarge", "request body larger than 1 MiB");
-        return;
-    }
-    http_req_defer(req, api_run, arg);
-}
-
-static void api_done(http_req_t *req, bool completed, void *arg) {
-    (void)completed;
-    (void)arg;
-    api_req *r = req->user;
-    if (r) buf_free(&r->body);
+    reply_error(req, 413, "TooLarge", "request body larger than 1 MiB");
 }
 
 pipe_api *pipe_api_new(pipe_sched *s, const floe_config *cfg, void (*metrics_extra)(void *arg, buf_t *out),
@@ -519,7 +471,8 @@ pipe_api *pipe_api_new(pipe_sched *s, const floe_config *cfg, void (*metrics_ext
     api->cfg = cfg;
     api->metrics_extra = metrics_extra;
     api->metrics_arg = metrics_arg;
-    http_handler h = {.begin = api_begin, .body = api_body, .end = api_end, .done = api_done, .ctx = api};
+    api->collect = (http_collect){.max = API_MAX_BODY, .run = api_run, .too_big = api_too_big, .arg = api};
+    http_handler h = http_collect_handler(&api->collect);
     api->routes[0] = (http_route){.prefix = "/api/v1/", .handler = h};
     api->routes[1] = (http_route){.prefix = "/metrics", .exact = true, .handler = h};
     api->routes[2] = (http_route){.prefix = "/health", .exact = true, .handler = http_health_handler};

@@ -86,8 +86,8 @@ static bool size_value(const pipe_task_ctx *c, json_t *v, int64_t *out, floe_err
 /* The same table on the catalog's other branches and tags: maintenance on
  * this ref must not delete what they can still read. */
 static bool other_versions(const pipe_task_ctx *c, const task_table *tt, ice_maint_keep *keep, floe_err *err) {
-    return cat_table_other_versions(c->env->cat, tt->ref, tt->t.ns, tt->t.name, tt->t.metadata_location, c->arena,
-                                    keep, err);
+    return cat_table_other_versions(c->env->cat, tt->ref, tt->t.ns, tt->t.name, tt->t.metadata_location, c->arena, keep,
+                                    err);
 }
 
 static bool reload(const pipe_task_ctx *c, task_table *tt, floe_err *err) {
