@@ -4,6 +4,8 @@
  */
 #include "base/time.h"
 
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -122,4 +124,63 @@ bool time_parse_iso8601(const char *s, int64_t *epoch_s) {
     if (!tm_valid(&tm)) return false;
     *epoch_s = (int64_t)timegm(&tm);
     return true;
+}
+
+/* ---- durations ---- */
+
+static const struct {
+    const char *unit;
+    int64_t ms;
+} dur_units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+#define NDUR_UNITS (sizeof dur_units / sizeof dur_units[0])
+
+bool time_duration_parse(const char *text, int64_t *ms) {
+    if (!text || !*text) return false;
+    const char *p = text;
+    int64_t total = 0;
+    size_t next_unit = 0; /* units go from days down, each at most once */
+    bool bare = true;
+    while (*p) {
+        if (!isdigit((unsigned char)*p)) return false;
+        int64_t n = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (n > (INT64_MAX - 9) / 10) return false;
+            n = n * 10 + (*p++ - '0');
+        }
+        size_t len = 0;
+        while (isalpha((unsigned char)p[len])) len++;
+        if (len == 0) {
+            if (!bare || *p) return false; /* "1h30" or "5 m" */
+            return n <= INT64_MAX / 1000 ? (*ms = n * 1000, true) : false;
+        }
+        bare = false;
+        size_t u = next_unit;
+        while (u < NDUR_UNITS && (strlen(dur_units[u].unit) != len || strncmp(dur_units[u].unit, p, len) != 0)) u++;
+        if (u == NDUR_UNITS) return false;
+        if (n > (INT64_MAX - total) / dur_units[u].ms) return false;
+        total += n * dur_units[u].ms;
+        next_unit = u + 1;
+        p += len;
+    }
+    *ms = total;
+    return true;
+}
+
+void time_duration_format(int64_t ms, char out[32]) {
+    size_t n = 0;
+    uint64_t v = (uint64_t)ms;
+    if (ms < 0) {
+        out[n++] = '-';
+        v = -(uint64_t)ms;
+    }
+    if (v == 0) {
+        snprintf(out + n, 32 - n, "0s");
+        return;
+    }
+    out[n] = 0;
+    for (size_t u = 0; u < NDUR_UNITS; u++) {
+        uint64_t q = v / (uint64_t)dur_units[u].ms;
+        v %= (uint64_t)dur_units[u].ms;
+        if (q) n += (size_t)snprintf(out + n, 32 - n, "%llu%s", (unsigned long long)q, dur_units[u].unit);
+    }
 }

@@ -22,4 +22,10 @@ bool time_parse_amz_date(const char *s, int64_t *epoch_s);
 /* Parses "2009-10-12T17:50:30Z" or with ".000Z" fraction. */
 bool time_parse_iso8601(const char *s, int64_t *epoch_s);
 
+/* Parses a duration: "500ms", "30s", "5m", "2h", "1d", or a combination
+ * ("1h30m"); a bare integer is seconds. Returns false on anything else. */
+bool time_duration_parse(const char *text, int64_t *ms);
+/* Formats ms as the parser reads it ("1h30m", "250ms", "0s"). */
+void time_duration_format(int64_t ms, char out[32]);
+
 #endif

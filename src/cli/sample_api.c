@@ -485,20 +485,10 @@ static bool parse_double(const char *v, double min, double max, double *out) {
 }
 
 static bool parse_span(const char *v, int64_t *ms) {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    /* one number and one unit (ms, s, m, h or d) */
     size_t n = strspn(v, "0123456789");
-    uint64_t x;
-    if (!n || n > 12 || !str_to_u64_n(v, n, &x)) return false;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (!strcmp(v + n, units[i].unit)) {
-            *ms = (int64_t)x * units[i].ms;
-            return *ms > 0 && *ms <= 100ll * 365 * 86400000;
-        }
-    }
-    return false;
+    if (!n || n > 12 || !v[n] || strpbrk(v + n, "0123456789") || !time_duration_parse(v, ms)) return false;
+    return *ms > 0 && *ms <= 100ll * 365 * 86400000;
 }
 
 static bool parse_start(const char *v, int64_t *ms) {

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/str.h"
+#include "base/time.h"
 #include "cli/cli.h"
 #include "crawler/crawler.h"
 #include "net/http.h"
@@ -46,18 +47,14 @@ static void usage(FILE *f) {
 }
 
 static bool duration_flag(const char *flag, const char *v, int64_t *ms) {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    /* one number and one unit of ms, s, m or h */
     size_t n = strspn(v, "0123456789");
-    uint64_t x;
-    if (n && n <= 9 && str_to_u64_n(v, n, &x))
-        for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-            if (!strcmp(v + n, units[i].unit) && x > 0) {
-                *ms = (int64_t)x * units[i].ms;
-                return true;
-            }
+    int64_t x;
+    if (n && n <= 9 && v[n] && !strpbrk(v + n, "0123456789") && strcmp(v + n, "d") && time_duration_parse(v, &x) &&
+        x > 0) {
+        *ms = x;
+        return true;
+    }
     fprintf(stderr, "floe worker: %s '%s' is not a duration like 500ms, 30s or 5m\n", flag, v);
     return false;
 }

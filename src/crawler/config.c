@@ -141,23 +141,11 @@ static bool get_number(cfg_ctx *x, const sect *s, const char *key, double min, d
 }
 
 bool crawl_duration_parse(const char *s, int64_t *ms) {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    /* one number of at most 9 digits and one unit: time_duration_parse
+     * reads more ("1h30m"), which the config does not promise */
     size_t n = strspn(s, "0123456789");
-    uint64_t v;
-    if (n == 0 || n > 9 || !str_to_u64_n(s, n, &v)) return false;
-    if (!s[n]) {
-        *ms = (int64_t)v * 1000;
-        return true;
-    }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (!strcmp(s + n, units[i].unit)) {
-            *ms = (int64_t)v * units[i].ms;
-            return true;
-        }
-    return false;
+    if (n == 0 || n > 9 || strpbrk(s + n, "0123456789")) return false;
+    return time_duration_parse(s, ms);
 }
 
 static bool get_duration(cfg_ctx *x, const sect *s, const char *key, int64_t min_ms, int64_t max_ms, int64_t *out) {

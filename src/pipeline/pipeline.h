@@ -31,11 +31,6 @@
 /* ================================================================ schedules
  * (schedule.c) */
 
-/* Parses a duration: "500ms", "30s", "5m", "2h", "1d", or a combination
- * ("1h30m"); a bare integer is seconds. Returns false on anything else. */
-bool pipe_duration_parse(const char *text, int64_t *ms);
-/* Formats ms as the parser reads it ("1h30m", "250ms", "0s"). */
-void pipe_duration_format(int64_t ms, char out[32]);
 /* Parses a date or time: "2026-11-22", "2026-11-22T10:00", "...:00Z",
  * "...+02:00", or epoch ms. Dates without a zone are UTC. */
 bool pipe_time_parse(const char *text, int64_t *ms);
@@ -49,15 +44,15 @@ typedef enum {
 typedef struct pipe_schedule {
     pipe_sched_kind kind;
     /* cron: bit i set when value i matches */
-    uint64_t minute;   /* 0-59 */
-    uint32_t hour;     /* 0-23 */
-    uint32_t mday;     /* 1-31 */
-    uint16_t month;    /* 1-12 */
-    uint8_t wday;      /* 0-6, Sunday 0 (7 is read as 0) */
-    bool mday_star;    /* day-of-month was "*" (cron's OR rule for mday/wday) */
-    bool wday_star;    /* day-of-week was "*" */
-    int64_t every_ms;  /* interval */
-    char text[128];    /* as written */
+    uint64_t minute;  /* 0-59 */
+    uint32_t hour;    /* 0-23 */
+    uint32_t mday;    /* 1-31 */
+    uint16_t month;   /* 1-12 */
+    uint8_t wday;     /* 0-6, Sunday 0 (7 is read as 0) */
+    bool mday_star;   /* day-of-month was "*" (cron's OR rule for mday/wday) */
+    bool wday_star;   /* day-of-week was "*" */
+    int64_t every_ms; /* interval */
+    char text[128];   /* as written */
 } pipe_schedule;
 
 /* Parses `schedule:`: a 5-field cron expression (lists, ranges, steps,
@@ -120,14 +115,14 @@ typedef struct pipe_task_spec {
 } pipe_task_spec;
 
 typedef struct pipe_spec {
-    arena_t arena;     /* holds everything below but args */
-    const char *name;  /* the file name without .yaml/.yml: [A-Za-z0-9_-] */
-    const char *file;  /* path as found */
+    arena_t arena;    /* holds everything below but args */
+    const char *name; /* the file name without .yaml/.yml: [A-Za-z0-9_-] */
+    const char *file; /* path as found */
     const char *description;
     pipe_schedule schedule;
-    int64_t start_ms; /* start_date; INT64_MIN when unset (required for a schedule) */
-    int64_t end_ms;   /* end_date; INT64_MAX when unset */
-    bool catchup;     /* default false */
+    int64_t start_ms;     /* start_date; INT64_MIN when unset (required for a schedule) */
+    int64_t end_ms;       /* end_date; INT64_MAX when unset */
+    bool catchup;         /* default false */
     int max_active_runs;  /* default 16 */
     int max_active_tasks; /* per run and across runs of the pipeline; default 16 */
     bool paused;          /* initial state, default false; the API's pause overrides it */
@@ -220,11 +215,11 @@ struct fileio;
 struct queue;
 typedef struct pipe_env {
     const char *data_dir;
-    struct cat *cat;           /* the catalog (tables are on branch main unless a task says `ref:`) */
-    struct fileio *io;         /* the warehouse: s3://warehouse/... */
-    struct queue *queue;       /* the job queue that crawl and wait_job use */
-    const char *crawl_queue;   /* queue name for crawl jobs (default "crawl") */
-    const char *warehouse;     /* "s3://warehouse" */
+    struct cat *cat;         /* the catalog (tables are on branch main unless a task says `ref:`) */
+    struct fileio *io;       /* the warehouse: s3://warehouse/... */
+    struct queue *queue;     /* the job queue that crawl and wait_job use */
+    const char *crawl_queue; /* queue name for crawl jobs (default "crawl") */
+    const char *warehouse;   /* "s3://warehouse" */
 } pipe_env;
 
 typedef enum {
@@ -241,12 +236,12 @@ typedef struct pipe_task_ctx {
     int try_number; /* 1 for the first try */
     int poke;       /* sensors: 0 for the first poke of this try */
     int64_t interval_start_ms, interval_end_ms, logical_ms;
-    int64_t started_ms;  /* when this try started (the first poke of a sensor) */
-    int64_t deadline_ms; /* execution_timeout: give up by then; 0 none */
-    json_t *args;        /* rendered task arguments (borrowed) */
-    json_t *params;      /* the run's params (borrowed) */
-    json_t *output;      /* an object the task fills; saved with the attempt and seen by downstream templates */
-    arena_t *arena;      /* freed when the try ends */
+    int64_t started_ms;   /* when this try started (the first poke of a sensor) */
+    int64_t deadline_ms;  /* execution_timeout: give up by then; 0 none */
+    json_t *args;         /* rendered task arguments (borrowed) */
+    json_t *params;       /* the run's params (borrowed) */
+    json_t *output;       /* an object the task fills; saved with the attempt and seen by downstream templates */
+    arena_t *arena;       /* freed when the try ends */
     volatile int *cancel; /* non-zero: stop soon (timeout, shutdown, clear); check it in loops */
     int64_t reschedule_at_ms;
     /* the attempt's log; pipe_log appends a timestamped line */
@@ -304,11 +299,11 @@ typedef struct pipe_sched_opts {
     const char *db_path;       /* pipelines.db */
     const char *log_dir;       /* attempt logs: LOG_DIR/PIPELINE/RUN_ID/TASK/TRY.log */
     const pipe_env *env;
-    int executors;             /* executor threads; 0: 16 */
-    bool no_fsync;             /* tests and benchmarks only */
-    int64_t heartbeat_ms;      /* executor heartbeat period; 0: 5000 */
-    int64_t zombie_ms;         /* a running task whose heartbeat is older is a zombie; 0: 6 * heartbeat_ms */
-    bool no_watch;             /* do not watch pipelines_dir (reload with pipe_reload) */
+    int executors;        /* executor threads; 0: 16 */
+    bool no_fsync;        /* tests and benchmarks only */
+    int64_t heartbeat_ms; /* executor heartbeat period; 0: 5000 */
+    int64_t zombie_ms;    /* a running task whose heartbeat is older is a zombie; 0: 6 * heartbeat_ms */
+    bool no_watch;        /* do not watch pipelines_dir (reload with pipe_reload) */
 } pipe_sched_opts;
 
 /* Opens pipelines.db (only one scheduler may have it open: a second one is
@@ -326,8 +321,8 @@ void pipe_reload(pipe_sched *s);
 
 /* A manual run. conf (may be NULL) overrides params; logical_ms -1: now
  * (the interval is [now, now)). */
-bool pipe_trigger(pipe_sched *s, const char *pipeline, json_t *conf, int64_t logical_ms, char *run_id_out,
-                  size_t cap, floe_err *err);
+bool pipe_trigger(pipe_sched *s, const char *pipeline, json_t *conf, int64_t logical_ms, char *run_id_out, size_t cap,
+                  floe_err *err);
 /* Clears a task instance: its try number goes up at its next run, its
  * history stays, and its downstream tasks are cleared too when downstream
  * is set. The run goes back to running. FLOE_ENOENT. */
@@ -362,8 +357,7 @@ json_t *pipe_run_json(pipe_sched *s, const char *run_id, floe_err *err);
 json_t *pipe_tasks_json(pipe_sched *s, const char *run_id, floe_err *err);
 json_t *pipe_backfill_json(pipe_sched *s, const char *id, floe_err *err);
 /* The log of one try (try_number 0: the latest). FLOE_ENOENT. */
-bool pipe_log_read(pipe_sched *s, const char *run_id, const char *task_id, int try_number, buf_t *out,
-                   floe_err *err);
+bool pipe_log_read(pipe_sched *s, const char *run_id, const char *task_id, int try_number, buf_t *out, floe_err *err);
 
 /* Counters for /metrics and the benchmark. */
 typedef struct pipe_sched_stats {

@@ -426,7 +426,7 @@ static void sched_done(pipe_sched *s, sched_ti *ti, int64_t now) {
     }
     if (why == CANCEL_TIMEOUT) {
         char d[32];
-        pipe_duration_format(sched_ti_task(ti)->retry.execution_timeout_ms, d);
+        time_duration_format(sched_ti_task(ti)->retry.execution_timeout_ms, d);
         snprintf(msg, sizeof msg, "timed out after %s (execution_timeout)", d);
         done_failed(s, ti, msg, true, now);
         goto out;
@@ -761,14 +761,14 @@ static void on_timer(pipe_sched *s, sched_timer *t, int64_t now) {
         if (ti->cancel_reason == CANCEL_NONE) {
             ti->cancel_reason = CANCEL_TIMEOUT;
             ti->cancel = 1;
-            pipe_duration_format(sched_ti_task(ti)->retry.execution_timeout_ms, d);
+            time_duration_format(sched_ti_task(ti)->retry.execution_timeout_ms, d);
             log_warn("pipeline", "%s %s try %d: execution_timeout (%s) passed; cancelling it", ti->run->run_id,
                      sched_ti_task(ti)->id, ti->try_number, d);
         } else {
             /* It ignores its cancel flag. Its retry cannot start while it
              * runs (a task never runs twice at once), so all there is to
              * do is say so, every zombie_ms. */
-            pipe_duration_format(now - ti->poke_started_ms, d);
+            time_duration_format(now - ti->poke_started_ms, d);
             log_error("pipeline",
                       "%s %s try %d has run %s and does not stop though cancelled; its executor thread is stuck "
                       "(the task type must check ctx->cancel)",

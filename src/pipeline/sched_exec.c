@@ -300,7 +300,7 @@ static void *exec_main(void *arg) {
         pthread_mutex_unlock(&s->mu);
         if (why == CANCEL_TIMEOUT) {
             char d[32];
-            pipe_duration_format(sched_ti_task(ti)->retry.execution_timeout_ms, d);
+            time_duration_format(sched_ti_task(ti)->retry.execution_timeout_ms, d);
             log_linef(&log, "timed out after %s (execution_timeout)", d);
         } else if (why == CANCEL_CLEAR) {
             log_linef(&log, "cleared while it ran");

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/time.h"
 #include "pipeline/pipeline.h"
 
 #define MIN_MS 60000LL
@@ -64,65 +65,6 @@ static int days_in_month(int64_t y, int m) {
 
 /* 0 for Sunday. 1970-01-01 was a Thursday. */
 static int weekday(int64_t days) { return (int)(((days % 7) + 11) % 7); }
-
-/* ------------------------------------------------------------ durations */
-
-static const struct {
-    const char *unit;
-    int64_t ms;
-} units[] = {{"d", DAY_MS}, {"h", 3600000}, {"m", MIN_MS}, {"s", 1000}, {"ms", 1}};
-#define NUNITS (sizeof units / sizeof units[0])
-
-bool pipe_duration_parse(const char *text, int64_t *ms) {
-    if (!text || !*text) return false;
-    const char *p = text;
-    int64_t total = 0;
-    size_t next_unit = 0; /* units go from days down, each at most once */
-    bool bare = true;
-    while (*p) {
-        if (!isdigit((unsigned char)*p)) return false;
-        int64_t n = 0;
-        while (isdigit((unsigned char)*p)) {
-            if (n > (INT64_MAX - 9) / 10) return false;
-            n = n * 10 + (*p++ - '0');
-        }
-        size_t len = 0;
-        while (isalpha((unsigned char)p[len])) len++;
-        if (len == 0) {
-            if (!bare || *p) return false; /* "1h30" or "5 m" */
-            return n <= INT64_MAX / 1000 ? (*ms = n * 1000, true) : false;
-        }
-        bare = false;
-        size_t u = next_unit;
-        while (u < NUNITS && (strlen(units[u].unit) != len || strncmp(units[u].unit, p, len) != 0)) u++;
-        if (u == NUNITS) return false;
-        if (n > (INT64_MAX - total) / units[u].ms) return false;
-        total += n * units[u].ms;
-        next_unit = u + 1;
-        p += len;
-    }
-    *ms = total;
-    return true;
-}
-
-void pipe_duration_format(int64_t ms, char out[32]) {
-    size_t n = 0;
-    uint64_t v = (uint64_t)ms;
-    if (ms < 0) {
-        out[n++] = '-';
-        v = -(uint64_t)ms;
-    }
-    if (v == 0) {
-        snprintf(out + n, 32 - n, "0s");
-        return;
-    }
-    out[n] = 0;
-    for (size_t u = 0; u < NUNITS; u++) {
-        uint64_t q = v / (uint64_t)units[u].ms;
-        v %= (uint64_t)units[u].ms;
-        if (q) n += (size_t)snprintf(out + n, 32 - n, "%llu%s", (unsigned long long)q, units[u].unit);
-    }
-}
 
 /* ------------------------------------------------------------ dates */
 
@@ -394,8 +336,8 @@ bool pipe_schedule_parse(const char *text, pipe_schedule *out, floe_err *err) {
         while (*dur == ' ' || *dur == '\t') dur++;
     }
     int64_t ms;
-    if (every || (!strpbrk(text, " \t") && pipe_duration_parse(text, &ms))) {
-        if (!pipe_duration_parse(dur, &ms) || ms <= 0)
+    if (every || (!strpbrk(text, " \t") && time_duration_parse(text, &ms))) {
+        if (!time_duration_parse(dur, &ms) || ms <= 0)
             return floe_err_set(err, FLOE_EINVAL,
                                 "schedule \"%s\": \"%s\" is not a positive duration; write e.g. \"every 30s\", "
                                 "\"every 5m\", \"every 1h30m\" or \"every 1d\"",

@@ -20,6 +20,7 @@
 #include "base/fs.h"
 #include "base/hash.h"
 #include "base/str.h"
+#include "base/time.h"
 #include "base/yaml.h"
 #include "pipeline/pipeline.h"
 
@@ -192,7 +193,7 @@ static bool get_duration(loader *l, json_t *obj, const char *key, const char *pa
         *out = json_integer_value(v) * 1000;
         return true;
     }
-    if (json_is_string(v) && pipe_duration_parse(json_string_value(v), out)) return true;
+    if (json_is_string(v) && time_duration_parse(json_string_value(v), out)) return true;
     if (json_is_string(v))
         return fail(l, line_of(l, obj, key), path, "\"%s\" is not a duration; expected %s", json_string_value(v),
                     HELP_DURATION);
@@ -346,7 +347,7 @@ static bool field_kind_ok(json_t *v, pipe_field_kind k) {
     case PIPE_FIELD_BOOL: return json_is_boolean(v);
     case PIPE_FIELD_DURATION:
         return (json_is_integer(v) && json_integer_value(v) >= 0) ||
-               (json_is_string(v) && pipe_duration_parse(json_string_value(v), &ms));
+               (json_is_string(v) && time_duration_parse(json_string_value(v), &ms));
     case PIPE_FIELD_OBJECT: return json_is_object(v);
     case PIPE_FIELD_ARRAY: return json_is_array(v);
     case PIPE_FIELD_ANY: return true;

@@ -77,7 +77,7 @@ bool tval_duration(const pipe_task_ctx *c, const char *what, json_t *v, int64_t 
         *out = json_integer_value(v) * 1000;
         return true;
     }
-    if (!json_is_string(v) || !pipe_duration_parse(json_string_value(v), out) || *out < 0)
+    if (!json_is_string(v) || !time_duration_parse(json_string_value(v), out) || *out < 0)
         return targ_bad(c, what, v, expected, err);
     return true;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/time.h"
 #include "pipeline/pipeline.h"
 
 static const pipe_field echo_fields[] = {
@@ -120,10 +121,10 @@ static void fuzz_schedule(const char *line, const uint8_t *data, size_t size) {
 
 static void fuzz_line(const char *line) {
     int64_t ms, back;
-    if (pipe_duration_parse(line, &ms)) {
+    if (time_duration_parse(line, &ms)) {
         char out[32];
-        pipe_duration_format(ms, out);
-        if (!pipe_duration_parse(out, &back) || back != ms) abort();
+        time_duration_format(ms, out);
+        if (!time_duration_parse(out, &back) || back != ms) abort();
     }
     pipe_time_parse(line, &ms);
 }

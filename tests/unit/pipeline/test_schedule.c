@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/time.h"
 #include "pipeline/pipeline.h"
 
 #define MIN 60000LL
@@ -78,7 +79,7 @@ Test(pipe_duration, parse) {
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int64_t ms = -1;
-        cr_assert(pipe_duration_parse(good[i].text, &ms), "\"%s\"", good[i].text);
+        cr_assert(time_duration_parse(good[i].text, &ms), "\"%s\"", good[i].text);
         cr_assert_eq(ms, good[i].ms, "\"%s\": %lld", good[i].text, (long long)ms);
     }
     static const char *bad[] = {"",
@@ -102,36 +103,36 @@ Test(pipe_duration, parse) {
                                 "106751991167301d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ms;
-        cr_assert_not(pipe_duration_parse(bad[i], &ms), "\"%s\" parsed as %lld", bad[i], (long long)ms);
+        cr_assert_not(time_duration_parse(bad[i], &ms), "\"%s\" parsed as %lld", bad[i], (long long)ms);
     }
-    cr_assert_not(pipe_duration_parse(NULL, &(int64_t){0}));
+    cr_assert_not(time_duration_parse(NULL, &(int64_t){0}));
 }
 
 Test(pipe_duration, format_round_trips) {
     char out[32];
-    pipe_duration_format(0, out);
+    time_duration_format(0, out);
     cr_assert_str_eq(out, "0s");
-    pipe_duration_format(250, out);
+    time_duration_format(250, out);
     cr_assert_str_eq(out, "250ms");
-    pipe_duration_format(5400000, out);
+    time_duration_format(5400000, out);
     cr_assert_str_eq(out, "1h30m");
-    pipe_duration_format(86400000 + 1, out);
+    time_duration_format(86400000 + 1, out);
     cr_assert_str_eq(out, "1d1ms");
-    pipe_duration_format(-60000, out);
+    time_duration_format(-60000, out);
     cr_assert_str_eq(out, "-1m");
-    pipe_duration_format(INT64_MIN, out); /* must not overflow */
+    time_duration_format(INT64_MIN, out); /* must not overflow */
     cr_assert_eq(out[0], '-');
-    pipe_duration_format(INT64_MAX, out);
+    time_duration_format(INT64_MAX, out);
     int64_t back;
-    cr_assert(pipe_duration_parse(out, &back), "%s", out);
+    cr_assert(time_duration_parse(out, &back), "%s", out);
     cr_assert_eq(back, INT64_MAX);
     srand(7);
     for (int i = 0; i < 20000; i++) {
         int64_t v = ((int64_t)rand() << 31 | rand()) % (400LL * DAY);
         if (i % 3 == 0) v = v / 1000 * 1000;
         if (i % 5 == 0) v = v / MIN * MIN;
-        pipe_duration_format(v, out);
-        cr_assert(pipe_duration_parse(out, &back), "%s", out);
+        time_duration_format(v, out);
+        cr_assert(time_duration_parse(out, &back), "%s", out);
         cr_assert_eq(back, v, "%lld -> %s -> %lld", (long long)v, out, (long long)back);
     }
 }
