@@ -8,9 +8,11 @@
  * deflate stream; LZ4 (the deprecated codec) is tried as Hadoop framing
  * first and as a bare LZ4 block after, as parquet-cpp does.
  *
- * zstd contexts are kept per thread (created on first use, freed when the
- * thread ends), since creating one per page costs more than a small page's
- * decompression.
+ * Creating a zstd context per page costs more than a small page's
+ * decompression, so contexts are reused. A decompression context is small
+ * and kept per thread. A compression context is 1-2 MB, and a server has
+ * many threads that write now and then, so idle ones wait in a pool of at
+ * most one per CPU rather than one per thread that ever wrote.
  */
 #include <brotli/decode.h>
 #include <brotli/encode.h>
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -61,10 +64,38 @@ bool pq_codec_parse(const char *name, pq_codec *out) {
     return false;
 }
 
-/* ---- per-thread zstd contexts ------------------------------------------ */
+/* ---- reused zstd contexts ---------------------------------------------- */
+
+#define CCTX_POOL_MAX 64
+
+static pthread_mutex_t cctx_mu = PTHREAD_MUTEX_INITIALIZER;
+static ZSTD_CCtx *cctx_pool[CCTX_POOL_MAX];
+static int cctx_idle, cctx_cap;
+
+static ZSTD_CCtx *cctx_get(void) {
+    ZSTD_CCtx *c = NULL;
+    pthread_mutex_lock(&cctx_mu);
+    if (cctx_idle > 0) c = cctx_pool[--cctx_idle];
+    pthread_mutex_unlock(&cctx_mu);
+    if (!c && !(c = ZSTD_createCCtx())) abort();
+    return c;
+}
+
+static void cctx_put(ZSTD_CCtx *c) {
+    pthread_mutex_lock(&cctx_mu);
+    if (cctx_cap == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cctx_cap = n < 1 ? 1 : n > CCTX_POOL_MAX ? CCTX_POOL_MAX : (int)n;
+    }
+    if (cctx_idle < cctx_cap) {
+        cctx_pool[cctx_idle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&cctx_mu);
+    ZSTD_freeCCtx(c);
+}
 
 typedef struct codec_tls {
-    ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
 } codec_tls;
 
@@ -74,7 +105,6 @@ static __thread codec_tls *tls;
 
 static void tls_free(void *p) {
     codec_tls *t = p;
-    ZSTD_freeCCtx(t->cctx);
     ZSTD_freeDCtx(t->dctx);
     free(t);
     tls = NULL;
@@ -92,12 +122,6 @@ static codec_tls *codec_tls_get(void) {
         pthread_setspecific(tls_key, tls);
     }
     return tls;
-}
-
-static ZSTD_CCtx *zstd_cctx(void) {
-    codec_tls *t = codec_tls_get();
-    if (!t->cctx && !(t->cctx = ZSTD_createCCtx())) abort();
-    return t->cctx;
 }
 
 static ZSTD_DCtx *zstd_dctx(void) {
@@ -151,8 +175,10 @@ bool pq_compress(pq_codec c, int level, const void *in, size_t n, buf_t *out, fl
     case PQ_CODEC_ZSTD: {
         size_t cap = ZSTD_compressBound(n);
         buf_reserve(out, cap);
-        size_t r = ZSTD_compressCCtx(zstd_cctx(), out->data + out->len, cap, in, n,
+        ZSTD_CCtx *z = cctx_get();
+        size_t r = ZSTD_compressCCtx(z, out->data + out->len, cap, in, n,
                                      clamp_level(level, ZSTD_CLEVEL_DEFAULT, ZSTD_minCLevel(), ZSTD_maxCLevel()));
+        cctx_put(z);
         if (ZSTD_isError(r))
             return floe_err_set(err, FLOE_EINTERNAL, "ZSTD: compressing %zu bytes failed: %s", n, ZSTD_getErrorName(r));
         out->len += r;
