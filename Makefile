@@ -14,8 +14,10 @@
 BUILD     ?= build
 CC        ?= gcc
 FUZZ_CC   ?= clang-14
-PKGS      := libmicrohttpd libcurl jansson expat libfyaml sqlite3 libpq hiredis libcrypto zlib libzstd libxxhash liblz4 libbrotlienc libbrotlidec
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS      := libmicrohttpd jansson expat libfyaml sqlite3 hiredis libcrypto zlib libzstd libxxhash liblz4 libbrotlienc libbrotlidec
+# Opened with dlopen on first use (src/base/dl.h): headers only at build time.
+DL_PKGS   := libcurl libpq
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DL_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wpointer-arith -Wvla
@@ -122,7 +124,7 @@ bench-iceberg: deps $(BUILD)/floe $(BUILD)/bench/icebench
 # serve, and merge latency over a long history, in-process.
 $(BUILD)/bench/catbench: bench/catalog/catbench.c $(REL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lcurl
 
 bench-catalog: deps $(BUILD)/floe $(BUILD)/bench/catbench
 	BUILD=$(BUILD) bench/catalog/run.sh
@@ -137,7 +139,7 @@ bench-catalog-run: $(BUILD)/floe $(BUILD)/bench/catbench
 # pipelines, in-process; peak RSS of scripts/demo.sh's processes.
 $(BUILD)/bench/pipebench: bench/pipeline/pipebench.c $(REL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+	$(CC) $(CFLAGS) $(BASEFLAGS) $(GCC_WARN) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lcurl
 
 bench-pipeline: deps $(BUILD)/floe $(BUILD)/bench/pipebench
 	BUILD=$(BUILD) bench/pipeline/run.sh

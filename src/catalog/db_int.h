@@ -5,11 +5,11 @@
 #ifndef FLOE_CATALOG_DB_INT_H
 #define FLOE_CATALOG_DB_INT_H
 
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 
 #include "catalog/db.h"
+#include "catalog/pq_dl.h"
 
 /* Idle connections kept: as many as the HTTP server has workers (16), so a
  * burst of requests does not close and reopen connections (and lose their

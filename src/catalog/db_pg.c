@@ -83,6 +83,7 @@ static void set_result_error(db_conn *k, PGresult *res) {
 }
 
 db_conn *db_pg_connect(db_t *d, floe_err *err) {
+    if (!pq_dl_load(err)) return NULL;
     db_conn *k = calloc(1, sizeof *k);
     k->d = d;
     k->pg = PQconnectdb(d->conninfo);

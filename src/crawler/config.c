@@ -23,6 +23,7 @@
 #include "base/time.h"
 #include "base/yaml.h"
 #include "crawler/crawler_int.h"
+#include "net/curl_dl.h"
 
 /* A mapping of the document, the dotted path naming it in errors, and the
  * line of the key that introduced it. */
@@ -495,6 +496,8 @@ static bool load_endpoint(cfg_ctx *x, const sect *eps, const char *name, const e
         !check_path(x, &s, "records", records))
         return false;
     char hostkey[CRAWL_HOST_KEY_MAX];
+    floe_err lib_err;
+    if (!curl_dl_load(&lib_err)) return fail_key(x, &s, "base_url", "%s", lib_err.msg);
     if (!crawl_url_host(base, hostkey, sizeof hostkey) || strpbrk(base, "?#"))
         return fail_key(x, &s, "base_url", "'%s' is not an http:// or https:// URL with a host (and no query)", base);
     if (path[0] != '/' || strpbrk(path, "?# "))

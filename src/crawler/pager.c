@@ -21,7 +21,6 @@
  * Also here: the URL helpers (host:port of a URL, relative references),
  * on libcurl's URL parser.
  */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +28,12 @@
 
 #include "base/str.h"
 #include "crawler/crawler_int.h"
+#include "net/curl_dl.h"
 
 /* ---------------------------------------------------------------- URLs */
 
 bool crawl_url_host(const char *url, char *out, size_t cap) {
+    if (!curl_dl_load(NULL)) return false;
     CURLU *u = curl_url();
     if (!u) return false;
     char *scheme = NULL, *host = NULL, *port = NULL;
@@ -55,6 +56,7 @@ bool crawl_url_host(const char *url, char *out, size_t cap) {
 }
 
 bool crawl_url_resolve(const char *base, const char *ref, buf_t *out) {
+    if (!curl_dl_load(NULL)) return false;
     CURLU *u = curl_url();
     if (!u) return false;
     char *full = NULL;

@@ -6,11 +6,11 @@
  * keeps a few handles between calls, so their connections stay open
  * (keep-alive); http_fetch is a one-off call on a handle of its own.
  */
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/curl_dl.h"
 #include "net/http.h"
 
 #define CLIENT_IDLE_MAX 4 /* handles kept between calls */
@@ -22,9 +22,6 @@ struct http_client {
     CURL *idle[CLIENT_IDLE_MAX];
     int nidle;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 /* ---- one call ---- */
 
@@ -124,7 +121,6 @@ static bool call_on(CURL *c, http_call *call, floe_err *err) {
 /* ---- the client: a few idle handles ---- */
 
 http_client_t *http_client_new(void) {
-    pthread_once(&curl_once, curl_init);
     http_client_t *c = calloc(1, sizeof *c);
     if (!c) abort();
     pthread_mutex_init(&c->mu, NULL);
@@ -139,6 +135,7 @@ void http_client_free(http_client_t *c) {
 }
 
 bool http_client_call(http_client_t *c, http_call *call, floe_err *err) {
+    if (!curl_dl_load(err)) return false;
     pthread_mutex_lock(&c->mu);
     CURL *h = c->nidle ? c->idle[--c->nidle] : NULL;
     pthread_mutex_unlock(&c->mu);
@@ -168,8 +165,8 @@ static bool collect_body(void *arg, long status, const char *p, size_t n) {
 
 bool http_fetch(const char *method, const char *url, const char *const *headers, const void *body, size_t len,
                 http_client_resp *out, floe_err *err) {
-    pthread_once(&curl_once, curl_init);
     memset(out, 0, sizeof *out);
+    if (!curl_dl_load(err)) return false;
     CURL *c = curl_easy_init();
     if (!c) return floe_err_set(err, FLOE_ENOMEM, "curl_easy_init failed");
     http_call call = {.method = method,
