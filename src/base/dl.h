@@ -38,7 +38,10 @@ typedef struct dl_lib {
     floe_err err;
 } dl_lib;
 
-#define DL_LIB(so, pkg, why) {(so), (pkg), (why), PTHREAD_MUTEX_INITIALIZER, 0, {0, ""}}
+#define DL_LIB(so, pkg, why)                                                                                           \
+    {                                                                                                                  \
+        (so), (pkg), (why), PTHREAD_MUTEX_INITIALIZER, 0, { 0, "" }                                                    \
+    }
 
 /* One struct member per function: a pointer of the function's own type. */
 #define DL_FIELD(name) __typeof__(name) *name;
