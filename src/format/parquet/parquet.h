@@ -285,6 +285,11 @@ typedef struct pq_reader_opts {
      * called from several threads at once (the file and memory sources
      * allow it). Batches, errors and statistics are the same either way. */
     uint32_t threads;
+    /* Only row groups [rg_first, rg_first + rg_count) (rg_count 0: to the
+     * end), so that several readers of one file can each take a share of
+     * its row groups (the SQL engine's morsels). Statistics count only
+     * these row groups. */
+    uint32_t rg_first, rg_count;
 } pq_reader_opts;
 
 typedef struct pq_reader pq_reader_t;

@@ -249,7 +249,8 @@ struct pq_reader {
     cursor *curs;
     uint32_t ncurs;
     /* planning */
-    uint32_t rg; /* next row group */
+    uint32_t rg;     /* next row group */
+    uint32_t rg_end; /* the scan stops before this row group */
     bool in_rg;
     uint32_t cur_rg; /* the row group being planned */
     bool rg_fresh;   /* no batch planned from it yet */
@@ -818,7 +819,9 @@ bool pq_reader_scan(pq_reader_t *r, const pq_reader_opts *opts, const fmt_schema
         oc->ncur = r->ncurs - oc->first;
     }
     free(lp);
-    r->rg = 0;
+    uint32_t ngroups = r->meta.nrow_groups;
+    r->rg = r->opts.rg_first < ngroups ? r->opts.rg_first : ngroups;
+    r->rg_end = r->opts.rg_count && r->opts.rg_count < ngroups - r->rg ? r->rg + r->opts.rg_count : ngroups;
     r->in_rg = false;
     r->scanning = true;
     return ring_start(r, err);
@@ -1826,7 +1829,7 @@ static bool cursor_skip(pq_reader_t *r, cursor *c, int64_t n, floe_err *err) {
 /* Moves to the next row group pruning keeps; r->in_rg stays false at the
  * end. */
 static bool start_row_group(pq_reader_t *r, pq_reader_stats *st, floe_err *err) {
-    while (r->rg < r->meta.nrow_groups) {
+    while (r->rg < r->rg_end) {
         uint32_t g = r->rg++;
         const pq_row_group *rg = &r->meta.row_groups[g];
         st->row_groups++;

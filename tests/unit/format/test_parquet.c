@@ -733,3 +733,66 @@ Test(parquet, binary_as_string_on_request) {
     buf_free(&f);
     arena_free(&a);
 }
+
+/* A reader takes a share of the row groups (the SQL engine's morsels):
+ * the shares of four readers cover every row once, with and without
+ * decode threads, and a range past the end reads nothing. */
+Test(parquet, row_group_ranges_split_a_file) {
+    arena_t a;
+    arena_init(&a, 4096);
+    buf_t f = BUF_INIT;
+    pq_writer_opts o;
+    pq_writer_opts_default(&o);
+    o.row_group_rows = 10000;
+    pq_file_metrics m;
+    fmt_schema_t s;
+    write_file(&f, 35000, &o, &m, &a, &s);
+    cr_assert_eq(m.nsplits, 4);
+    floe_err err = {0};
+    for (uint32_t threads = 1; threads <= 2; threads++) {
+        uint64_t seen = 0, sum = 0;
+        for (uint32_t g = 0; g < 5; g++) {
+            pq_source src = pq_source_mem(f.data, f.len, "mem.parquet");
+            pq_reader_t *r = pq_reader_open(&src, &err);
+            cr_assert(r, "%s", err.msg);
+            int32_t ids[] = {1};
+            pq_reader_opts ro = {.field_ids = ids, .nfields = 1, .rg_first = g, .rg_count = 1, .threads = threads};
+            cr_assert(pq_reader_scan(r, &ro, NULL, &err), "%s", err.msg);
+            fmt_batch_t *b;
+            uint64_t rows = 0;
+            int64_t lo = INT64_MAX, hi = -1;
+            while (pq_reader_next(r, &b, &err))
+                for (uint32_t i = 0; i < b->nrows; i++) {
+                    int64_t id = fmt_vec_i64(&b->cols[0], i);
+                    lo = id < lo ? id : lo;
+                    hi = id > hi ? id : hi;
+                    sum += (uint64_t)id;
+                    rows++;
+                }
+            cr_assert_eq(err.code, FLOE_OK, "%s", err.msg);
+            if (g < 4) {
+                cr_assert_eq(rows, g < 3 ? 10000 : 5000, "row group %u: %llu rows", g, (unsigned long long)rows);
+                cr_assert_eq(lo, (int64_t)g * 10000, "row group %u starts at its own first row", g);
+                cr_assert_eq(pq_reader_stats_get(r)->row_groups, 1);
+            } else {
+                cr_assert_eq(rows, 0, "a range past the last row group reads nothing");
+            }
+            seen += rows;
+            pq_reader_free(r);
+        }
+        cr_assert_eq(seen, 35000);
+        cr_assert_eq(sum, (uint64_t)35000 * 34999 / 2, "every row exactly once");
+    }
+    /* a range of two from the second: rows 10000..29999 */
+    pq_source src = pq_source_mem(f.data, f.len, "mem.parquet");
+    pq_reader_t *r = pq_reader_open(&src, &err);
+    pq_reader_opts ro = {.rg_first = 1, .rg_count = 2};
+    cr_assert(pq_reader_scan(r, &ro, NULL, &err), "%s", err.msg);
+    fmt_batch_t *b;
+    uint64_t rows = 0;
+    while (pq_reader_next(r, &b, &err)) rows += b->nrows;
+    cr_assert_eq(rows, 20000);
+    pq_reader_free(r);
+    buf_free(&f);
+    arena_free(&a);
+}
